@@ -1,0 +1,230 @@
+//! Typed errors and findings: what went wrong, where (spec path and line:column), how to fix it.
+//!
+//! The library never prints; [`Report::render`] formats findings for terminals and
+//! [`Report::to_json`] for CI annotations, and other tools can walk [`Report::findings`].
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::source::{Source, Span};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The spec cannot be rendered.
+    Error,
+    /// The spec renders, but something is likely wrong or risky.
+    Warning,
+}
+
+/// Where a finding points: one of the report's sources and a span in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// Name of the source (`spec.yaml`, `preset ha`, `--set …`).
+    pub source: String,
+    /// Position in that source; `None` for sources that are command-line flags.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Span", 3)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("column", &self.column)?;
+        st.serialize_field("length", &self.len)?;
+        st.end()
+    }
+}
+
+/// One problem found in a spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// A stable, greppable code such as `unknown-field` (documented in the README).
+    pub code: &'static str,
+    /// The spec path the finding is about (`spec.storage.data.size`).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Where the offending value was written, when it came from a text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Finding {
+    /// A new error finding.
+    pub fn error(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, code, path, message)
+    }
+
+    /// A new warning finding.
+    pub fn warning(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, code, path, message)
+    }
+
+    fn new(severity: Severity, code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            severity,
+            code,
+            path: path.into(),
+            message: message.into(),
+            help: None,
+            location: None,
+        }
+    }
+
+    /// Attach help text.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Whether this finding is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// All findings of one run, with the texts they point into.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Every finding, errors and warnings, in a stable order.
+    pub findings: Vec<Finding>,
+    /// The texts that locations refer to (by name).
+    pub sources: Vec<Source>,
+}
+
+impl Report {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(Finding::is_error)
+    }
+
+    /// Number of findings of the given severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// Findings as a JSON array (for CI annotations).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&self.findings).unwrap_or_else(|_| "[]".into());
+        text.push('\n');
+        text
+    }
+
+    /// Human-readable text: each finding with its path, the source line and a caret.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for finding in &self.findings {
+            self.render_one(&mut out, finding);
+        }
+        let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
+        if errors + warnings > 0 {
+            let _ = writeln!(out, "{}", summary(errors, warnings));
+        }
+        out
+    }
+
+    fn render_one(&self, out: &mut String, finding: &Finding) {
+        let label = match finding.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{label}[{}]: {}", finding.code, finding.message);
+        let at = if finding.path.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", finding.path)
+        };
+        match &finding.location {
+            Some(Location { source, span: None }) => {
+                let _ = writeln!(out, "  --> {source}{at}");
+            }
+            Some(location @ Location { span: Some(span), .. }) => {
+                let Span { line, column, len } = *span;
+                let _ = writeln!(out, "  --> {}:{line}:{column}{at}", location.source);
+                if let Some(text) = self.source_line(&location.source, line) {
+                    let gutter = " ".repeat(line.to_string().len());
+                    let width = len.min(text.chars().count().saturating_sub(column - 1)).max(1);
+                    let _ = writeln!(out, "{gutter} |");
+                    let _ = writeln!(out, "{line} | {text}");
+                    let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(column - 1), "^".repeat(width));
+                }
+            }
+            None if !finding.path.is_empty() => {
+                let _ = writeln!(out, "  --> {}", finding.path);
+            }
+            None => {}
+        }
+        if let Some(help) = &finding.help {
+            let gutter = finding
+                .location
+                .as_ref()
+                .and_then(|l| l.span)
+                .map_or(1, |s| s.line.to_string().len());
+            let _ = writeln!(out, "{} = help: {help}", " ".repeat(gutter));
+        }
+        out.push('\n');
+    }
+
+    fn source_line(&self, name: &str, line: usize) -> Option<&str> {
+        let source = self.sources.iter().find(|s| s.name == name)?;
+        source.text.lines().nth(line.checked_sub(1)?)
+    }
+}
+
+fn summary(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, w) => plural(w, "warning"),
+        (e, 0) => plural(e, "error"),
+        (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+/// Everything the library can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The spec has errors; the report lists every finding.
+    #[error("the spec is invalid: {}", summary(.0.count(Severity::Error), .0.count(Severity::Warning)))]
+    Invalid(Box<Report>),
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An object could not be serialised (a bug in tdgen: please report it).
+    #[error("could not serialise {what}: {message}")]
+    Serialize {
+        /// The object.
+        what: String,
+        /// The serialiser's message.
+        message: String,
+    },
+}
+
+impl From<Report> for Error {
+    fn from(report: Report) -> Self {
+        Error::Invalid(Box::new(report))
+    }
+}

@@ -1,0 +1,260 @@
+//! The plan: every name, label, port and environment variable the manifests share, derived
+//! once from a [`ValidSpec`]. Builders and templates only place these values.
+
+use std::collections::BTreeMap;
+
+use crate::spec::{PodManagementPolicy, ProbeTiming, PullPolicy};
+use crate::validate::{ADAPTER_PORT, ValidSpec};
+
+/// Name of the TDengine container (the doc's, kept so adopting a doc cluster changes nothing).
+pub const CONTAINER_NAME: &str = "tdengine";
+/// Name of the data volume claim template (the doc's; part of every PVC name).
+pub const DATA_CLAIM: &str = "taosdata";
+/// Where taosd keeps its data.
+pub const DATA_MOUNT_PATH: &str = "/var/lib/taos";
+/// The `app.kubernetes.io/managed-by` value.
+pub const MANAGER: &str = "tdgen";
+/// The probe command: the image's own health check.
+pub const PROBE_COMMAND: &str = "taos-check";
+
+/// Where an environment variable's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvSource {
+    /// A literal, possibly with `$(VAR)` references to earlier variables.
+    Value(String),
+    /// A pod field via the downward API (`metadata.name`, `metadata.namespace`).
+    FieldRef(&'static str),
+}
+
+/// One container environment variable, in dependency order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// Variable name.
+    pub name: String,
+    /// Its value.
+    pub source: EnvSource,
+}
+
+/// A named TCP port served by every dnode pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Port name (IANA_SVC_NAME, at most 15 characters).
+    pub name: String,
+    /// Port number.
+    pub number: u16,
+}
+
+/// Everything the builders need, derived once.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Plan {
+    /// StatefulSet name (and pod name prefix).
+    pub name: String,
+    /// Namespace to stamp on every object, when pinned.
+    pub namespace: Option<String>,
+    /// The headless governing Service.
+    pub headless_service: String,
+    /// The ClusterIP Service for clients.
+    pub client_service: String,
+    /// Labels that select the dnode pods; immutable once applied.
+    pub selector: BTreeMap<String, String>,
+    /// Labels on every object (a superset of the selector).
+    pub labels: BTreeMap<String, String>,
+    /// Full image reference.
+    pub image: String,
+    /// Image pull policy.
+    pub pull_policy: PullPolicy,
+    /// StatefulSet replicas.
+    pub replicas: u32,
+    /// Number of mnodes.
+    pub mnodes: u32,
+    /// taosd server port.
+    pub server_port: u16,
+    /// Cluster domain.
+    pub cluster_domain: String,
+    /// Ports on the pods and on both Services.
+    pub ports: Vec<Port>,
+    /// The container environment, in the order the kubelet must see it.
+    pub env: Vec<EnvVar>,
+    /// Data volume size (canonical quantity).
+    pub data_size: String,
+    /// Data storage class (`None`: the cluster default).
+    pub data_storage_class: Option<String>,
+    /// Startup probe timing.
+    pub startup_probe: ProbeTiming,
+    /// Readiness probe timing.
+    pub readiness_probe: ProbeTiming,
+    /// Liveness probe timing.
+    pub liveness_probe: ProbeTiming,
+    /// Pod management policy.
+    pub pod_management_policy: PodManagementPolicy,
+}
+
+impl Plan {
+    /// Derive the plan from a validated spec.
+    pub fn new(spec: &ValidSpec) -> Plan {
+        let selector = BTreeMap::from([("app".to_owned(), spec.name.clone())]);
+        let mut labels = selector.clone();
+        labels.extend([
+            ("app.kubernetes.io/name".to_owned(), "tdengine".to_owned()),
+            ("app.kubernetes.io/instance".to_owned(), spec.name.clone()),
+            ("app.kubernetes.io/component".to_owned(), "taosd".to_owned()),
+            ("app.kubernetes.io/managed-by".to_owned(), MANAGER.to_owned()),
+            ("app.kubernetes.io/version".to_owned(), version_label(&spec.tag)),
+        ]);
+        Plan {
+            name: spec.name.clone(),
+            namespace: spec.namespace.clone(),
+            headless_service: spec.service_name.clone(),
+            client_service: format!("{}-client", spec.service_name),
+            selector,
+            labels,
+            image: format!("{}:{}", spec.repository, spec.tag),
+            pull_policy: spec.pull_policy,
+            replicas: spec.dnodes,
+            mnodes: spec.mnodes,
+            server_port: spec.server_port,
+            cluster_domain: spec.cluster_domain.clone(),
+            ports: vec![port(spec.server_port), port(ADAPTER_PORT)],
+            env: env(spec),
+            data_size: spec.data_size.clone(),
+            data_storage_class: spec.data_storage_class.clone(),
+            startup_probe: spec.startup_probe.clone(),
+            readiness_probe: spec.readiness_probe.clone(),
+            liveness_probe: spec.liveness_probe.clone(),
+            pod_management_policy: spec.pod_management_policy,
+        }
+    }
+
+    /// The FQDN of dnode `ordinal` in `namespace`.
+    pub fn pod_fqdn(&self, ordinal: u32, namespace: &str) -> String {
+        format!(
+            "{}-{ordinal}.{}.{namespace}.svc.{}",
+            self.name, self.headless_service, self.cluster_domain
+        )
+    }
+
+    /// The first endpoint every dnode joins through (`TAOS_FIRST_EP`).
+    pub fn first_endpoint(&self, namespace: &str) -> String {
+        format!("{}:{}", self.pod_fqdn(0, namespace), self.server_port)
+    }
+
+    /// The data PVC the StatefulSet creates for dnode `ordinal`.
+    pub fn data_pvc(&self, ordinal: u32) -> String {
+        format!("{DATA_CLAIM}-{}-{ordinal}", self.name)
+    }
+}
+
+fn port(number: u16) -> Port {
+    Port {
+        name: format!("tcp{number}"),
+        number,
+    }
+}
+
+/// Label values allow `[A-Za-z0-9._-]`, at most 63 characters; a tag may be up to 128.
+fn version_label(tag: &str) -> String {
+    let value: String = tag.chars().take(63).collect();
+    value.trim_end_matches(['.', '-', '_']).to_owned()
+}
+
+/// The container environment. Order is semantic: `$(VAR)` only expands variables defined
+/// earlier in the list, so the helpers come first and the list is never sorted.
+fn env(spec: &ValidSpec) -> Vec<EnvVar> {
+    let var = |name: &str, source: EnvSource| EnvVar {
+        name: name.to_owned(),
+        source,
+    };
+    let domain = &spec.cluster_domain;
+    let mut env = vec![
+        var("POD_NAME", EnvSource::FieldRef("metadata.name")),
+        var("SERVICE_NAME", EnvSource::Value(spec.service_name.clone())),
+        var("STS_NAME", EnvSource::Value(spec.name.clone())),
+        // The namespace always comes from the pod itself: it is right even when the objects
+        // are applied with `kubectl apply -n` or a kustomize `namespace:`.
+        var("STS_NAMESPACE", EnvSource::FieldRef("metadata.namespace")),
+        var("TZ", EnvSource::Value(spec.timezone.clone())),
+        var("TAOS_SERVER_PORT", EnvSource::Value(spec.server_port.to_string())),
+        var(
+            "TAOS_FIRST_EP",
+            EnvSource::Value(format!(
+                "$(STS_NAME)-0.$(SERVICE_NAME).$(STS_NAMESPACE).svc.{domain}:$(TAOS_SERVER_PORT)"
+            )),
+        ),
+        var(
+            "TAOS_FQDN",
+            EnvSource::Value(format!("$(POD_NAME).$(SERVICE_NAME).$(STS_NAMESPACE).svc.{domain}")),
+        ),
+    ];
+    env.extend(
+        spec.config
+            .iter()
+            .map(|(key, value)| var(&config_env_name(key), EnvSource::Value(escape_references(value)))),
+    );
+    env
+}
+
+/// `supportVnodes` → `TAOS_SUPPORT_VNODES`: the inverse of taosd's `taosEnvNameToCfgName`
+/// (strip `TAOS_`, lower-case the first letter, drop each `_` keeping the next letter as is).
+pub fn config_env_name(key: &str) -> String {
+    let mut name = String::from("TAOS_");
+    for (i, c) in key.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+/// taosd's own rule, used to prove [`config_env_name`] inverts it.
+pub fn env_name_to_config_key(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("TAOS_")?;
+    let mut key = String::new();
+    let mut keep_next = false;
+    for (i, c) in rest.chars().enumerate() {
+        match c {
+            '_' => keep_next = true,
+            c if i == 0 => key.push(c.to_ascii_lowercase()),
+            c if keep_next => {
+                key.push(c);
+                keep_next = false;
+            }
+            c => key.push(c.to_ascii_lowercase()),
+        }
+    }
+    Some(key)
+}
+
+/// A config value is data, not a template: `$(X)` in it must reach taosd literally.
+fn escape_references(value: &str) -> String {
+    value.replace("$(", "$$(")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_names_invert_taosds_rule() {
+        for key in [
+            "supportVnodes",
+            "debugFlag",
+            "minimalDataDirGB",
+            "s3Accesskey",
+            "monitor",
+            "numOfRpcThreads",
+        ] {
+            let env = config_env_name(key);
+            assert_eq!(env_name_to_config_key(&env).as_deref(), Some(key), "{env}");
+        }
+        assert_eq!(config_env_name("supportVnodes"), "TAOS_SUPPORT_VNODES");
+        assert_eq!(config_env_name("minimalDataDirGB"), "TAOS_MINIMAL_DATA_DIR_G_B");
+    }
+
+    #[test]
+    fn version_labels_are_valid_label_values() {
+        assert_eq!(version_label("3.0.7.1"), "3.0.7.1");
+        assert_eq!(version_label(&"a".repeat(100)).len(), 63);
+    }
+}

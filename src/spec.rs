@@ -1,0 +1,288 @@
+//! The user-facing spec (`apiVersion: tdgen/v1`, `kind: TDengineCluster`): serde + schemars types only.
+//!
+//! Every field is optional so that one type serves as a *layer* (built-in defaults < preset <
+//! spec file < `--set`, see [`crate::layer`]). Unknown fields are rejected (`deny_unknown_fields`)
+//! and doc comments become the JSON Schema's descriptions. No cross-field logic lives here: that
+//! belongs to [`crate::validate`].
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The `apiVersion` every spec carries.
+pub const API_VERSION: &str = "tdgen/v1";
+/// The `kind` every spec carries.
+pub const KIND: &str = "TDengineCluster";
+
+/// A TDengine cluster spec: the whole input of `tdgen`.
+///
+/// The envelope looks like a Kubernetes object so it is familiar and can evolve by version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "TDengineCluster")]
+pub struct Spec {
+    /// Must be `tdgen/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Must be `TDengineCluster`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name and namespace of the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// The cluster's desired shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<ClusterSpec>,
+}
+
+/// Identity of the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// StatefulSet name, also the `app` selector label and the prefix of every pod name.
+    /// Default `tdengine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When set, every rendered object carries this namespace. When unset, objects are
+    /// namespace-less (use `kubectl apply -n NS`) and pods learn their namespace at run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// The cluster's desired shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterSpec {
+    /// Start from this preset (`seed`, `dev`, `ha`; see `tdgen presets`). Default `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// The TDengine server image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    /// Number of dnodes (StatefulSet replicas). Default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub dnodes: Option<i64>,
+    /// Number of mnodes: 1 or 3. Default 3 when dnodes >= 3, else 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3))]
+    pub mnodes: Option<i64>,
+    /// IANA time zone for every dnode (`TZ`). Default `Asia/Shanghai`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// The Kubernetes cluster domain used in every FQDN. Default `cluster.local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_domain: Option<String>,
+    /// taosd's server port (`serverPort`). Default 6030.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub server_port: Option<i64>,
+    /// The governing (headless) Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceSpec>,
+    /// Persistent storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+    /// Probe timing. The handlers (`taos-check`) are chosen by tdgen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Probes>,
+    /// `OrderedReady` (the doc's, default) or `Parallel` (restarts after a full outage without
+    /// waiting pod by pod). Immutable once the StatefulSet exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_management_policy: Option<PodManagementPolicy>,
+    /// Any taos.cfg parameter by its camelCase name, e.g. `supportVnodes: 16`. Rendered as
+    /// `TAOS_*` environment variables (`supportVnodes` → `TAOS_SUPPORT_VNODES`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<BTreeMap<String, ConfigValue>>,
+}
+
+/// The container image.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Image {
+    /// Image repository. Default `tdengine/tdengine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Image tag. Default `3.0.7.1` (the doc's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// `Always`, `IfNotPresent` (default) or `Never`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+}
+
+/// Kubernetes `imagePullPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PullPolicy {
+    /// Pull on every start.
+    Always,
+    /// Pull only when the node lacks the image.
+    IfNotPresent,
+    /// Never pull.
+    Never,
+}
+
+impl PullPolicy {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "Always",
+            Self::IfNotPresent => "IfNotPresent",
+            Self::Never => "Never",
+        }
+    }
+}
+
+/// StatefulSet `podManagementPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PodManagementPolicy {
+    /// Start pods one at a time, each Ready before the next.
+    OrderedReady,
+    /// Start and stop all pods at once.
+    Parallel,
+}
+
+impl PodManagementPolicy {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderedReady => "OrderedReady",
+            Self::Parallel => "Parallel",
+        }
+    }
+}
+
+/// The governing Service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// Name of the headless Service that gives each dnode its DNS name. Default `taosd`.
+    /// The client Service is named `<name>-client`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Persistent storage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Storage {
+    /// The data volume (`/var/lib/taos`, claim template `taosdata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Volume>,
+}
+
+/// One persistent volume claim template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Volume {
+    /// Requested size as a Kubernetes quantity. Default `5Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Storage class. Omitted → the cluster's default class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+}
+
+/// Probe timing for the three probes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Probes {
+    /// Startup probe. Default `failureThreshold: 360, periodSeconds: 10` (one hour: a dnode that
+    /// returns after an outage needs time to catch up, and a short budget restart-loops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<ProbeTiming>,
+    /// Readiness probe. Default `initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<ProbeTiming>,
+    /// Liveness probe. Default `initialDelaySeconds: 15, periodSeconds: 20, timeoutSeconds: 5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<ProbeTiming>,
+}
+
+/// The standard Kubernetes probe fields (the handler is tdgen's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbeTiming {
+    /// Seconds after start before the first probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub initial_delay_seconds: Option<i64>,
+    /// Seconds between probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub period_seconds: Option<i64>,
+    /// Seconds before one probe times out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout_seconds: Option<i64>,
+    /// Consecutive successes to count as passing (must be 1 for liveness and startup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub success_threshold: Option<i64>,
+    /// Consecutive failures to count as failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub failure_threshold: Option<i64>,
+    /// Grace period when this probe's failure kills the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub termination_grace_period_seconds: Option<i64>,
+}
+
+/// One taos.cfg parameter value, kept exactly as written (`16`, `1.50`, `on`).
+///
+/// YAML numbers and booleans are accepted and kept in their source spelling, so `1.50` stays
+/// `1.50` and `on` stays `on`; nested maps and lists are rejected.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ConfigValue(pub String);
+
+impl ConfigValue {
+    /// The value as taosd will read it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Asking for a string makes the YAML reader hand over the scalar's source text, so
+        // numbers keep their spelling; JSON layers hand over numbers and booleans as such.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ConfigValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a scalar taos.cfg value (string, number or boolean)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_owned()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+        }
+        deserializer.deserialize_string(Visitor)
+    }
+}
+
+impl JsonSchema for ConfigValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConfigValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A taos.cfg value; numbers and booleans are kept in their written form.",
+            "type": ["string", "integer", "number", "boolean"]
+        })
+    }
+}

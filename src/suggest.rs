@@ -1,0 +1,31 @@
+//! "Did you mean …?" suggestions for misspelt names.
+
+/// The candidate closest to `input`, if it is close enough to be a plausible typo.
+pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lowered = input.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(&lowered, &c.to_ascii_lowercase()), c))
+        .filter(|(distance, c)| *distance <= (c.len().max(input.len()) / 3).max(1))
+        .min_by_key(|(distance, c)| (*distance, *c))
+        .map(|(_, c)| c)
+}
+
+/// `"did you mean `x`? "` or nothing, ready to prefix a help text.
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    closest(input, candidates).map_or_else(String::new, |c| format!("did you mean `{c}`? "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_only_near_misses() {
+        let names = ["storageClassName", "size"];
+        assert_eq!(closest("storageClasName", names), Some("storageClassName"));
+        assert_eq!(closest("sise", names), Some("size"));
+        assert_eq!(closest("banana", names), None);
+        assert_eq!(closest("SIZE", names), Some("size"));
+    }
+}

@@ -1,0 +1,40 @@
+//! The minijinja environment for text artefacts (starter specs, and later taos.cfg and
+//! runbooks). Templates are embedded in the binary; undefined values are errors, and templates
+//! named `*.yaml.j2` JSON-escape every value, which is valid YAML.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::error::Error;
+
+const TEMPLATES: [(&str, &str); 1] = [("init.yaml.j2", include_str!("../templates/init.yaml.j2"))];
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    for (name, source) in TEMPLATES {
+        // The templates are compiled into the binary and covered by tests, so a syntax error
+        // here is a build defect; it surfaces as an error from `render` below.
+        let _ = env.add_template(name, source);
+    }
+    env
+}
+
+/// Render the embedded template `name` with `context`.
+pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, Error> {
+    let env = environment();
+    let failure = |e: minijinja::Error| Error::Serialize {
+        what: format!("template {name}"),
+        message: format!("{e:#}"),
+    };
+    env.get_template(name)
+        .map_err(failure)?
+        .render(minijinja::value::Serde(&context))
+        .map_err(failure)
+}
