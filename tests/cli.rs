@@ -1,0 +1,163 @@
+//! The `tdgen` binary: commands, outputs and exit codes (0 ok, 1 invalid spec, 2 usage/I/O).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn tdgen(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tdgen"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tdgen starts");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("tdgen finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn render_without_input_prints_the_seed_cluster() {
+    let out = tdgen(&["render"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let library = tdgen::render(&tdgen::check(&tdgen::Request::default()).unwrap().valid)
+        .to_yaml()
+        .unwrap();
+    assert_eq!(text(&out.stdout), library);
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn render_reads_stdin_flags_and_json() {
+    let out = tdgen(
+        &[
+            "render",
+            "-f",
+            "-",
+            "-n",
+            "tsdb",
+            "--set",
+            "spec.dnodes=4",
+            "-o",
+            "json",
+        ],
+        Some("metadata: {name: td}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let items = list["items"].as_array().expect("items");
+    assert!(items.iter().all(|i| i["metadata"]["namespace"] == "tsdb"));
+    assert_eq!(items[2]["spec"]["replicas"], 4);
+}
+
+#[test]
+fn invalid_specs_exit_1_with_located_findings_and_no_output() {
+    let out = tdgen(&["render", "-f", "-"], Some("spec:\n  dnodes: 2\n  mnodes: 3\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no manifests on error");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[mnodes-exceed-dnodes]"), "{stderr}");
+    assert!(stderr.contains("--> <stdin>:3:11 (spec.mnodes)"), "{stderr}");
+
+    let out = tdgen(
+        &["validate", "-f", "-", "--format", "json"],
+        Some("spec:\n  storage:\n    data: {sise: 1Gi}\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stderr).expect("json findings");
+    assert_eq!(findings[0]["code"], "unknown-field");
+    assert_eq!(findings[0]["location"]["line"], 3);
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let spec = "spec: {storage: {data: {size: 1024Mi}}}\n";
+    let out = tdgen(&["validate", "-f", "-"], Some(spec));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("warning[non-canonical-quantity]"));
+    let out = tdgen(&["validate", "-f", "-", "--deny-warnings"], Some(spec));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(tdgen(&["render", "--bogus"], None).status.code(), Some(2));
+    assert_eq!(
+        tdgen(&["render", "-f", "/nonexistent/spec.yaml"], None).status.code(),
+        Some(2)
+    );
+    assert_eq!(tdgen(&["presets", "show", "nope"], None).status.code(), Some(2));
+    assert_eq!(tdgen(&["init", "--preset", "nope"], None).status.code(), Some(2));
+}
+
+#[test]
+fn output_dir_writes_the_docs_files() {
+    let dir = std::env::temp_dir().join(format!("tdgen-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = tdgen(&["render", "--output-dir", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["kustomization.yaml", "taosd-service.yaml", "tdengine.yaml"]);
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn init_prints_a_starter_that_renders_like_its_preset() {
+    for preset in tdgen::Preset::all() {
+        let out = tdgen(&["init", "--preset", preset.name], None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let starter = text(&out.stdout);
+        assert!(starter.starts_with("# yaml-language-server: $schema="), "{starter}");
+        let from_starter = tdgen(&["render", "-f", "-"], Some(&starter));
+        assert_eq!(
+            from_starter.status.code(),
+            Some(0),
+            "{}\n{starter}",
+            text(&from_starter.stderr)
+        );
+        assert!(
+            from_starter.stderr.is_empty(),
+            "the starter has no warnings: {}",
+            text(&from_starter.stderr)
+        );
+        let from_preset = tdgen(&["render", "--preset", preset.name], None);
+        assert_eq!(
+            text(&from_starter.stdout),
+            text(&from_preset.stdout),
+            "preset {}",
+            preset.name
+        );
+    }
+}
+
+#[test]
+fn schema_and_presets_commands() {
+    let out = tdgen(&["schema"], None);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
+    assert_eq!(schema["title"], "TDengineCluster");
+    assert_eq!(schema["additionalProperties"], false);
+    let listing = text(&tdgen(&["presets"], None).stdout);
+    for preset in tdgen::Preset::all() {
+        assert!(listing.contains(preset.name));
+        assert_eq!(
+            text(&tdgen(&["presets", "show", preset.name], None).stdout),
+            preset.text
+        );
+    }
+}

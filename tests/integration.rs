@@ -1,0 +1,10 @@
+//! tdgen's one integration-test binary.
+//!
+//! - `support`: shared helpers (rendering fixtures, parsing streams back, kubelet expansion).
+//! - `render`: golden snapshots, parse-back, determinism and the wiring properties.
+//! - `cli`: the `tdgen` binary's commands, outputs and exit codes.
+
+mod support;
+
+mod cli;
+mod render;

@@ -1,0 +1,276 @@
+//! Rendering: golden snapshots for every preset and fixture, parse-back into k8s-openapi types,
+//! determinism, and the wiring properties that must hold by construction.
+
+use std::path::Path;
+
+use tdgen::Request;
+
+use crate::support::*;
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
+#[test]
+fn presets_match_their_snapshots() {
+    for preset in tdgen::Preset::all() {
+        let yaml = render_preset(preset.name).to_yaml().expect("yaml");
+        snapshot_settings().bind(|| insta::assert_snapshot!(format!("preset-{}", preset.name), yaml));
+    }
+}
+
+#[test]
+fn fixtures_match_their_snapshots() {
+    snapshot_settings().bind(|| {
+        insta::glob!("fixtures/specs", "*.yaml", |path| {
+            let yaml = render_file(path).to_yaml().expect("yaml");
+            insta::assert_snapshot!("spec", yaml);
+        });
+    });
+}
+
+#[test]
+fn every_document_parses_back_exactly() {
+    for (name, manifests) in all_inputs() {
+        let yaml = manifests.to_yaml().expect("yaml");
+        assert_parses_back(&manifests, &yaml);
+        let json: serde_json::Value = serde_json::from_str(&manifests.to_json().expect("json")).expect("json parses");
+        assert_eq!(json["kind"], "List", "{name}");
+        let items = json["items"].as_array().expect("items");
+        assert_eq!(items, &yaml_documents(&yaml), "{name}: JSON and YAML disagree");
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for (name, manifests) in all_inputs() {
+        let again = all_inputs()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| m)
+            .expect("same input");
+        assert_eq!(manifests.to_yaml().unwrap(), again.to_yaml().unwrap(), "{name}");
+        assert_eq!(manifests.files().unwrap(), again.files().unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn the_governing_service_is_headless_and_publishes_not_ready_pods() {
+    for (name, manifests) in all_inputs() {
+        let sts = manifests.statefulset().expect("sts");
+        let governing = sts
+            .spec
+            .as_ref()
+            .and_then(|s| s.service_name.clone())
+            .expect("serviceName");
+        let services = services(&manifests);
+        let spec = services[&governing].spec.clone().expect("spec");
+        assert_eq!(spec.cluster_ip.as_deref(), Some("None"), "{name}");
+        assert_eq!(spec.publish_not_ready_addresses, Some(true), "{name}");
+        let client = services
+            .values()
+            .find(|s| s.metadata.name.as_deref() != Some(&governing))
+            .expect("client");
+        assert_ne!(
+            client.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()),
+            Some("None"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn selectors_match_the_pod_labels_and_stay_out_of_mutable_labels() {
+    for (name, manifests) in all_inputs() {
+        let sts = manifests.statefulset().expect("sts").spec.clone().expect("spec");
+        let selector = sts.selector.match_labels.clone().expect("matchLabels");
+        let pod_labels = sts
+            .template
+            .metadata
+            .clone()
+            .and_then(|m| m.labels)
+            .expect("pod labels");
+        assert!(
+            selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v)),
+            "{name}: selector not on pods"
+        );
+        assert!(
+            !selector.contains_key("app.kubernetes.io/version"),
+            "{name}: version in selector"
+        );
+        for service in services(&manifests).values() {
+            assert_eq!(
+                service.spec.as_ref().and_then(|s| s.selector.clone()).as_ref(),
+                Some(&selector),
+                "{name}"
+            );
+        }
+        for claim in sts.volume_claim_templates.unwrap_or_default() {
+            assert!(
+                claim.metadata.labels.is_none(),
+                "{name}: labels on a claim template are immutable"
+            );
+        }
+        let pod = sts.template.spec.expect("pod");
+        assert_eq!(
+            pod.enable_service_links,
+            Some(false),
+            "{name}: service links poison TAOS_* config"
+        );
+    }
+}
+
+#[test]
+fn kubelet_expansion_yields_every_pods_fqdn_and_the_first_endpoint() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/custom-everything.yaml");
+    let manifests = render_file(&path);
+    let env = container_env(&manifests);
+    for ordinal in 0..5 {
+        let pod = format!("tsdb-{ordinal}");
+        let resolved = kubelet_env(&env, &pod, "metrics-prod");
+        assert_eq!(
+            resolved["TAOS_FQDN"],
+            format!("tsdb-{ordinal}.td-peers.metrics-prod.svc.k8s.example.internal")
+        );
+        assert_eq!(
+            resolved["TAOS_FIRST_EP"],
+            "tsdb-0.td-peers.metrics-prod.svc.k8s.example.internal:7030"
+        );
+        assert_eq!(resolved["TAOS_SERVER_PORT"], "7030");
+        assert!(
+            resolved.values().all(|v| !v.contains("$(")),
+            "unexpanded reference in {resolved:?}"
+        );
+    }
+    // Namespace-free output learns the namespace at run time, whatever `kubectl apply -n` says.
+    let manifests = render_request(&Request::from_text(
+        "s.yaml",
+        "metadata: {name: td}\nspec: {dnodes: 2}\n",
+    ));
+    let resolved = kubelet_env(&container_env(&manifests), "td-1", "anywhere");
+    assert_eq!(resolved["TAOS_FQDN"], "td-1.taosd.anywhere.svc.cluster.local");
+    assert_eq!(resolved["TAOS_FIRST_EP"], "td-0.taosd.anywhere.svc.cluster.local:6030");
+}
+
+#[test]
+fn config_becomes_taos_variables_after_the_derived_ones() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/custom-everything.yaml");
+    let names: Vec<String> = container_env(&render_file(&path)).into_iter().map(|v| v.name).collect();
+    assert_eq!(
+        names,
+        [
+            "POD_NAME",
+            "SERVICE_NAME",
+            "STS_NAME",
+            "STS_NAMESPACE",
+            "TZ",
+            "TAOS_SERVER_PORT",
+            "TAOS_FIRST_EP",
+            "TAOS_FQDN",
+            "TAOS_DEBUG_FLAG",
+            "TAOS_MINIMAL_DATA_DIR_G_B",
+            "TAOS_SUPPORT_VNODES",
+        ]
+    );
+}
+
+#[test]
+fn hostile_config_values_reach_taosd_exactly() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/hostile-config.yaml");
+    let manifests = render_file(&path);
+    let expected = [
+        ("TAOS_MONITOR", "on"),
+        ("TAOS_TELEMETRY_REPORTING", "NO"),
+        ("TAOS_CRASH_REPORTING", "y"),
+        ("TAOS_NUM_OF_RPC_SESSIONS", "1_000"),
+        ("TAOS_LOG_DIR", ": x"),
+        ("TAOS_TEMP_DIR", "{{ not a template }}"),
+        ("TAOS_AUDIT", "$(POD_NAME)"),
+        ("TAOS_LOCALE", "line one\nline two"),
+        ("TAOS_CHARSET", "1.50"),
+    ];
+    // Through the YAML stream, as kubectl would read it, and then through the kubelet.
+    let yaml = manifests.to_yaml().expect("yaml");
+    let document = yaml_documents(&yaml).pop().expect("sts");
+    let sts: k8s_openapi::api::apps::v1::StatefulSet = strict_parse(&document);
+    let env = sts.spec.and_then(|s| s.template.spec).expect("pod").containers[0]
+        .env
+        .clone()
+        .expect("env");
+    let resolved = kubelet_env(&env, "hostile-0", "ns");
+    for (name, value) in expected {
+        assert_eq!(resolved[name], value, "{name}");
+    }
+}
+
+#[test]
+fn output_dir_files_are_the_docs_names_plus_a_kustomization() {
+    let files = render_preset("seed").files().expect("files");
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["taosd-service.yaml", "tdengine.yaml", "kustomization.yaml"]);
+    let kustomization = &files[2].1;
+    assert_eq!(
+        kustomization,
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- taosd-service.yaml\n- tdengine.yaml\n"
+    );
+    assert_eq!(
+        yaml_documents(&files[0].1).len(),
+        2,
+        "both Services in the service file"
+    );
+}
+
+#[test]
+fn the_seed_keeps_the_docs_immutable_identity() {
+    let sts = render_preset("seed")
+        .statefulset()
+        .expect("sts")
+        .spec
+        .clone()
+        .expect("spec");
+    assert_eq!(sts.service_name.as_deref(), Some("taosd"));
+    assert_eq!(sts.pod_management_policy.as_deref(), Some("OrderedReady"));
+    assert_eq!(
+        sts.selector.match_labels,
+        Some([("app".to_owned(), "tdengine".to_owned())].into())
+    );
+    let claim = &sts.volume_claim_templates.expect("claims")[0];
+    assert_eq!(claim.metadata.name.as_deref(), Some("taosdata"));
+    let spec = claim.spec.clone().expect("claim spec");
+    assert_eq!(spec.storage_class_name.as_deref(), Some("standard"));
+    assert_eq!(spec.access_modes, Some(vec!["ReadWriteOnce".to_owned()]));
+    assert_eq!(
+        spec.resources.and_then(|r| r.requests).expect("requests")["storage"].0,
+        "5Gi"
+    );
+}
+
+#[test]
+fn a_pinned_namespace_is_on_every_object_and_absent_otherwise() {
+    for (name, manifests) in all_inputs() {
+        let namespaces: Vec<Option<String>> = yaml_documents(&manifests.to_yaml().unwrap())
+            .iter()
+            .map(|d| d["metadata"]["namespace"].as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            namespaces.windows(2).all(|w| w[0] == w[1]),
+            "{name}: mixed namespaces {namespaces:?}"
+        );
+    }
+}
+
+#[test]
+fn readme_example_spec_renders() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let spec = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a yaml block in the README");
+    let manifests = render_request(&Request::from_text("README.md", spec));
+    assert!(manifests.statefulset().is_some());
+}
