@@ -14,6 +14,8 @@ use crate::yaml;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
+// A render holds a handful of objects; boxing them would only make matching clumsier.
+#[allow(clippy::large_enum_variant)]
 pub enum Manifest {
     /// A Service.
     Service(Service),

@@ -3,7 +3,7 @@
 //! Every field is optional so that one type serves as a *layer* (built-in defaults < preset <
 //! spec file < `--set`, see [`crate::layer`]). Unknown fields are rejected (`deny_unknown_fields`)
 //! and doc comments become the JSON Schema's descriptions. No cross-field logic lives here: that
-//! belongs to [`crate::validate`].
+//! belongs to [`mod@crate::validate`].
 
 use std::collections::BTreeMap;
 

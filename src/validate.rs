@@ -362,15 +362,15 @@ impl Validator {
         if let Err(why) = dns_label(&r.name, MAX_STATEFULSET_NAME_LEN) {
             self.error("invalid-name", "metadata.name", format!("`{}` is not a valid StatefulSet name: {why}", r.name), "use lowercase letters, digits and `-`, at most 52 characters (pods add `-<revision hash>` to reach the 63 limit)");
         }
-        if let Some(ns) = &r.namespace {
-            if let Err(why) = dns_label(ns, 63) {
-                self.error(
-                    "invalid-namespace",
-                    "metadata.namespace",
-                    format!("`{ns}` is not a valid namespace: {why}"),
-                    "use lowercase letters, digits and `-`, at most 63 characters",
-                );
-            }
+        if let Some(ns) = &r.namespace
+            && let Err(why) = dns_label(ns, 63)
+        {
+            self.error(
+                "invalid-namespace",
+                "metadata.namespace",
+                format!("`{ns}` is not a valid namespace: {why}"),
+                "use lowercase letters, digits and `-`, at most 63 characters",
+            );
         }
         let client = format!("{}-client", r.service_name);
         if let Err(why) = dns_1035_label(&client) {
@@ -384,15 +384,15 @@ impl Validator {
                 "use the kubelet's --cluster-domain, usually `cluster.local`",
             );
         }
-        if let Some(class) = &r.data_storage_class {
-            if let Err(why) = dns_subdomain(class) {
-                self.error(
-                    "invalid-storage-class",
-                    "spec.storage.data.storageClassName",
-                    format!("`{class}` is not a valid StorageClass name: {why}"),
-                    "omit the field to use the cluster's default class",
-                );
-            }
+        if let Some(class) = &r.data_storage_class
+            && let Err(why) = dns_subdomain(class)
+        {
+            self.error(
+                "invalid-storage-class",
+                "spec.storage.data.storageClassName",
+                format!("`{class}` is not a valid StorageClass name: {why}"),
+                "omit the field to use the cluster's default class",
+            );
         }
         if let Some(ns) = &r.namespace {
             let longest = format!(
