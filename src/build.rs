@@ -91,8 +91,8 @@ pub fn client_service(plan: &Plan) -> Service {
 pub fn statefulset(plan: &Plan) -> StatefulSet {
     let spec = StatefulSetSpec {
         service_name: Some(plan.headless_service.clone()),
-        replicas: Some(i32::try_from(plan.replicas).unwrap_or(i32::MAX)),
-        pod_management_policy: Some(plan.pod_management_policy.as_str().into()),
+        replicas: Some(i32::try_from(plan.spec.dnodes).unwrap_or(i32::MAX)),
+        pod_management_policy: Some(plan.spec.pod_management_policy.as_str().into()),
         update_strategy: Some(StatefulSetUpdateStrategy {
             type_: Some("RollingUpdate".into()),
             ..Default::default()
@@ -136,7 +136,7 @@ fn container(plan: &Plan) -> Container {
     Container {
         name: plan::CONTAINER_NAME.into(),
         image: Some(plan.image.clone()),
-        image_pull_policy: Some(plan.pull_policy.as_str().into()),
+        image_pull_policy: Some(plan.spec.pull_policy.as_str().into()),
         ports: Some(
             plan.ports
                 .iter()
@@ -154,9 +154,9 @@ fn container(plan: &Plan) -> Container {
             mount_path: plan::DATA_MOUNT_PATH.into(),
             ..VolumeMount::default()
         }]),
-        startup_probe: Some(probe(&plan.startup_probe)),
-        readiness_probe: Some(probe(&plan.readiness_probe)),
-        liveness_probe: Some(probe(&plan.liveness_probe)),
+        startup_probe: Some(probe(&plan.spec.startup_probe)),
+        readiness_probe: Some(probe(&plan.spec.readiness_probe)),
+        liveness_probe: Some(probe(&plan.spec.liveness_probe)),
         ..Container::default()
     }
 }
@@ -209,11 +209,11 @@ fn data_claim(plan: &Plan) -> PersistentVolumeClaim {
         },
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: plan.data_storage_class.clone(),
+            storage_class_name: plan.spec.data_storage_class.clone(),
             resources: Some(VolumeResourceRequirements {
                 requests: Some(BTreeMap::from([(
                     "storage".to_owned(),
-                    Quantity(plan.data_size.clone()),
+                    Quantity(plan.spec.data_size.clone()),
                 )])),
                 ..VolumeResourceRequirements::default()
             }),

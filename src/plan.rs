@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::spec::{PodManagementPolicy, ProbeTiming, PullPolicy};
 use crate::validate::{ADAPTER_PORT, ValidSpec};
 
 /// Name of the TDengine container (the doc's, kept so adopting a doc cluster changes nothing).
@@ -62,32 +61,12 @@ pub struct Plan {
     pub labels: BTreeMap<String, String>,
     /// Full image reference.
     pub image: String,
-    /// Image pull policy.
-    pub pull_policy: PullPolicy,
-    /// StatefulSet replicas.
-    pub replicas: u32,
-    /// Number of mnodes.
-    pub mnodes: u32,
-    /// taosd server port.
-    pub server_port: u16,
-    /// Cluster domain.
-    pub cluster_domain: String,
     /// Ports on the pods and on both Services.
     pub ports: Vec<Port>,
     /// The container environment, in the order the kubelet must see it.
     pub env: Vec<EnvVar>,
-    /// Data volume size (canonical quantity).
-    pub data_size: String,
-    /// Data storage class (`None`: the cluster default).
-    pub data_storage_class: Option<String>,
-    /// Startup probe timing.
-    pub startup_probe: ProbeTiming,
-    /// Readiness probe timing.
-    pub readiness_probe: ProbeTiming,
-    /// Liveness probe timing.
-    pub liveness_probe: ProbeTiming,
-    /// Pod management policy.
-    pub pod_management_policy: PodManagementPolicy,
+    /// The validated spec the plan was derived from, for values the builders place as-is.
+    pub spec: ValidSpec,
 }
 
 impl Plan {
@@ -110,19 +89,9 @@ impl Plan {
             selector,
             labels,
             image: format!("{}:{}", spec.repository, spec.tag),
-            pull_policy: spec.pull_policy,
-            replicas: spec.dnodes,
-            mnodes: spec.mnodes,
-            server_port: spec.server_port,
-            cluster_domain: spec.cluster_domain.clone(),
             ports: vec![port(spec.server_port), port(ADAPTER_PORT)],
             env: env(spec),
-            data_size: spec.data_size.clone(),
-            data_storage_class: spec.data_storage_class.clone(),
-            startup_probe: spec.startup_probe.clone(),
-            readiness_probe: spec.readiness_probe.clone(),
-            liveness_probe: spec.liveness_probe.clone(),
-            pod_management_policy: spec.pod_management_policy,
+            spec: spec.clone(),
         }
     }
 
@@ -130,13 +99,13 @@ impl Plan {
     pub fn pod_fqdn(&self, ordinal: u32, namespace: &str) -> String {
         format!(
             "{}-{ordinal}.{}.{namespace}.svc.{}",
-            self.name, self.headless_service, self.cluster_domain
+            self.name, self.headless_service, self.spec.cluster_domain
         )
     }
 
     /// The first endpoint every dnode joins through (`TAOS_FIRST_EP`).
     pub fn first_endpoint(&self, namespace: &str) -> String {
-        format!("{}:{}", self.pod_fqdn(0, namespace), self.server_port)
+        format!("{}:{}", self.pod_fqdn(0, namespace), self.spec.server_port)
     }
 
     /// The data PVC the StatefulSet creates for dnode `ordinal`.
@@ -250,6 +219,27 @@ mod tests {
         }
         assert_eq!(config_env_name("supportVnodes"), "TAOS_SUPPORT_VNODES");
         assert_eq!(config_env_name("minimalDataDirGB"), "TAOS_MINIMAL_DATA_DIR_G_B");
+    }
+
+    #[test]
+    fn names_fqdns_and_claims_follow_the_spec() {
+        let spec: crate::Spec = crate::yaml::from_str(
+            "metadata: {name: td}\nspec: {service: {name: peers}, clusterDomain: k.local, serverPort: 7030}",
+        )
+        .unwrap();
+        let plan = Plan::new(&crate::validate(&spec).valid.unwrap());
+        assert_eq!(plan.pod_fqdn(2, "ns"), "td-2.peers.ns.svc.k.local");
+        assert_eq!(plan.first_endpoint("ns"), "td-0.peers.ns.svc.k.local:7030");
+        assert_eq!(plan.data_pvc(3), "taosdata-td-3");
+        assert_eq!(
+            (plan.headless_service.as_str(), plan.client_service.as_str()),
+            ("peers", "peers-client")
+        );
+        assert_eq!(
+            plan.ports.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["tcp7030", "tcp6041"]
+        );
+        assert!(plan.selector.iter().all(|(k, v)| plan.labels.get(k) == Some(v)));
     }
 
     #[test]
