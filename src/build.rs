@@ -34,6 +34,7 @@ fn metadata(plan: &Plan, name: &str) -> ObjectMeta {
         name: Some(name.to_owned()),
         namespace: plan.namespace.clone(),
         labels: Some(plan.labels.clone()),
+        annotations: (!plan.annotations.is_empty()).then(|| plan.annotations.clone()),
         ..ObjectMeta::default()
     }
 }

@@ -18,6 +18,8 @@ pub enum Severity {
     Error,
     /// The spec renders, but something is likely wrong or risky.
     Warning,
+    /// Worth knowing; never fails a run, not even with `--deny-warnings`.
+    Note,
 }
 
 /// Where a finding points: one of the report's sources and a span in it.
@@ -71,7 +73,8 @@ impl Finding {
         Self::new(Severity::Warning, code, path, message)
     }
 
-    fn new(severity: Severity, code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A new finding of any severity.
+    pub fn new(severity: Severity, code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
             severity,
             code,
@@ -127,9 +130,16 @@ impl Report {
         for finding in &self.findings {
             self.render_one(&mut out, finding);
         }
-        let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
-        if errors + warnings > 0 {
-            let _ = writeln!(out, "{}", summary(errors, warnings));
+        if !self.findings.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                summary(
+                    self.count(Severity::Error),
+                    self.count(Severity::Warning),
+                    self.count(Severity::Note)
+                )
+            );
         }
         out
     }
@@ -138,6 +148,7 @@ impl Report {
         let label = match finding.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         let _ = writeln!(out, "{label}[{}]: {}", finding.code, finding.message);
         let at = if finding.path.is_empty() {
@@ -182,12 +193,16 @@ impl Report {
     }
 }
 
-fn summary(errors: usize, warnings: usize) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    match (errors, warnings) {
-        (0, w) => plural(w, "warning"),
-        (e, 0) => plural(e, "error"),
-        (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
+fn summary(errors: usize, warnings: usize, notes: usize) -> String {
+    let parts: Vec<String> = [(errors, "error"), (warnings, "warning"), (notes, "note")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| format!("{n} {word}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+    if parts.is_empty() {
+        "no findings".into()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -202,7 +217,7 @@ impl std::fmt::Display for Report {
 #[non_exhaustive]
 pub enum Error {
     /// The spec has errors; the report lists every finding.
-    #[error("the spec is invalid: {}", summary(.0.count(Severity::Error), .0.count(Severity::Warning)))]
+    #[error("the spec is invalid: {}", summary(.0.count(Severity::Error), .0.count(Severity::Warning), .0.count(Severity::Note)))]
     Invalid(Box<Report>),
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]

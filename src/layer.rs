@@ -203,15 +203,16 @@ impl Layer {
 }
 
 fn read_layer(source: Source, findings: &mut Vec<Finding>) -> Option<Layer> {
+    // Every unknown field at once, each with a suggestion; serde would stop at the first.
+    let unknown = crate::fields::unknown_fields(&source, &SourceIndex::new(&source.text));
+    if !unknown.is_empty() {
+        findings.extend(unknown);
+        return None;
+    }
     let spec: Spec = match yaml::from_str(&source.text) {
         Ok(spec) => spec,
         Err(e) => {
-            let location = e.line.zip(e.column).map(|(line, column)| Location {
-                source: source.name.clone(),
-                span: Some(Span { line, column, len: 1 }),
-            });
-            let index = SourceIndex::new(&source.text);
-            let mut finding = crate::validate::parse_finding(&e.message, location, &index);
+            let mut finding = read_error_finding(&e, &source, &SourceIndex::new(&source.text));
             if source.name.starts_with("--set ") {
                 // The generated YAML is not something the user wrote; name the expression.
                 finding.message = format!("`{}`: {}", source.name, finding.message);
@@ -224,6 +225,56 @@ fn read_layer(source: Source, findings: &mut Vec<Finding>) -> Option<Layer> {
     let value = serde_json::to_value(&spec).unwrap_or(Value::Null);
     let index = SourceIndex::new(&source.text);
     Some(Layer { source, index, value })
+}
+
+/// A finding for what the typed YAML reader refused: syntax, duplicate keys, wrong types.
+fn read_error_finding(error: &yaml::ReadError, source: &Source, index: &SourceIndex) -> Finding {
+    let position = error.line.zip(error.column);
+    let path = position
+        .and_then(|(line, column)| index.path_at(line, column))
+        .unwrap_or_default()
+        .to_owned();
+    let span = position.map(|(line, column)| {
+        let starts_here = |s: &Span| (s.line, s.column) == (line, column);
+        let len = [index.value(&path), index.key(&path)]
+            .into_iter()
+            .flatten()
+            .find(starts_here)
+            .map_or(1, |s| s.len);
+        Span { line, column, len }
+    });
+    let written = span.and_then(|s| {
+        let text = source.text.lines().nth(s.line.checked_sub(1)?)?;
+        Some(text.chars().skip(s.column - 1).take(s.len).collect::<String>())
+    });
+    let finding = match &error.kind {
+        yaml::ReadErrorKind::Syntax => Finding::error(
+            "yaml-syntax",
+            path,
+            format!("this is not valid YAML: {}", error.message),
+        )
+        .with_help("check the indentation (spaces, never tabs) and that every `{`, `[` and quote is closed"),
+        yaml::ReadErrorKind::DuplicateKey(key) => Finding::error(
+            "duplicate-key",
+            path,
+            format!("`{key}` appears twice in the same mapping"),
+        )
+        .with_help("keep one: other YAML tools silently keep the first or the last, so the intent is ambiguous"),
+        yaml::ReadErrorKind::Type { expected } => {
+            let what = written.map_or_else(|| "the value".to_owned(), |w| format!("`{w}`"));
+            Finding::error("invalid-value", path, format!("{what} is not {expected}"))
+                .with_help("see `tdgen schema` for every field's type")
+        }
+        yaml::ReadErrorKind::Other => Finding::error("invalid-value", path, error.message.clone())
+            .with_help("see `tdgen schema` for every field's type"),
+    };
+    Finding {
+        location: span.map(|span| Location {
+            source: source.name.clone(),
+            span: Some(span),
+        }),
+        ..finding
+    }
 }
 
 /// Deep-merge `over` into `base`: maps key by key, everything else replaced.

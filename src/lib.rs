@@ -25,8 +25,10 @@
 #![warn(missing_docs)]
 
 pub mod build;
+pub mod catalog;
 pub mod emit;
 pub mod error;
+mod fields;
 pub mod layer;
 pub mod plan;
 pub mod preset;
@@ -36,6 +38,7 @@ pub mod spec;
 pub mod suggest;
 mod templates;
 pub mod validate;
+pub mod version;
 mod yaml;
 
 pub use emit::{Manifest, Manifests};

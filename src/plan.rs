@@ -59,6 +59,8 @@ pub struct Plan {
     pub selector: BTreeMap<String, String>,
     /// Labels on every object (a superset of the selector).
     pub labels: BTreeMap<String, String>,
+    /// Annotations on every object.
+    pub annotations: BTreeMap<String, String>,
     /// Full image reference.
     pub image: String,
     /// Ports on the pods and on both Services.
@@ -73,7 +75,8 @@ impl Plan {
     /// Derive the plan from a validated spec.
     pub fn new(spec: &ValidSpec) -> Plan {
         let selector = BTreeMap::from([("app".to_owned(), spec.name.clone())]);
-        let mut labels = selector.clone();
+        let mut labels = spec.labels.clone();
+        labels.extend(selector.clone());
         labels.extend([
             ("app.kubernetes.io/name".to_owned(), "tdengine".to_owned()),
             ("app.kubernetes.io/instance".to_owned(), spec.name.clone()),
@@ -88,7 +91,8 @@ impl Plan {
             client_service: format!("{}-client", spec.service_name),
             selector,
             labels,
-            image: format!("{}:{}", spec.repository, spec.tag),
+            annotations: spec.annotations.clone(),
+            image: image_reference(spec),
             ports: vec![port(spec.server_port), port(ADAPTER_PORT)],
             env: env(spec),
             spec: spec.clone(),
@@ -114,6 +118,20 @@ impl Plan {
     }
 }
 
+/// `repository[:tag][@digest]`.
+fn image_reference(spec: &ValidSpec) -> String {
+    let mut image = spec.repository.clone();
+    if !spec.tag.is_empty() {
+        image.push(':');
+        image.push_str(&spec.tag);
+    }
+    if let Some(digest) = &spec.digest {
+        image.push('@');
+        image.push_str(digest);
+    }
+    image
+}
+
 fn port(number: u16) -> Port {
     Port {
         name: format!("tcp{number}"),
@@ -123,6 +141,9 @@ fn port(number: u16) -> Port {
 
 /// Label values allow `[A-Za-z0-9._-]`, at most 63 characters; a tag may be up to 128.
 fn version_label(tag: &str) -> String {
+    if tag.is_empty() {
+        return "unversioned".into();
+    }
     let value: String = tag.chars().take(63).collect();
     value.trim_end_matches(['.', '-', '_']).to_owned()
 }

@@ -22,7 +22,7 @@ const PRESETS: [Preset; 3] = [
     },
     Preset {
         name: "dev",
-        summary: "1 dnode, 1 mnode, 1Gi volume: for laptops and CI clusters; no fault tolerance",
+        summary: "1 dnode, 1 mnode, 4Gi volume: for laptops and CI clusters; no fault tolerance",
         text: include_str!("../presets/dev.yaml"),
     },
     Preset {

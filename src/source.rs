@@ -25,17 +25,58 @@ pub struct Span {
     pub len: usize,
 }
 
-/// Positions of every key and value in one YAML document, by dotted spec path
-/// (`spec.storage.data.size`; list items as `spec.tolerations[0]`).
+/// Positions of every key and value in one YAML document, by spec path
+/// (`spec.storage.data.size`; list items as `spec.tolerations[0]`; keys that are not plain
+/// words as `metadata.labels["app.kubernetes.io/name"]`, see [`join_path`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceIndex {
     keys: BTreeMap<String, Span>,
     values: BTreeMap<String, Span>,
+    segments: BTreeMap<String, Vec<String>>,
+    collections: std::collections::BTreeSet<String>,
+}
+
+/// A position in the document tree: its printable path and its raw segments.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    path: String,
+    segments: Vec<String>,
+}
+
+impl Node {
+    fn child(&self, key: &str) -> Node {
+        let mut segments = self.segments.clone();
+        segments.push(key.to_owned());
+        Node {
+            path: join_path(&self.path, key),
+            segments,
+        }
+    }
+
+    fn item(&self, index: usize) -> Node {
+        let mut segments = self.segments.clone();
+        segments.push(format!("[{index}]"));
+        Node {
+            path: format!("{}[{index}]", self.path),
+            segments,
+        }
+    }
 }
 
 enum Frame {
-    Map { path: String, pending_key: Option<String> },
-    Seq { path: String, next: usize },
+    Map { node: Node, pending_key: Option<Node> },
+    Seq { node: Node, next: usize },
+}
+
+/// The path of `key` inside `parent`: `parent.key` for plain words, `parent["k.e/y"]` otherwise,
+/// so dotted label keys stay unambiguous.
+pub fn join_path(parent: &str, key: &str) -> String {
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (parent.is_empty(), plain) {
+        (true, true) => key.to_owned(),
+        (false, true) => format!("{parent}.{key}"),
+        (_, false) => format!("{parent}[{}]", serde_json::Value::from(key)),
+    }
 }
 
 impl SourceIndex {
@@ -55,33 +96,34 @@ impl SourceIndex {
                 Event::Scalar(value, ..) => {
                     if let Some(Frame::Map {
                         pending_key: pending @ None,
-                        path,
+                        node,
                     }) = stack.last_mut()
                     {
-                        let key_path = join(path, &value);
-                        index.keys.insert(key_path.clone(), here);
-                        *pending = Some(key_path);
+                        let key = node.child(&value);
+                        index.keys.insert(key.path.clone(), here);
+                        index.segments.insert(key.path.clone(), key.segments.clone());
+                        *pending = Some(key);
                     } else {
-                        let path = value_path(&mut stack);
-                        index.values.insert(path, here);
+                        index.values.insert(next_node(&mut stack).path, here);
                     }
                 }
                 Event::Alias(_) => {
-                    let path = value_path(&mut stack);
-                    index.values.insert(path, here);
+                    index.values.insert(next_node(&mut stack).path, here);
                 }
                 Event::MappingStart(..) => {
-                    let path = value_path(&mut stack);
-                    index.values.entry(path.clone()).or_insert(here);
+                    let node = next_node(&mut stack);
+                    index.values.entry(node.path.clone()).or_insert(here);
+                    index.collections.insert(node.path.clone());
                     stack.push(Frame::Map {
-                        path,
+                        node,
                         pending_key: None,
                     });
                 }
                 Event::SequenceStart(..) => {
-                    let path = value_path(&mut stack);
-                    index.values.entry(path.clone()).or_insert(here);
-                    stack.push(Frame::Seq { path, next: 0 });
+                    let node = next_node(&mut stack);
+                    index.values.entry(node.path.clone()).or_insert(here);
+                    index.collections.insert(node.path.clone());
+                    stack.push(Frame::Seq { node, next: 0 });
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
                     stack.pop();
@@ -92,9 +134,16 @@ impl SourceIndex {
         index
     }
 
-    /// The span of the value at `path`, else of its key.
+    /// The span of the scalar value at `path`; for a mapping or list (or a missing value),
+    /// the span of its key, which is what a reader looks for.
     pub fn value(&self, path: &str) -> Option<Span> {
-        self.values.get(path).or_else(|| self.keys.get(path)).copied()
+        let key = self.keys.get(path);
+        let value = self.values.get(path);
+        if self.collections.contains(path) {
+            key.or(value).copied()
+        } else {
+            value.or(key).copied()
+        }
     }
 
     /// The span of the key at `path`.
@@ -107,30 +156,37 @@ impl SourceIndex {
         self.keys.contains_key(path) || self.values.contains_key(path)
     }
 
+    /// The path of the key or value that starts at `line`:`column`, if any.
+    pub fn path_at(&self, line: usize, column: usize) -> Option<&str> {
+        let at = |span: &Span| span.line == line && span.column == column;
+        let value = self.values.iter().find(|(_, span)| at(span));
+        let key = self.keys.iter().find(|(_, span)| at(span));
+        value.or(key).map(|(path, _)| path.as_str())
+    }
+
     /// Every key path in the text, in order.
     pub fn key_paths(&self) -> impl Iterator<Item = &str> {
         self.keys.keys().map(String::as_str)
     }
-}
 
-/// The path of the node that starts now, consuming the parent's pending key or list slot.
-fn value_path(stack: &mut [Frame]) -> String {
-    match stack.last_mut() {
-        Some(Frame::Map { pending_key, path }) => pending_key.take().unwrap_or_else(|| path.clone()),
-        Some(Frame::Seq { path, next }) => {
-            let item = format!("{path}[{next}]");
-            *next += 1;
-            item
-        }
-        None => String::new(),
+    /// Every key as its path and its segments (list items appear as `[N]` segments).
+    pub fn keys_with_segments(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.segments
+            .iter()
+            .map(|(path, segments)| (path.as_str(), segments.as_slice()))
     }
 }
 
-fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
+/// The node that starts now, consuming the parent's pending key or list slot.
+fn next_node(stack: &mut [Frame]) -> Node {
+    match stack.last_mut() {
+        Some(Frame::Map { pending_key, node }) => pending_key.take().unwrap_or_else(|| node.clone()),
+        Some(Frame::Seq { node, next }) => {
+            let item = node.item(*next);
+            *next += 1;
+            item
+        }
+        None => Node::default(),
     }
 }
 
@@ -163,5 +219,10 @@ mod tests {
         assert_eq!(index.value("spec.l[1].b").map(|s| (s.line, s.column)), Some((9, 11)));
         assert!(index.contains("spec.storage"));
         assert!(!index.contains("spec.dnodes"));
+        let labels = SourceIndex::new("metadata:\n  labels:\n    app.kubernetes.io/part-of: x\n");
+        let path = r#"metadata.labels["app.kubernetes.io/part-of"]"#;
+        assert_eq!(labels.value(path).map(|s| s.line), Some(3));
+        let segments: Vec<_> = labels.keys_with_segments().filter(|(p, _)| *p == path).collect();
+        assert_eq!(segments[0].1, ["metadata", "labels", "app.kubernetes.io/part-of"]);
     }
 }

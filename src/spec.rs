@@ -48,6 +48,13 @@ pub struct Metadata {
     /// namespace-less (use `kubectl apply -n NS`) and pods learn their namespace at run time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Labels added to every rendered object (and the pods), never to selectors or claim
+    /// templates. Keys tdgen sets itself (`app`, `app.kubernetes.io/*`) are rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Annotations added to every rendered object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// The cluster's desired shape.
@@ -107,6 +114,9 @@ pub struct Image {
     /// Image tag. Default `3.0.7.1` (the doc's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// Optional digest (`sha256:…`) that pins the image; rendered as `repository:tag@digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// `Always`, `IfNotPresent` (default) or `Never`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<PullPolicy>,

@@ -11,6 +11,62 @@ pub(crate) struct ReadError {
     pub message: String,
     pub line: Option<usize>,
     pub column: Option<usize>,
+    pub kind: ReadErrorKind,
+}
+
+/// What kind of mistake a read error is, for choosing the finding's code and wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReadErrorKind {
+    /// The text is not YAML.
+    Syntax,
+    /// A key appears twice in one mapping.
+    DuplicateKey(String),
+    /// A value has the wrong type; `expected` names the type in plain words.
+    Type { expected: String },
+    /// Anything else the typed reader refused.
+    Other,
+}
+
+fn classify(error: &serde_saphyr::Error) -> ReadErrorKind {
+    use serde_saphyr::Error as E;
+    match error.without_snippet() {
+        E::DuplicateMappingKey { key, .. } => ReadErrorKind::DuplicateKey(key.clone().unwrap_or_default()),
+        E::InvalidScalar { ty, .. } => ReadErrorKind::Type {
+            expected: plain_type(ty),
+        },
+        E::SerdeInvalidType { expected, .. } | E::SerdeInvalidValue { expected, .. } => ReadErrorKind::Type {
+            expected: plain_type(expected),
+        },
+        E::NullIntoString { .. } => ReadErrorKind::Type {
+            expected: "a string".into(),
+        },
+        E::SerdeUnknownField { .. } | E::SerdeMissingField { .. } | E::SerdeUnknownVariant { .. } => {
+            ReadErrorKind::Other
+        }
+        E::Message { .. } | E::ExternalMessage { .. } | E::Eof { .. } | E::Unexpected { .. } => ReadErrorKind::Syntax,
+        E::IndentationError { .. } => ReadErrorKind::Syntax,
+        E::UnexpectedSequenceEnd { .. } | E::UnexpectedMappingEnd { .. } | E::ContainerEndMismatch { .. } => {
+            ReadErrorKind::Syntax
+        }
+        _ => ReadErrorKind::Other,
+    }
+}
+
+/// serde's type names in words a spec author knows.
+fn plain_type(ty: &str) -> String {
+    let ty = ty.trim_start_matches("a ").trim_start_matches("an ");
+    let integer = |t: &str| {
+        t == "integer" || (t.len() > 1 && t.starts_with(['i', 'u']) && t[1..].bytes().all(|b| b.is_ascii_digit()))
+    };
+    match ty {
+        t if integer(t) => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "bool" | "boolean" => "true or false".into(),
+        t if t.contains("string") || t == "str" => "a string".into(),
+        t if t.contains("map") || t.starts_with("struct") => "a mapping (`key: value` lines)".into(),
+        t if t.contains("sequence") => "a list".into(),
+        other => other.to_owned(),
+    }
 }
 
 /// Serialise one value as a YAML document (trailing newline included).
@@ -44,6 +100,7 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ReadError> 
             message: strip_position(&e.to_string()),
             line: location.map(|l| l.line() as usize),
             column: location.map(|l| l.column() as usize),
+            kind: classify(&e),
         }
     })
 }
@@ -55,16 +112,22 @@ fn options() -> serde_saphyr::SerializerOptions {
     serde_saphyr::ser_options! { prefer_block_scalars: true, folded_wrap_chars: usize::MAX }
 }
 
-/// serde-saphyr prefixes messages with `line N column M: `; tdgen prints positions itself.
+/// serde-saphyr puts `line N column M: ` before or ` at line N, column M` after its messages;
+/// tdgen prints positions itself.
 fn strip_position(message: &str) -> String {
-    let trimmed = message.trim_start_matches("error: ");
-    match trimmed.strip_prefix("line ") {
-        Some(rest) => match rest.split_once(": ") {
-            Some((position, text)) if position.contains("column") => text.to_owned(),
-            _ => trimmed.to_owned(),
-        },
-        None => trimmed.to_owned(),
+    let mut text = message.trim_start_matches("error: ");
+    if let Some(rest) = text.strip_prefix("line ")
+        && let Some((position, after)) = rest.split_once(": ")
+        && position.contains("column")
+    {
+        text = after;
     }
+    if let Some(at) = text.rfind(" at line ")
+        && text[at..].contains(", column ")
+    {
+        text = &text[..at];
+    }
+    text.to_owned()
 }
 
 #[cfg(test)]

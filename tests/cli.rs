@@ -82,7 +82,7 @@ fn invalid_specs_exit_1_with_located_findings_and_no_output() {
 
 #[test]
 fn warnings_pass_unless_denied() {
-    let spec = "spec: {storage: {data: {size: 1024Mi}}}\n";
+    let spec = "spec: {storage: {data: {size: 4096Mi}}}\n";
     let out = tdgen(&["validate", "-f", "-"], Some(spec));
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("warning[non-canonical-quantity]"));
@@ -160,4 +160,21 @@ fn schema_and_presets_commands() {
             preset.text
         );
     }
+}
+
+#[test]
+fn set_errors_name_the_expression() {
+    let out = tdgen(&["validate", "--set", "spec.dnodes"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[invalid-set]: `--set spec.dnodes`: missing `=`"),
+        "{stderr}"
+    );
+    let out = tdgen(&["validate", "--set", "spec.dnodes=three"], None);
+    assert!(
+        text(&out.stderr).contains("`--set spec.dnodes=three`: `three` is not a whole number"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -3,8 +3,10 @@
 //! - `support`: shared helpers (rendering fixtures, parsing streams back, kubelet expansion).
 //! - `render`: golden snapshots, parse-back, determinism and the wiring properties.
 //! - `cli`: the `tdgen` binary's commands, outputs and exit codes.
+//! - `diagnostics`: the invalid-spec corpus and the findings' shape.
 
 mod support;
 
 mod cli;
+mod diagnostics;
 mod render;

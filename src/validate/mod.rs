@@ -1,14 +1,21 @@
 //! Validation: every rule over a merged [`Spec`], returning *all* findings; the only way to
 //! obtain a [`ValidSpec`] (the spec with built-in defaults applied and every value checked).
 
+mod config;
+mod image;
+pub mod names;
+
 use std::collections::BTreeMap;
 use std::ops::Deref;
 
-use crate::error::{Finding, Location};
+pub use config::dedicated_field;
+use names::{dns_1035_label, dns_label, dns_subdomain, label_value, qualified_name};
+
+use crate::error::{Finding, Severity};
 use crate::quantity::Quantity;
-use crate::source::SourceIndex;
+use crate::source::join_path;
 use crate::spec::{self, PodManagementPolicy, ProbeTiming, PullPolicy, Spec};
-use crate::suggest::did_you_mean;
+use crate::version::Version;
 
 /// Built-in defaults (the lowest layer): the TDengine doc's cluster.
 pub mod defaults {
@@ -34,6 +41,21 @@ pub mod defaults {
 
 /// taosAdapter's REST/WebSocket port, served by every dnode pod.
 pub const ADAPTER_PORT: u16 = 6041;
+/// Ports the official image's other components bind in every pod (taosAdapter, taosKeeper,
+/// taosExplorer), which taosd's port must not take.
+pub const COMPONENT_PORTS: [(u16, &str); 3] = [(6041, "taosAdapter"), (6043, "taosKeeper"), (6060, "taosExplorer")];
+/// Label keys tdgen sets itself.
+pub const OWNED_LABELS: [&str; 6] = [
+    "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/version",
+];
+/// The shortest startup budget (failureThreshold × periodSeconds) that lets a returning dnode
+/// catch up; the doc warns that a small budget restart-loops it.
+pub const MIN_STARTUP_BUDGET_SECONDS: i64 = 300;
 /// TDengine's limit on an FQDN (`TSDB_FQDN_LEN` 128 including the terminating NUL).
 pub const MAX_FQDN_LEN: usize = 127;
 /// The longest StatefulSet name whose pods' `controller-revision-hash` label still fits 63.
@@ -60,10 +82,18 @@ pub struct Resolved {
     pub name: String,
     /// Pinned namespace, if any.
     pub namespace: Option<String>,
+    /// Labels for every object.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations for every object.
+    pub annotations: BTreeMap<String, String>,
     /// Image repository.
     pub repository: String,
-    /// Image tag.
+    /// Image tag (may be empty when a digest pins the image).
     pub tag: String,
+    /// Image digest, when pinned.
+    pub digest: Option<String>,
+    /// The TDengine version the tag names, when it names one.
+    pub version: Option<Version>,
     /// Image pull policy.
     pub pull_policy: PullPolicy,
     /// Number of dnodes.
@@ -108,7 +138,7 @@ pub fn validate(spec: &Spec) -> Validation {
     let mut v = Validator::default();
     let resolved = v.resolve(spec);
     let mut findings = v.findings;
-    findings.sort_by_key(|f| !f.is_error());
+    findings.sort_by_key(|f| f.severity);
     let valid = if findings.iter().any(Finding::is_error) {
         None
     } else {
@@ -132,6 +162,11 @@ impl Validator {
             .push(Finding::warning(code, path, message).with_help(help));
     }
 
+    fn note(&mut self, code: &'static str, path: &str, message: String, help: impl Into<String>) {
+        self.findings
+            .push(Finding::new(Severity::Note, code, path, message).with_help(help));
+    }
+
     fn resolve(&mut self, spec: &Spec) -> Resolved {
         self.envelope(spec);
         let meta = spec.metadata.clone().unwrap_or_default();
@@ -139,12 +174,27 @@ impl Validator {
         let image = cluster.image.clone().unwrap_or_default();
         let data = cluster.storage.clone().and_then(|s| s.data).unwrap_or_default();
         let probes = cluster.probes.clone().unwrap_or_default();
-        let dnodes = self.count("spec.dnodes", cluster.dnodes, defaults::DNODES);
+        let dnodes = self.dnodes(cluster.dnodes);
+        let repository = image.repository.unwrap_or_else(|| defaults::REPOSITORY.into());
+        let tag = image.tag.unwrap_or_else(|| defaults::TAG.into());
+        let version = self.image(&repository, &tag, image.digest.as_deref());
+        let (data_size, data_bytes) = self.size(
+            "spec.storage.data.size",
+            data.size.as_deref().unwrap_or(defaults::DATA_SIZE),
+        );
+        let config = self.config(cluster.config.unwrap_or_default(), version);
+        if let Some(bytes) = data_bytes {
+            self.data_size_vs_reserve(bytes, &config);
+        }
         let resolved = Resolved {
             name: meta.name.unwrap_or_else(|| defaults::NAME.into()),
             namespace: meta.namespace,
-            repository: image.repository.unwrap_or_else(|| defaults::REPOSITORY.into()),
-            tag: image.tag.unwrap_or_else(|| defaults::TAG.into()),
+            labels: self.labels(meta.labels.unwrap_or_default()),
+            annotations: self.annotations(meta.annotations.unwrap_or_default()),
+            repository,
+            tag,
+            digest: image.digest,
+            version,
             pull_policy: image.pull_policy.unwrap_or(PullPolicy::IfNotPresent),
             dnodes,
             mnodes: self.mnodes(cluster.mnodes, dnodes),
@@ -157,10 +207,7 @@ impl Validator {
                 .service
                 .and_then(|s| s.name)
                 .unwrap_or_else(|| defaults::SERVICE_NAME.into()),
-            data_size: self.size(
-                "spec.storage.data.size",
-                data.size.as_deref().unwrap_or(defaults::DATA_SIZE),
-            ),
+            data_size,
             data_storage_class: data.storage_class_name,
             startup_probe: self.probe("startup", probes.startup, startup_default()),
             readiness_probe: self.probe("readiness", probes.readiness, readiness_default()),
@@ -168,10 +215,12 @@ impl Validator {
             pod_management_policy: cluster
                 .pod_management_policy
                 .unwrap_or(PodManagementPolicy::OrderedReady),
-            config: self.config(cluster.config.unwrap_or_default()),
+            config,
         };
         self.names(&resolved);
-        self.image(&resolved);
+        self.fqdn_budget(&resolved);
+        self.timezone(&resolved.timezone);
+        self.probe_relations(&resolved);
         resolved
     }
 
@@ -194,9 +243,10 @@ impl Validator {
         }
     }
 
-    fn count(&mut self, path: &str, value: Option<i64>, default: u32) -> u32 {
-        match value {
-            None => default,
+    fn dnodes(&mut self, value: Option<i64>) -> u32 {
+        let path = "spec.dnodes";
+        let dnodes = match value {
+            None => defaults::DNODES,
             Some(n) if (1..=1000).contains(&n) => n as u32,
             Some(n) => {
                 self.error(
@@ -205,16 +255,20 @@ impl Validator {
                     format!("dnodes must be between 1 and 1000, not {n}"),
                     "a cluster needs at least one dnode",
                 );
-                default
+                return defaults::DNODES;
             }
+        };
+        if dnodes == 2 {
+            self.warn("two-dnodes", path, "2 dnodes gain no fault tolerance over 1".into(), "RAFT needs a majority: with 2 dnodes, losing either one stops 2-replica data and the single mnode's dnode stops the cluster; use 3 dnodes (3 mnodes, 3-replica databases) to survive one loss, or 1 for development");
         }
+        dnodes
     }
 
     fn mnodes(&mut self, value: Option<i64>, dnodes: u32) -> u32 {
         let path = "spec.mnodes";
         let mnodes = value.unwrap_or(if dnodes >= 3 { 3 } else { 1 });
         if mnodes != 1 && mnodes != 3 {
-            self.error("mnodes-count", path, format!("mnodes must be 1 or 3, not {mnodes}"), "TDengine runs 1 mnode, or 3 for a management plane that survives one dnode loss (2 would lose quorum with either one)");
+            self.error("mnodes-count", path, format!("mnodes must be 1 or 3, not {mnodes}"), "1 mnode: the cluster is unmanageable while its dnode is down; 3 mnodes: any one dnode can fail (2 would lose the RAFT majority with either one)");
             return 1;
         }
         if mnodes as u32 > dnodes {
@@ -230,37 +284,36 @@ impl Validator {
 
     fn port(&mut self, path: &str, value: Option<i64>) -> u16 {
         let port = value.unwrap_or(i64::from(defaults::SERVER_PORT));
-        match u16::try_from(port) {
-            Ok(p) if p > 0 && p != ADAPTER_PORT => p,
-            Ok(p) if p == ADAPTER_PORT => {
-                self.error(
-                    "port-collision",
-                    path,
-                    format!("serverPort {p} collides with taosAdapter's port"),
-                    "choose another port; 6030 is TDengine's default",
-                );
-                defaults::SERVER_PORT
-            }
-            _ => {
-                self.error(
-                    "port-range",
-                    path,
-                    format!("{port} is not a TCP port"),
-                    "use a number from 1 to 65535; 6030 is TDengine's default",
-                );
-                defaults::SERVER_PORT
-            }
+        let Some(port) = u16::try_from(port).ok().filter(|p| *p > 0) else {
+            self.error(
+                "port-range",
+                path,
+                format!("{port} is not a TCP port"),
+                "use a number from 1 to 65535; 6030 is TDengine's default",
+            );
+            return defaults::SERVER_PORT;
+        };
+        if let Some((_, component)) = COMPONENT_PORTS.iter().find(|(p, _)| *p == port) {
+            self.error(
+                "port-collision",
+                path,
+                format!("serverPort {port} collides with {component}, which the image starts in every pod"),
+                "choose another port; 6030 is TDengine's default",
+            );
+            return defaults::SERVER_PORT;
         }
+        port
     }
 
-    fn size(&mut self, path: &str, text: &str) -> String {
+    /// Parse a size; return its canonical spelling and its bytes (when it parsed).
+    fn size(&mut self, path: &str, text: &str) -> (String, Option<i128>) {
         match Quantity::parse(text) {
             Ok(q) if q.ceil_units() > 0 => {
                 let canonical = q.canonical();
                 if canonical != text {
                     self.warn("non-canonical-quantity", path, format!("`{text}` is not the canonical spelling of this quantity"), format!("write `{canonical}`: the API server stores `{canonical}`, so GitOps tools would show a permanent diff (tdgen renders `{canonical}`)"));
                 }
-                canonical
+                (canonical, Some(q.ceil_units()))
             }
             Ok(_) => {
                 self.error(
@@ -269,7 +322,7 @@ impl Validator {
                     format!("`{text}` is not a positive size"),
                     "use a size such as `5Gi`",
                 );
-                defaults::DATA_SIZE.into()
+                (defaults::DATA_SIZE.into(), None)
             }
             Err(e) => {
                 self.error(
@@ -278,24 +331,22 @@ impl Validator {
                     e.to_string(),
                     "use a binary size such as `5Gi` or `500Mi`",
                 );
-                defaults::DATA_SIZE.into()
+                (defaults::DATA_SIZE.into(), None)
             }
         }
     }
 
     fn probe(&mut self, which: &str, value: Option<ProbeTiming>, default: ProbeTiming) -> ProbeTiming {
         let given = value.unwrap_or_default();
-        let pick = |a: Option<i64>, b: Option<i64>| a.or(b);
         let probe = ProbeTiming {
-            initial_delay_seconds: pick(given.initial_delay_seconds, default.initial_delay_seconds),
-            period_seconds: pick(given.period_seconds, default.period_seconds),
-            timeout_seconds: pick(given.timeout_seconds, default.timeout_seconds),
-            success_threshold: pick(given.success_threshold, default.success_threshold),
-            failure_threshold: pick(given.failure_threshold, default.failure_threshold),
-            termination_grace_period_seconds: pick(
-                given.termination_grace_period_seconds,
-                default.termination_grace_period_seconds,
-            ),
+            initial_delay_seconds: given.initial_delay_seconds.or(default.initial_delay_seconds),
+            period_seconds: given.period_seconds.or(default.period_seconds),
+            timeout_seconds: given.timeout_seconds.or(default.timeout_seconds),
+            success_threshold: given.success_threshold.or(default.success_threshold),
+            failure_threshold: given.failure_threshold.or(default.failure_threshold),
+            termination_grace_period_seconds: given
+                .termination_grace_period_seconds
+                .or(default.termination_grace_period_seconds),
         };
         let base = format!("spec.probes.{which}");
         let fields = [
@@ -328,34 +379,78 @@ impl Validator {
                 "Kubernetes rejects any other value for liveness and startup probes; remove the field",
             );
         }
+        match probe.timeout_seconds {
+            Some(t) if t > MAX_PROBE_TIMEOUT => self.error("probe-timeout-absurd", &format!("{base}.timeoutSeconds"), format!("a {t} s timeout means a hung taos-check is never noticed"), format!("taos-check answers in well under a second; use 5 (at most {MAX_PROBE_TIMEOUT}). The TDengine doc's 5000 s is a mistake")),
+            Some(t) if t > 60 => self.warn("probe-timeout-long", &format!("{base}.timeoutSeconds"), format!("a {t} s timeout hides a hung taos-check for minutes"), "taos-check answers in well under a second; 5 is ample"),
+            _ => {}
+        }
         probe
     }
 
-    fn config(&mut self, config: BTreeMap<String, spec::ConfigValue>) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        for (key, value) in config {
-            let path = format!("spec.config.{key}");
-            if let Some(help) = dedicated_field(&key) {
-                self.error(
-                    "config-has-field",
-                    &path,
-                    format!("`{key}` is not set through spec.config"),
-                    help,
-                );
-                continue;
-            }
-            if !is_config_key(&key) {
-                self.error(
-                    "config-key-syntax",
-                    &path,
-                    format!("`{key}` is not a taos.cfg parameter name"),
-                    "parameters are camelCase words of letters and digits, e.g. `supportVnodes`, `debugFlag`",
-                );
-                continue;
-            }
-            out.insert(key, value.0);
+    fn probe_relations(&mut self, r: &Resolved) {
+        let startup = &r.startup_probe;
+        let budget = startup
+            .failure_threshold
+            .unwrap_or(3)
+            .saturating_mul(startup.period_seconds.unwrap_or(10));
+        if budget < MIN_STARTUP_BUDGET_SECONDS {
+            self.warn("startup-budget-short", "spec.probes.startup", format!("the startup probe gives a dnode only {budget} s (failureThreshold × periodSeconds) to start"), format!("a dnode returning after an outage replays its WAL and catches up; with less than {MIN_STARTUP_BUDGET_SECONDS} s it is killed and restart-loops (the TDengine doc's warning). The default is 360 × 10 s"));
         }
-        out
+        if r.readiness_probe == r.liveness_probe {
+            self.warn("probes-identical", "spec.probes.liveness", "the liveness probe is identical to the readiness probe".into(), "a dnode that is briefly unready (e.g. catching up) would also be restarted; give liveness a longer period or a higher failureThreshold");
+        }
+    }
+
+    fn labels(&mut self, labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        for (key, value) in &labels {
+            let path = join_path("metadata.labels", key);
+            if OWNED_LABELS.contains(&key.as_str()) {
+                self.error("label-owned", &path, format!("tdgen sets the label `{key}` itself"), "it is part of the selector or the recommended labels; pick another key (e.g. `app.kubernetes.io/part-of`)");
+            } else if let Err(why) = qualified_name(key) {
+                self.error("invalid-label-key", &path, format!("`{key}` is not a valid label key: {why}"), "keys are `[prefix/]name`: a DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`");
+            } else if let Err(why) = label_value(value) {
+                self.error("invalid-label-value", &path, format!("`{value}` is not a valid label value: {why}"), "values are at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit; put free text in metadata.annotations");
+            }
+            self.reserved_prefix(&path, key);
+        }
+        labels
+    }
+
+    fn annotations(&mut self, annotations: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut total = 0;
+        for (key, value) in &annotations {
+            let path = join_path("metadata.annotations", key);
+            total += key.len() + value.len();
+            if let Err(why) = qualified_name(key) {
+                self.error("invalid-annotation-key", &path, format!("`{key}` is not a valid annotation key: {why}"), "keys are `[prefix/]name`: a DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`");
+            }
+            self.reserved_prefix(&path, key);
+        }
+        if total > 256 * 1024 {
+            self.error(
+                "annotations-too-large",
+                "metadata.annotations",
+                format!("the annotations total {total} bytes"),
+                "Kubernetes allows 256 KiB of annotations per object",
+            );
+        }
+        annotations
+    }
+
+    fn reserved_prefix(&mut self, path: &str, key: &str) {
+        let prefix = key.rsplit_once('/').map(|(p, _)| p).unwrap_or_default();
+        if ["kubernetes.io", "k8s.io"]
+            .iter()
+            .any(|r| prefix == *r || prefix.ends_with(&format!(".{r}")))
+            && !prefix.starts_with("app.kubernetes.io")
+        {
+            self.warn(
+                "reserved-prefix",
+                path,
+                format!("`{prefix}/` is reserved for Kubernetes itself"),
+                "use your own prefix (e.g. `example.com/`)",
+            );
+        }
     }
 
     fn names(&mut self, r: &Resolved) {
@@ -372,8 +467,7 @@ impl Validator {
                 "use lowercase letters, digits and `-`, at most 63 characters",
             );
         }
-        let client = format!("{}-client", r.service_name);
-        if let Err(why) = dns_1035_label(&client) {
+        if let Err(why) = dns_1035_label(&format!("{}-client", r.service_name)) {
             self.error("invalid-service-name", "spec.service.name", format!("`{}` is not a valid Service name: {why}", r.service_name), "start with a letter; use lowercase letters, digits and `-`; at most 56 characters (the client Service adds `-client`)");
         }
         if let Err(why) = dns_subdomain(&r.cluster_domain) {
@@ -394,15 +488,27 @@ impl Validator {
                 "omit the field to use the cluster's default class",
             );
         }
-        if let Some(ns) = &r.namespace {
-            let longest = format!(
-                "{}-{}.{}.{ns}.svc.{}",
-                r.name,
-                r.dnodes.saturating_sub(1),
-                r.service_name,
-                r.cluster_domain
-            );
-            if longest.len() > MAX_FQDN_LEN {
+    }
+
+    /// TDengine keeps FQDNs in 128-byte buffers: the longest dnode FQDN must fit 127 characters.
+    fn fqdn_budget(&mut self, r: &Resolved) {
+        let fixed = format!(
+            "{}-{}.{}..svc.{}",
+            r.name,
+            r.dnodes.saturating_sub(1),
+            r.service_name,
+            r.cluster_domain
+        )
+        .len();
+        match &r.namespace {
+            Some(ns) if fixed + ns.len() > MAX_FQDN_LEN => {
+                let longest = format!(
+                    "{}-{}.{}.{ns}.svc.{}",
+                    r.name,
+                    r.dnodes.saturating_sub(1),
+                    r.service_name,
+                    r.cluster_domain
+                );
                 self.error(
                     "fqdn-too-long",
                     "metadata.name",
@@ -410,49 +516,30 @@ impl Validator {
                         "the dnode FQDN `{longest}` has {} characters; TDengine allows {MAX_FQDN_LEN}",
                         longest.len()
                     ),
-                    "shorten metadata.name, spec.service.name, the namespace or the cluster domain",
+                    "shorten metadata.name, spec.service.name, the namespace or spec.clusterDomain",
                 );
             }
-        }
-        if r.timezone.trim().is_empty() {
-            self.error(
-                "invalid-timezone",
-                "spec.timezone",
-                "the time zone is empty".into(),
-                "use an IANA zone such as `UTC` or `Asia/Shanghai`",
-            );
-        }
-    }
-
-    fn image(&mut self, r: &Resolved) {
-        let repository_ok = !r.repository.is_empty()
-            && r.repository
-                .split('/')
-                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "._-:".contains(c)));
-        if !repository_ok {
-            self.error(
-                "invalid-image",
-                "spec.image.repository",
-                format!("`{}` is not an image repository", r.repository),
-                "write it like `tdengine/tdengine` or `registry.example.com/tdengine/tdengine`",
-            );
-        }
-        let tag_ok = r.tag.len() <= 128
-            && r.tag
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-            && r.tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if !tag_ok {
-            self.error(
-                "invalid-image-tag",
-                "spec.image.tag",
-                format!("`{}` is not an image tag", r.tag),
-                "tags are letters, digits, `.`, `_` and `-`, e.g. `3.0.7.1`",
-            );
+            None if fixed >= MAX_FQDN_LEN => {
+                self.error(
+                    "fqdn-too-long",
+                    "metadata.name",
+                    format!(
+                        "the dnode FQDNs leave no room for a namespace within TDengine's {MAX_FQDN_LEN} characters"
+                    ),
+                    "shorten metadata.name, spec.service.name or spec.clusterDomain",
+                );
+            }
+            None if MAX_FQDN_LEN - fixed < 63 => {
+                let budget = MAX_FQDN_LEN - fixed;
+                self.warn("namespace-budget", "metadata.namespace", format!("the dnode FQDNs fit TDengine's {MAX_FQDN_LEN} characters only in namespaces of at most {budget} characters"), format!("apply into a namespace of at most {budget} characters, pin metadata.namespace, or shorten metadata.name / spec.service.name / spec.clusterDomain"));
+            }
+            _ => {}
         }
     }
 }
+
+/// Exec probe timeouts above this are errors: no health check legitimately takes longer.
+pub const MAX_PROBE_TIMEOUT: i64 = 300;
 
 fn startup_default() -> ProbeTiming {
     // One hour: a dnode returning after an outage replays its WAL and catches up on vnodes;
@@ -485,126 +572,6 @@ fn liveness_default() -> ProbeTiming {
     }
 }
 
-/// How to set a taos.cfg parameter that tdgen derives or owns through a dedicated field.
-pub fn dedicated_field(key: &str) -> Option<&'static str> {
-    match key.to_ascii_lowercase().as_str() {
-        "fqdn" => Some(
-            "remove it: tdgen derives each dnode's TAOS_FQDN from metadata.name, spec.service.name and spec.clusterDomain",
-        ),
-        "firstep" => Some(
-            "remove it: tdgen derives TAOS_FIRST_EP (dnode 0) from metadata.name, spec.service.name, spec.clusterDomain and spec.serverPort",
-        ),
-        "secondep" => Some(
-            "remove it: dnodes join through TAOS_FIRST_EP, which tdgen derives; a second endpoint is not needed inside one StatefulSet",
-        ),
-        "serverport" => Some("remove it and set spec.serverPort, which also sets the container and Service ports"),
-        _ => None,
-    }
-}
-
-fn is_config_key(key: &str) -> bool {
-    key.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && key.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
-/// RFC 1123 label: lowercase alphanumerics and `-`, alphanumeric at both ends.
-pub fn dns_label(name: &str, max: usize) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("it is empty".into());
-    }
-    if name.len() > max {
-        return Err(format!("it has {} characters, more than {max}", name.len()));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        return Err(format!("`{c}` is not allowed"));
-    }
-    if name.starts_with('-') || name.ends_with('-') {
-        return Err("it must start and end with a letter or digit".into());
-    }
-    Ok(())
-}
-
-/// RFC 1035 label (Service names): an RFC 1123 label that starts with a letter.
-pub fn dns_1035_label(name: &str) -> Result<(), String> {
-    dns_label(name, 63)?;
-    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err("it must start with a letter".into());
-    }
-    Ok(())
-}
-
-/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
-pub fn dns_subdomain(name: &str) -> Result<(), String> {
-    if name.len() > 253 {
-        return Err(format!("it has {} characters, more than 253", name.len()));
-    }
-    name.split('.').try_for_each(|label| dns_label(label, 63))
-}
-
-/// Turn a serde read error into a finding, naming the field's path and the closest valid name.
-pub(crate) fn parse_finding(message: &str, location: Option<Location>, index: &SourceIndex) -> Finding {
-    let message = strip_trailing_position(message);
-    let message = message.as_str();
-    let path = location
-        .as_ref()
-        .and_then(|l| {
-            index.key_paths().find(|p| {
-                index
-                    .key(p)
-                    .is_some_and(|s| Some((s.line, s.column)) == l.span.map(|at| (at.line, at.column)))
-            })
-        })
-        .unwrap_or_default()
-        .to_owned();
-    let mut location = location;
-    if let (Some(loc), Some(span)) = (location.as_mut(), index.key(&path)) {
-        loc.span = Some(span);
-    }
-    if let Some((field, expected)) = unknown_field(message) {
-        let help = format!(
-            "{}valid fields here: {}",
-            did_you_mean(&field, expected.iter().map(String::as_str)),
-            expected.join(", ")
-        );
-        return Finding {
-            location,
-            ..Finding::error("unknown-field", path, format!("unknown field `{field}`")).with_help(help)
-        };
-    }
-    Finding {
-        location,
-        ..Finding::error("invalid-value", path, message.to_owned())
-            .with_help("see `tdgen schema` for every field's type")
-    }
-}
-
-/// serde-saphyr appends ` at line N, column M`; findings carry the position themselves.
-fn strip_trailing_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) if message[at..].contains(", column ") => message[..at].to_owned(),
-        _ => message.to_owned(),
-    }
-}
-
-/// Pull the field and the expected names out of serde's "unknown field" message.
-fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.split("unknown field `").nth(1)?;
-    let (field, rest) = rest.split_once('`')?;
-    let expected = rest
-        .split_once("expected one of ")
-        .or_else(|| rest.split_once("expected "))
-        .map(|(_, list)| {
-            list.replace(" or ", ", ")
-                .split(", ")
-                .map(|s| s.trim_matches(|c| c == '`' || c == ' ').to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    Some((field.to_owned(), expected))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,7 +595,10 @@ mod tests {
 
     #[test]
     fn topology_rules() {
-        assert_eq!(codes("spec: {dnodes: 2, mnodes: 3}"), ["mnodes-exceed-dnodes"]);
+        assert_eq!(
+            codes("spec: {dnodes: 2, mnodes: 3}"),
+            ["mnodes-exceed-dnodes", "two-dnodes"]
+        );
         assert_eq!(codes("spec: {mnodes: 2}"), ["mnodes-count"]);
         assert_eq!(codes("spec: {dnodes: 0}"), ["dnodes-range"]);
         assert!(codes("spec: {dnodes: 1}").is_empty(), "1 dnode defaults to 1 mnode");
@@ -653,18 +623,10 @@ mod tests {
         assert_eq!(codes("spec: {service: {name: 1abc}}"), ["invalid-service-name"]);
         assert_eq!(codes("spec: {storage: {data: {size: 5GB}}}"), ["invalid-quantity"]);
         assert_eq!(
-            codes("spec: {storage: {data: {size: 1024Mi}}}"),
+            codes("spec: {storage: {data: {size: 4096Mi}}}"),
             ["non-canonical-quantity"]
         );
         assert_eq!(codes("spec: {serverPort: 6041}"), ["port-collision"]);
         assert_eq!(codes("spec: {serverPort: 70000}"), ["port-range"]);
-    }
-
-    #[test]
-    fn unknown_field_messages_are_parsed() {
-        let (field, expected) =
-            unknown_field("unknown field `sise`, expected `size` or `storageClassName`").unwrap_or_default();
-        assert_eq!(field, "sise");
-        assert!(!expected.is_empty());
     }
 }

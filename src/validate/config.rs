@@ -1,0 +1,179 @@
+//! Rules for `spec.config`: every key checked against the taosd parameter catalog.
+
+use std::collections::BTreeMap;
+
+use super::Validator;
+use crate::catalog::{self, Lookup};
+use crate::source::join_path;
+use crate::spec::ConfigValue;
+use crate::suggest::closest;
+use crate::version::Version;
+
+/// taosd's default reserve on the data directory (`minimalDataDirGB`).
+const DEFAULT_MINIMAL_DATA_DIR_GB: f64 = 2.0;
+
+impl Validator {
+    /// Check every parameter; return the ones to render.
+    pub(super) fn config(
+        &mut self,
+        config: BTreeMap<String, ConfigValue>,
+        version: Option<Version>,
+    ) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (key, ConfigValue(value)) in config {
+            let path = join_path("spec.config", &key);
+            if let Some(help) = dedicated_field(&key) {
+                self.error(
+                    "config-has-field",
+                    &path,
+                    format!("`{key}` is not set through spec.config"),
+                    help,
+                );
+                continue;
+            }
+            if !is_config_key(&key) {
+                self.error(
+                    "config-key-syntax",
+                    &path,
+                    format!("`{key}` is not a taos.cfg parameter name"),
+                    "parameters are camelCase words of letters and digits, e.g. `supportVnodes`, `debugFlag`",
+                );
+                continue;
+            }
+            match catalog::lookup(&key) {
+                Lookup::Known(parameter) => self.known_parameter(&path, &key, &value, parameter, version),
+                Lookup::Legacy(advice) => {
+                    self.error(
+                        "config-2x-parameter",
+                        &path,
+                        format!("`{key}` is a TDengine 2.x parameter; 3.x ignores it without a word"),
+                        advice,
+                    );
+                    continue;
+                }
+                Lookup::Unknown => match closest(&key, catalog::names()) {
+                    Some(near) => {
+                        self.error(
+                            "config-unknown",
+                            &path,
+                            format!("`{key}` is not a taosd parameter"),
+                            format!("did you mean `{near}`? taosd ignores unknown names silently"),
+                        );
+                        continue;
+                    }
+                    None => self.warn(
+                        "config-unknown",
+                        &path,
+                        format!("`{key}` is not in tdgen's catalog of taosd parameters"),
+                        format!(
+                            "taosd ignores unknown names silently; the catalog is {} — if `{key}` is newer, keep it",
+                            catalog::SOURCE
+                        ),
+                    ),
+                },
+            }
+            out.insert(key, value);
+        }
+        out
+    }
+
+    fn known_parameter(
+        &mut self,
+        path: &str,
+        key: &str,
+        value: &str,
+        parameter: &catalog::Parameter,
+        version: Option<Version>,
+    ) {
+        if value.chars().any(char::is_whitespace) && !parameter.multi_token {
+            self.warn(
+                "config-value-whitespace",
+                path,
+                format!("the value of `{key}` contains whitespace"),
+                "taosd splits values on whitespace and keeps only the first word",
+            );
+        }
+        if let (Some(since), Some(version)) = (parameter.since, version)
+            && version < since
+        {
+            self.warn(
+                "config-too-new",
+                path,
+                format!("`{key}` was added in TDengine {since}; the image is {version}"),
+                "taosd ignores parameters it does not know: upgrade spec.image.tag or remove the key",
+            );
+        }
+        if let (Some(removed), Some(version)) = (parameter.removed, version)
+            && version >= removed
+        {
+            self.warn(
+                "config-removed",
+                path,
+                format!("`{key}` is no longer read from TDengine {removed} on; the image is {version}"),
+                "remove the key",
+            );
+        }
+        if parameter.cluster_wide {
+            self.note("config-cluster-wide", path, format!("`{key}` must be identical on every dnode"), "tdgen sets it on every dnode; change it for the whole cluster at once (`ALTER ALL DNODES`), never pod by pod");
+        }
+        if parameter.name == "dataDir" && !value.trim_start().starts_with(crate::plan::DATA_MOUNT_PATH) {
+            self.warn(
+                "config-data-dir",
+                path,
+                format!("dataDir `{value}` is not on the data volume"),
+                format!(
+                    "only {} is persistent; data elsewhere is lost when the pod is rescheduled",
+                    crate::plan::DATA_MOUNT_PATH
+                ),
+            );
+        }
+    }
+
+    /// The data volume must hold more than taosd's reserve, or taosd refuses to write.
+    pub(super) fn data_size_vs_reserve(&mut self, size_bytes: i128, config: &BTreeMap<String, String>) {
+        let reserve_gb = config
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("minimalDataDirGB"))
+            .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+            .unwrap_or(DEFAULT_MINIMAL_DATA_DIR_GB);
+        let reserve_bytes = reserve_gb * f64::from(1u32 << 30);
+        let size = size_bytes as f64;
+        let path = "spec.storage.data.size";
+        if size <= reserve_bytes {
+            self.error("data-volume-below-reserve", path, format!("the data volume is not larger than taosd's free-space reserve (minimalDataDirGB = {reserve_gb})"), "taosd stops writing when free space falls below minimalDataDirGB: make the volume larger (at least twice the reserve)");
+        } else if size < 2.0 * reserve_bytes {
+            self.warn(
+                "data-volume-small",
+                path,
+                format!(
+                    "the data volume is less than twice taosd's free-space reserve (minimalDataDirGB = {reserve_gb})"
+                ),
+                "taosd stops writing when free space falls below minimalDataDirGB; leave room for data",
+            );
+        }
+    }
+}
+
+/// How to set a taos.cfg parameter that tdgen derives or owns through a dedicated field.
+pub fn dedicated_field(key: &str) -> Option<&'static str> {
+    match key.to_ascii_lowercase().as_str() {
+        "fqdn" => Some(
+            "remove it: tdgen derives each dnode's TAOS_FQDN from metadata.name, spec.service.name and spec.clusterDomain",
+        ),
+        "firstep" => Some(
+            "remove it: tdgen derives TAOS_FIRST_EP (dnode 0) from metadata.name, spec.service.name, spec.clusterDomain and spec.serverPort",
+        ),
+        "secondep" => Some(
+            "remove it: dnodes join through TAOS_FIRST_EP, which tdgen derives; a second endpoint is not needed inside one StatefulSet",
+        ),
+        "serverport" => Some("remove it and set spec.serverPort, which also sets the container and Service ports"),
+        "timezone" => {
+            Some("remove it and set spec.timezone: it sets TZ on every dnode, and taosd takes its timezone from it")
+        }
+        _ => None,
+    }
+}
+
+fn is_config_key(key: &str) -> bool {
+    key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && key.chars().all(|c| c.is_ascii_alphanumeric())
+}

@@ -1,0 +1,137 @@
+//! Diagnostics: the invalid-spec corpus (one mistake per file, its expected code on the first
+//! line) snapshots the exact user-facing text, and every documented code has a fixture.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use tdgen::Request;
+
+/// Codes that no spec file can trigger, with the test that covers each instead.
+const COVERED_ELSEWHERE: [(&str, &str); 3] = [
+    ("invalid-set", "cli::set_errors_name_the_expression"),
+    (
+        "annotations-too-large",
+        "diagnostics::oversized_annotations_are_rejected",
+    ),
+    ("merge", "unreachable: layers are typed before they merge"),
+];
+
+fn expected_code(text: &str) -> &str {
+    text.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# expect: "))
+        .expect("first line `# expect: CODE`")
+}
+
+fn report_for(name: &str, text: &str) -> tdgen::Report {
+    match tdgen::check(&Request::from_text(name, text)) {
+        Ok(checked) => checked.report,
+        Err(report) => report,
+    }
+}
+
+#[test]
+fn invalid_specs_match_their_snapshots() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        insta::glob!("fixtures/invalid", "*.yaml", |path| {
+            let text = std::fs::read_to_string(path).expect("fixture");
+            let name = format!("invalid/{}", path.file_name().unwrap().to_string_lossy());
+            let report = report_for(&name, &text);
+            let code = expected_code(&text);
+            assert!(
+                report.findings.iter().any(|f| f.code == code),
+                "{name}: expected `{code}`, got:\n{report}"
+            );
+            insta::assert_snapshot!("invalid", report.render());
+        });
+    });
+}
+
+#[test]
+fn the_corpus_is_large_and_every_documented_code_is_exercised() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
+    let mut exercised = BTreeSet::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).expect("corpus") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("fixture");
+        exercised.insert(expected_code(&text).to_owned());
+        files += 1;
+    }
+    assert!(files >= 40, "only {files} invalid fixtures");
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let documented: BTreeSet<String> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter(|l| {
+            let severity = l.split('|').nth(2).unwrap_or_default();
+            ["error", "warning", "note"].iter().any(|s| severity.contains(s))
+        })
+        .flat_map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap_or_default()
+                .split(',')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let elsewhere: BTreeSet<String> = COVERED_ELSEWHERE.iter().map(|(c, _)| c.to_string()).collect();
+    let missing: Vec<_> = documented
+        .difference(&exercised)
+        .filter(|c| !elsewhere.contains(*c))
+        .collect();
+    assert!(missing.is_empty(), "documented codes without a fixture: {missing:?}");
+    let undocumented: Vec<_> = exercised.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "codes missing from the README table: {undocumented:?}"
+    );
+}
+
+#[test]
+fn oversized_annotations_are_rejected() {
+    let big = "x".repeat(300 * 1024);
+    let report = report_for("s.yaml", &format!("metadata:\n  annotations:\n    note: {big}\n"));
+    assert!(
+        report.findings.iter().any(|f| f.code == "annotations-too-large"),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn all_findings_are_reported_at_once() {
+    let text = "metadata:\n  name: TD\nspec:\n  dnodes: 2\n  mnodes: 3\n  timezone: Mars/Olympus\n  storage:\n    data: {size: 5GB}\n";
+    let report = report_for("s.yaml", text);
+    let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+    for code in [
+        "invalid-name",
+        "mnodes-exceed-dnodes",
+        "invalid-timezone",
+        "invalid-quantity",
+        "two-dnodes",
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+}
+
+#[test]
+fn findings_are_data_with_paths_and_positions() {
+    let report = report_for("s.yaml", "spec:\n  storage:\n    data:\n      size: 5GB\n");
+    let finding = &report.findings[0];
+    assert_eq!(
+        (finding.code, finding.path.as_str()),
+        ("invalid-quantity", "spec.storage.data.size")
+    );
+    let location = finding.location.as_ref().expect("located");
+    assert_eq!(location.source, "s.yaml");
+    let span = location.span.expect("span");
+    assert_eq!((span.line, span.column, span.len), (4, 13, 3));
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
+    assert_eq!(json[0]["location"]["line"], 4);
+    assert_eq!(json[0]["severity"], "error");
+}
