@@ -4,9 +4,11 @@
 //! - `render`: golden snapshots, parse-back, determinism and the wiring properties.
 //! - `cli`: the `tdgen` binary's commands, outputs and exit codes.
 //! - `diagnostics`: the invalid-spec corpus and the findings' shape.
+//! - `properties`: any string in any string field renders exactly or is rejected.
 
 mod support;
 
 mod cli;
 mod diagnostics;
+mod properties;
 mod render;
