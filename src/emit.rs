@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
 use crate::error::Error;
@@ -17,36 +20,67 @@ use crate::yaml;
 // A render holds a handful of objects; boxing them would only make matching clumsier.
 #[allow(clippy::large_enum_variant)]
 pub enum Manifest {
+    /// The pods' ServiceAccount.
+    ServiceAccount(ServiceAccount),
+    /// taos.cfg or the bootstrap script.
+    ConfigMap(ConfigMap),
+    /// The disruption budget.
+    PodDisruptionBudget(PodDisruptionBudget),
+    /// The network policy.
+    NetworkPolicy(NetworkPolicy),
     /// A Service.
     Service(Service),
     /// The dnode StatefulSet.
     StatefulSet(StatefulSet),
+    /// The mnode bootstrap Job.
+    Job(Job),
+}
+
+/// Apply each arm to the object inside, whatever its kind.
+macro_rules! each {
+    ($manifest:expr, $object:ident => $body:expr) => {
+        match $manifest {
+            Manifest::ServiceAccount($object) => $body,
+            Manifest::ConfigMap($object) => $body,
+            Manifest::PodDisruptionBudget($object) => $body,
+            Manifest::NetworkPolicy($object) => $body,
+            Manifest::Service($object) => $body,
+            Manifest::StatefulSet($object) => $body,
+            Manifest::Job($object) => $body,
+        }
+    };
 }
 
 impl Manifest {
     /// The object's kind.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Manifest::Service(_) => "Service",
-            Manifest::StatefulSet(_) => "StatefulSet",
+        fn kind_of<T: k8s_openapi::Resource>(_: &T) -> &'static str {
+            T::KIND
         }
+        each!(self, object => kind_of(object))
+    }
+
+    /// The object's metadata.
+    pub fn metadata(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        each!(self, object => &object.metadata)
     }
 
     /// The object's name.
     pub fn name(&self) -> &str {
-        let meta = match self {
-            Manifest::Service(o) => &o.metadata,
-            Manifest::StatefulSet(o) => &o.metadata,
-        };
-        meta.name.as_deref().unwrap_or_default()
+        self.metadata().name.as_deref().unwrap_or_default()
     }
 
-    /// Apply order: objects others depend on come first (a StatefulSet's governing Service
-    /// must exist before it).
+    /// Apply order: what others depend on first (the governing Service before the
+    /// StatefulSet, the ServiceAccount and ConfigMaps before the pods that use them).
     fn rank(&self) -> u8 {
         match self {
+            Manifest::ServiceAccount(_) => 0,
+            Manifest::ConfigMap(_) => 1,
+            Manifest::PodDisruptionBudget(_) => 2,
+            Manifest::NetworkPolicy(_) => 3,
             Manifest::Service(_) => 4,
             Manifest::StatefulSet(_) => 5,
+            Manifest::Job(_) => 6,
         }
     }
 }
@@ -57,6 +91,7 @@ pub struct Manifests {
     objects: Vec<Manifest>,
     service_file: String,
     statefulset_file: String,
+    instance: String,
 }
 
 impl Manifests {
@@ -71,17 +106,32 @@ impl Manifests {
                 .unwrap_or_default()
         };
         let service_file = format!("{}-service.yaml", name_of("Service"));
-        let statefulset_file = format!("{}.yaml", name_of("StatefulSet"));
+        let instance = name_of("StatefulSet");
+        let statefulset_file = format!("{instance}.yaml");
         Manifests {
             objects,
             service_file,
             statefulset_file,
+            instance,
         }
     }
 
     /// The objects, in apply order.
     pub fn objects(&self) -> &[Manifest] {
         &self.objects
+    }
+
+    /// The objects of one kind (`"ConfigMap"`, `"Service"`, …), in apply order.
+    pub fn of_kind(&self, kind: &str) -> impl Iterator<Item = &Manifest> {
+        self.objects.iter().filter(move |o| o.kind() == kind)
+    }
+
+    /// The mnode bootstrap Job, when there is one.
+    pub fn job(&self) -> Option<&Job> {
+        self.objects.iter().find_map(|o| match o {
+            Manifest::Job(j) => Some(j),
+            _ => None,
+        })
     }
 
     /// The first Service (the headless governing one).
@@ -127,6 +177,7 @@ impl Manifests {
             let file = match object {
                 Manifest::Service(_) => self.service_file.clone(),
                 Manifest::StatefulSet(_) => self.statefulset_file.clone(),
+                other => format!("{}-{}.yaml", self.instance, other.kind().to_ascii_lowercase()),
             };
             match groups.iter_mut().find(|(name, _)| *name == file) {
                 Some((_, members)) => members.push(object),

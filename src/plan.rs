@@ -3,6 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
+
+use crate::spec::ConfigMode;
+use crate::validate::deploy::PasswordDelivery;
 use crate::validate::{ADAPTER_PORT, ValidSpec};
 
 /// Name of the TDengine container (the doc's, kept so adopting a doc cluster changes nothing).
@@ -11,10 +15,27 @@ pub const CONTAINER_NAME: &str = "tdengine";
 pub const DATA_CLAIM: &str = "taosdata";
 /// Where taosd keeps its data.
 pub const DATA_MOUNT_PATH: &str = "/var/lib/taos";
+/// Name of the optional log volume claim template.
+pub const LOG_CLAIM: &str = "taoslog";
+/// Where taosd writes its logs.
+pub const LOG_MOUNT_PATH: &str = "/var/log/taos";
 /// The `app.kubernetes.io/managed-by` value.
 pub const MANAGER: &str = "tdgen";
 /// The probe command: the image's own health check.
 pub const PROBE_COMMAND: &str = "taos-check";
+/// taosKeeper's port.
+pub const KEEPER_PORT: u16 = 6043;
+/// taosExplorer's port.
+pub const EXPLORER_PORT: u16 = 6060;
+/// Where the taos.cfg ConfigMap key is mounted (a single file: the image's other files in
+/// /etc/taos, such as taosadapter.toml, stay visible).
+pub const CONFIG_FILE_PATH: &str = "/etc/taos/taos.cfg";
+/// Where the root-password Secret is mounted.
+pub const PASSWORD_DIR: &str = "/etc/taos-secret";
+/// Where the bootstrap script is mounted in the Job.
+pub const SCRIPTS_DIR: &str = "/tdgen";
+/// The pod-template annotation whose change rolls the pods when taos.cfg changes.
+pub const CONFIG_CHECKSUM_ANNOTATION: &str = "checksum/taos-cfg";
 
 /// Where an environment variable's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +44,8 @@ pub enum EnvSource {
     Value(String),
     /// A pod field via the downward API (`metadata.name`, `metadata.namespace`).
     FieldRef(&'static str),
+    /// A key of an existing Secret (name, key).
+    SecretKey(String, String),
 }
 
 /// One container environment variable, in dependency order.
@@ -67,8 +90,32 @@ pub struct Plan {
     pub ports: Vec<Port>,
     /// The container environment, in the order the kubelet must see it.
     pub env: Vec<EnvVar>,
+    /// Probe commands: (startup, readiness and liveness).
+    pub probe_commands: (Vec<String>, Vec<String>),
+    /// The ServiceAccount the pods use, if not the namespace default.
+    pub service_account: Option<String>,
+    /// The taos.cfg ConfigMap (file mode): name, file text and its checksum.
+    pub taos_cfg: Option<(String, String, String)>,
+    /// The mnode bootstrap: scripts ConfigMap name, Job name and pod labels.
+    pub bootstrap: Option<Bootstrap>,
     /// The validated spec the plan was derived from, for values the builders place as-is.
     pub spec: ValidSpec,
+}
+
+/// Names and labels of the mnode bootstrap Job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// ConfigMap holding the script.
+    pub config_map: String,
+    /// The Job.
+    pub job: String,
+    /// Labels of the Job's pod: the instance's labels without the dnode selector, so no
+    /// Service, budget or policy ever selects it.
+    pub pod_labels: BTreeMap<String, String>,
+    /// Seconds to wait for ready dnodes.
+    pub wait_seconds: i64,
+    /// The script (bash), from `templates/mnode-bootstrap.sh.j2`.
+    pub script: String,
 }
 
 impl Plan {
@@ -84,6 +131,34 @@ impl Plan {
             ("app.kubernetes.io/managed-by".to_owned(), MANAGER.to_owned()),
             ("app.kubernetes.io/version".to_owned(), version_label(&spec.tag)),
         ]);
+        let deploy = &spec.deploy;
+        let bootstrap = deploy.mnode_bootstrap.map(|wait_seconds| {
+            let mut pod_labels = labels.clone();
+            for key in selector.keys() {
+                pod_labels.remove(key);
+            }
+            pod_labels.insert("app.kubernetes.io/component".into(), "mnode-bootstrap".into());
+            let context = serde_json::json!({
+                "name": spec.name,
+                "service": spec.service_name,
+                "domain": spec.cluster_domain,
+                "port": spec.server_port,
+                "dnodes": spec.dnodes,
+                "wait_seconds": wait_seconds,
+            });
+            Bootstrap {
+                config_map: format!("{}-scripts", spec.name),
+                job: format!("{}-mnode-bootstrap", spec.name),
+                pod_labels,
+                wait_seconds,
+                script: crate::templates::render("mnode-bootstrap.sh.j2", context).unwrap_or_default(),
+            }
+        });
+        let taos_cfg = (deploy.config_mode == ConfigMode::File).then(|| {
+            let text = taos_cfg_text(spec);
+            let checksum = format!("{:x}", Sha256::digest(text.as_bytes()));
+            (format!("{}-taoscfg", spec.name), text, checksum)
+        });
         Plan {
             name: spec.name.clone(),
             namespace: spec.namespace.clone(),
@@ -93,10 +168,19 @@ impl Plan {
             labels,
             annotations: spec.annotations.clone(),
             image: image_reference(spec),
-            ports: vec![port(spec.server_port), port(ADAPTER_PORT)],
+            ports: ports(spec),
             env: env(spec),
+            probe_commands: probe_commands(spec),
+            service_account: deploy.service_account.as_ref().map(|(_, name)| name.clone()),
+            taos_cfg,
+            bootstrap,
             spec: spec.clone(),
         }
+    }
+
+    /// The endpoint (`fqdn:port`) of dnode `ordinal` in `namespace`.
+    pub fn endpoint(&self, ordinal: u32, namespace: &str) -> String {
+        format!("{}:{}", self.pod_fqdn(ordinal, namespace), self.spec.server_port)
     }
 
     /// The FQDN of dnode `ordinal` in `namespace`.
@@ -130,6 +214,46 @@ fn image_reference(spec: &ValidSpec) -> String {
         image.push_str(digest);
     }
     image
+}
+
+/// taosd's port, then the ports of the components the image starts.
+fn ports(spec: &ValidSpec) -> Vec<Port> {
+    let deploy = &spec.deploy;
+    let mut ports = vec![port(spec.server_port)];
+    let components = [
+        (deploy.adapter, ADAPTER_PORT),
+        (deploy.keeper, KEEPER_PORT),
+        (deploy.explorer, EXPLORER_PORT),
+    ];
+    ports.extend(
+        components
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, number)| port(number)),
+    );
+    ports
+}
+
+/// `taos-check` learned `startup` and `service` modes in 3.4.1.0; older images have neither.
+fn probe_commands(spec: &ValidSpec) -> (Vec<String>, Vec<String>) {
+    let command = |mode: &str| {
+        let mut command = vec![PROBE_COMMAND.to_owned()];
+        if spec.deploy.probe_modes {
+            command.push(mode.to_owned());
+        }
+        command
+    };
+    (command("startup"), command("service"))
+}
+
+/// The taos.cfg of file mode: one `name value` line per parameter, sorted.
+fn taos_cfg_text(spec: &ValidSpec) -> String {
+    let parameters: Vec<(&String, &String)> = spec.config.iter().collect();
+    crate::templates::render(
+        "taos.cfg.j2",
+        serde_json::json!({ "parameters": parameters, "name": spec.name }),
+    )
+    .unwrap_or_default()
 }
 
 fn port(number: u16) -> Port {
@@ -176,12 +300,42 @@ fn env(spec: &ValidSpec) -> Vec<EnvVar> {
             EnvSource::Value(format!("$(POD_NAME).$(SERVICE_NAME).$(STS_NAMESPACE).svc.{domain}")),
         ),
     ];
-    env.extend(
-        spec.config
-            .iter()
-            .map(|(key, value)| var(&config_env_name(key), EnvSource::Value(escape_references(value)))),
-    );
+    let deploy = &spec.deploy;
+    // The image's entrypoint starts each companion unless told not to.
+    let components = [
+        (deploy.adapter, "TAOS_DISABLE_ADAPTER"),
+        (deploy.keeper, "TAOS_DISABLE_KEEPER"),
+        (deploy.explorer, "TAOS_DISABLE_EXPLORER"),
+    ];
+    for (on, name) in components {
+        if !on {
+            env.push(var(name, EnvSource::Value("1".into())));
+        }
+    }
+    env.extend(password_env(spec));
+    if deploy.config_mode == ConfigMode::Env {
+        let config = spec.config.iter();
+        env.extend(config.map(|(key, value)| var(&config_env_name(key), EnvSource::Value(escape_references(value)))));
+    }
     env
+}
+
+/// The root password for the entrypoint, `taos-check service` and the bootstrap Job.
+pub fn password_env(spec: &ValidSpec) -> Vec<EnvVar> {
+    let Some(password) = &spec.deploy.root_password else {
+        return Vec::new();
+    };
+    let env = match password.delivery {
+        PasswordDelivery::File => EnvVar {
+            name: "TAOS_ROOT_PASSWORD_FILE".into(),
+            source: EnvSource::Value(format!("{PASSWORD_DIR}/{}", password.key)),
+        },
+        PasswordDelivery::Env => EnvVar {
+            name: "TAOS_ROOT_PASSWORD".into(),
+            source: EnvSource::SecretKey(password.secret_name.clone(), password.key.clone()),
+        },
+    };
+    vec![env]
 }
 
 /// `supportVnodes` → `TAOS_SUPPORT_VNODES`: the inverse of taosd's `taosEnvNameToCfgName`

@@ -14,7 +14,7 @@ pub struct Preset {
 /// The preset used when neither the spec nor the command line names one.
 pub const DEFAULT_PRESET: &str = "seed";
 
-const PRESETS: [Preset; 3] = [
+const PRESETS: [Preset; 4] = [
     Preset {
         name: "seed",
         summary: "the TDengine doc's 3-dnode cluster, made correct and adoption-compatible (default)",
@@ -29,6 +29,11 @@ const PRESETS: [Preset; 3] = [
         name: "ha",
         summary: "3 dnodes, 3 mnodes, Parallel pod management: survives one dnode failure",
         text: include_str!("../presets/ha.yaml"),
+    },
+    Preset {
+        name: "production",
+        summary: "3 dnodes/3 mnodes, Guaranteed QoS, one dnode per node, PDB, NetworkPolicy, password Secret",
+        text: include_str!("../presets/production.yaml"),
     },
 ];
 

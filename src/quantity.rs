@@ -108,6 +108,11 @@ impl Quantity {
         self.to_string()
     }
 
+    /// The value in thousandths of a unit (millicores for CPU), for comparisons.
+    pub fn milli_units(&self) -> i128 {
+        self.milli
+    }
+
     /// The value in whole units, rounded up (bytes for memory and storage).
     pub fn ceil_units(&self) -> i128 {
         div_ceil(self.milli, 1000)

@@ -7,11 +7,19 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-const TEMPLATES: [(&str, &str); 1] = [("init.yaml.j2", include_str!("../templates/init.yaml.j2"))];
+const TEMPLATES: [(&str, &str); 3] = [
+    ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
+    ("taos.cfg.j2", include_str!("../templates/taos.cfg.j2")),
+    (
+        "mnode-bootstrap.sh.j2",
+        include_str!("../templates/mnode-bootstrap.sh.j2"),
+    ),
+];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_filter("shell_quote", shell_quote);
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
         .keep_trailing_newline(true)
         .build()
@@ -37,4 +45,9 @@ pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, Erro
         .map_err(failure)?
         .render(minijinja::value::Serde(&context))
         .map_err(failure)
+}
+
+/// Quote a value for POSIX shells: `'…'` with embedded quotes closed and escaped.
+fn shell_quote(value: String) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
 }

@@ -58,7 +58,11 @@ fn render_reads_stdin_flags_and_json() {
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let items = list["items"].as_array().expect("items");
     assert!(items.iter().all(|i| i["metadata"]["namespace"] == "tsdb"));
-    assert_eq!(items[2]["spec"]["replicas"], 4);
+    let sts = items
+        .iter()
+        .find(|i| i["kind"] == "StatefulSet")
+        .expect("a StatefulSet");
+    assert_eq!(sts["spec"]["replicas"], 4);
 }
 
 #[test]
@@ -112,7 +116,17 @@ fn output_dir_writes_the_docs_files() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["kustomization.yaml", "taosd-service.yaml", "tdengine.yaml"]);
+    assert_eq!(
+        names,
+        [
+            "kustomization.yaml",
+            "taosd-service.yaml",
+            "tdengine-configmap.yaml",
+            "tdengine-job.yaml",
+            "tdengine-poddisruptionbudget.yaml",
+            "tdengine.yaml"
+        ]
+    );
     assert!(out.stdout.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -5,10 +5,14 @@
 //! - `cli`: the `tdgen` binary's commands, outputs and exit codes.
 //! - `diagnostics`: the invalid-spec corpus and the findings' shape.
 //! - `properties`: any string in any string field renders exactly or is rejected.
+//! - `bootstrap`: the mnode bootstrap script against a fake `taos`.
+//! - `production`: the production knobs: selectors, secrets, version-aware wiring.
 
 mod support;
 
+mod bootstrap;
 mod cli;
 mod diagnostics;
+mod production;
 mod properties;
 mod render;

@@ -35,12 +35,19 @@ fn spec_with(pointer: &str, is_key: bool, text: &str) -> Value {
     let (parent, last) = pointer.rsplit_once('/').expect("pointer");
     let mut node = &mut spec;
     for segment in parent.split('/').skip(1) {
-        node = node.as_object_mut().expect("object").entry(segment).or_insert_with(|| json!({}));
+        node = node
+            .as_object_mut()
+            .expect("object")
+            .entry(segment)
+            .or_insert_with(|| json!({}));
     }
     let map = node.as_object_mut().expect("object");
     if is_key {
         let entry = map.entry(last).or_insert_with(|| json!({}));
-        entry.as_object_mut().expect("object").insert(text.to_owned(), json!("x"));
+        entry
+            .as_object_mut()
+            .expect("object")
+            .insert(text.to_owned(), json!("x"));
     } else {
         map.insert(last.to_owned(), Value::from(text));
     }
@@ -76,8 +83,31 @@ fn interesting_string() -> impl Strategy<Value = String> {
         "[ -~]{0,24}",
         "[a-z0-9.:/{}#&*!|>'\"%@`, -]{0,16}\n?[a-z: ]{0,8}",
         prop::sample::select(vec![
-            "on", "NO", "y", "1_000", ": x", "a\nb", "{{ x }}", "$(POD_NAME)", "- item", "key: value", "~", "null", "",
-            "0x1F", "1e3", "'", "\"", "#", "&anchor", "*alias", "!!binary", "---", "...", "\t", "tdengine",
+            "on",
+            "NO",
+            "y",
+            "1_000",
+            ": x",
+            "a\nb",
+            "{{ x }}",
+            "$(POD_NAME)",
+            "- item",
+            "key: value",
+            "~",
+            "null",
+            "",
+            "0x1F",
+            "1e3",
+            "'",
+            "\"",
+            "#",
+            "&anchor",
+            "*alias",
+            "!!binary",
+            "---",
+            "...",
+            "\t",
+            "tdengine",
         ])
         .prop_map(str::to_owned),
     ]

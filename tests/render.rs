@@ -171,6 +171,8 @@ fn config_becomes_taos_variables_after_the_derived_ones() {
             "TAOS_SERVER_PORT",
             "TAOS_FIRST_EP",
             "TAOS_FQDN",
+            "TAOS_DISABLE_KEEPER",
+            "TAOS_DISABLE_EXPLORER",
             "TAOS_DEBUG_FLAG",
             "TAOS_MINIMAL_DATA_DIR_G_B",
             "TAOS_SUPPORT_VNODES",
@@ -211,17 +213,30 @@ fn hostile_config_values_reach_taosd_exactly() {
 fn output_dir_files_are_the_docs_names_plus_a_kustomization() {
     let files = render_preset("seed").files().expect("files");
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["taosd-service.yaml", "tdengine.yaml", "kustomization.yaml"]);
-    let kustomization = &files[2].1;
+    let expected = [
+        "tdengine-configmap.yaml",
+        "tdengine-poddisruptionbudget.yaml",
+        "taosd-service.yaml",
+        "tdengine.yaml",
+        "tdengine-job.yaml",
+        "kustomization.yaml",
+    ];
+    assert_eq!(names, expected);
+    let (_, kustomization) = files.last().expect("kustomization");
+    let listed: Vec<String> = expected[..5].iter().map(|n| format!("- {n}\n")).collect();
     assert_eq!(
         kustomization,
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- taosd-service.yaml\n- tdengine.yaml\n"
+        &format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}",
+            listed.concat()
+        )
     );
-    assert_eq!(
-        yaml_documents(&files[0].1).len(),
-        2,
-        "both Services in the service file"
-    );
+    let services = &files
+        .iter()
+        .find(|(n, _)| n == "taosd-service.yaml")
+        .expect("service file")
+        .1;
+    assert_eq!(yaml_documents(services).len(), 2, "both Services in the service file");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! obtain a [`ValidSpec`] (the spec with built-in defaults applied and every value checked).
 
 mod config;
+pub mod deploy;
 mod image;
 pub mod names;
 
@@ -122,6 +123,8 @@ pub struct Resolved {
     pub pod_management_policy: PodManagementPolicy,
     /// taos.cfg parameters by camelCase name.
     pub config: BTreeMap<String, String>,
+    /// The production deployment knobs.
+    pub deploy: deploy::Deploy,
 }
 
 /// Findings plus, when there is no error, the validated spec.
@@ -182,12 +185,15 @@ impl Validator {
             "spec.storage.data.size",
             data.size.as_deref().unwrap_or(defaults::DATA_SIZE),
         );
-        let config = self.config(cluster.config.unwrap_or_default(), version);
+        let config = self.config(cluster.config.clone().unwrap_or_default(), version);
         if let Some(bytes) = data_bytes {
             self.data_size_vs_reserve(bytes, &config);
         }
+        let name = meta.name.unwrap_or_else(|| defaults::NAME.into());
+        let mnodes = self.mnodes(cluster.mnodes, dnodes);
+        let deploy = self.deploy(&cluster, &name, dnodes, mnodes, version);
         let resolved = Resolved {
-            name: meta.name.unwrap_or_else(|| defaults::NAME.into()),
+            name,
             namespace: meta.namespace,
             labels: self.labels(meta.labels.unwrap_or_default()),
             annotations: self.annotations(meta.annotations.unwrap_or_default()),
@@ -197,7 +203,7 @@ impl Validator {
             version,
             pull_policy: image.pull_policy.unwrap_or(PullPolicy::IfNotPresent),
             dnodes,
-            mnodes: self.mnodes(cluster.mnodes, dnodes),
+            mnodes,
             timezone: cluster.timezone.unwrap_or_else(|| defaults::TIMEZONE.into()),
             cluster_domain: cluster
                 .cluster_domain
@@ -216,12 +222,26 @@ impl Validator {
                 .pod_management_policy
                 .unwrap_or(PodManagementPolicy::OrderedReady),
             config,
+            deploy,
         };
+        self.file_mode_values(&resolved);
         self.names(&resolved);
         self.fqdn_budget(&resolved);
         self.timezone(&resolved.timezone);
         self.probe_relations(&resolved);
         resolved
+    }
+
+    /// A line break in a taos.cfg value would start a new parameter line in the file.
+    fn file_mode_values(&mut self, r: &Resolved) {
+        if r.deploy.config_mode != crate::spec::ConfigMode::File {
+            return;
+        }
+        for (key, value) in &r.config {
+            if value.contains(['\n', '\r']) {
+                self.error("config-value-newline", &join_path("spec.config", key), format!("the value of `{key}` contains a line break"), "in configMode: file every parameter is one line of taos.cfg; a line break would inject another parameter");
+            }
+        }
     }
 
     fn envelope(&mut self, spec: &Spec) {

@@ -56,15 +56,28 @@ pub fn assert_parses_back(manifests: &Manifests, text: &str) {
     assert_eq!(documents.len(), manifests.objects().len(), "one document per object");
     for (document, object) in documents.iter().zip(manifests.objects()) {
         let expected = serde_json::to_value(object).expect("object serialises");
-        let reparsed = match document["kind"].as_str() {
-            Some("Service") => serde_json::to_value(strict_parse::<Service>(document)),
-            Some("StatefulSet") => serde_json::to_value(strict_parse::<StatefulSet>(document)),
-            other => panic!("unexpected kind {other:?}"),
-        }
-        .expect("reserialises");
+        let reparsed = reparse(document);
         assert_eq!(&reparsed, document, "a field was dropped by the typed parse");
         assert_eq!(document, &expected, "the YAML does not read back as the object");
     }
+}
+
+/// Parse a document into the k8s-openapi type its `kind` names, strictly, and serialise it again.
+pub fn reparse(document: &Value) -> Value {
+    use k8s_openapi::api::{
+        batch::v1::Job, core::v1::*, networking::v1::NetworkPolicy, policy::v1::PodDisruptionBudget,
+    };
+    match document["kind"].as_str() {
+        Some("Service") => serde_json::to_value(strict_parse::<Service>(document)),
+        Some("StatefulSet") => serde_json::to_value(strict_parse::<StatefulSet>(document)),
+        Some("ServiceAccount") => serde_json::to_value(strict_parse::<ServiceAccount>(document)),
+        Some("ConfigMap") => serde_json::to_value(strict_parse::<ConfigMap>(document)),
+        Some("PodDisruptionBudget") => serde_json::to_value(strict_parse::<PodDisruptionBudget>(document)),
+        Some("NetworkPolicy") => serde_json::to_value(strict_parse::<NetworkPolicy>(document)),
+        Some("Job") => serde_json::to_value(strict_parse::<Job>(document)),
+        other => panic!("unexpected kind {other:?}"),
+    }
+    .expect("reserialises")
 }
 
 /// The kubelet's `$(VAR)` expansion: references to variables defined *earlier* in the list

@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+mod deploy;
+pub use deploy::*;
+
 /// The `apiVersion` every spec carries.
 pub const API_VERSION: &str = "tdgen/v1";
 /// The `kind` every spec carries.
@@ -102,6 +105,77 @@ pub struct ClusterSpec {
     /// `TAOS_*` environment variables (`supportVnodes` → `TAOS_SUPPORT_VNODES`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<BTreeMap<String, ConfigValue>>,
+    /// `env` (default): parameters as `TAOS_*` variables; `file`: a taos.cfg ConfigMap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_mode: Option<ConfigMode>,
+    /// Oldest Kubernetes version the manifests must apply to (`1.25`..`1.37`); fields newer than
+    /// it are left out. Default `1.29`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// CPU and memory requests and limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Node labels the pods must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<BTreeMap<String, String>>,
+    /// Tolerations, as in a pod spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Tolerations>,
+    /// Raw affinity, as in a pod spec; the anti-affinity preset is added to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<RawAffinity>,
+    /// Keep dnodes apart (default: preferred, per node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_affinity: Option<AntiAffinity>,
+    /// Spread dnodes across zones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_spread: Option<TopologySpread>,
+    /// PriorityClass of the pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    /// Seconds taosd gets to flush and stop; default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub termination_grace_period_seconds: Option<i64>,
+    /// Labels and annotations for the pods only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodMetadata>,
+    /// The PodDisruptionBudget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<DisruptionBudget>,
+    /// The NetworkPolicy (opt-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<NetworkPolicy>,
+    /// The pods' ServiceAccount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccount>,
+    /// Names of Secrets for pulling the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_secrets: Option<Vec<String>>,
+    /// Security profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
+    /// The client Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_service: Option<ClientService>,
+    /// taosAdapter, taosKeeper and taosExplorer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Components>,
+    /// The root password, by reference to an existing Secret (TDengine >= 3.3.6.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_password: Option<SecretKeyRef>,
+    /// The Job that creates the extra mnodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mnode_bootstrap: Option<MnodeBootstrap>,
+    /// Extra environment variables (after tdgen's own; `$(VAR)` may use them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_env: Option<ExtraEnv>,
+    /// Extra pod volumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_volumes: Option<ExtraVolumes>,
+    /// Extra volume mounts for the TDengine container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_volume_mounts: Option<ExtraVolumeMounts>,
 }
 
 /// The container image.
@@ -180,6 +254,13 @@ pub struct Storage {
     /// The data volume (`/var/lib/taos`, claim template `taosdata`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Volume>,
+    /// A persistent log volume (`/var/log/taos`, claim template `taoslog`); when omitted,
+    /// logs live on the image's anonymous volume and die with the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Volume>,
+    /// PVC retention when the StatefulSet is deleted or scaled in (default Retain/Retain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionPolicy>,
 }
 
 /// One persistent volume claim template.

@@ -1,0 +1,418 @@
+//! Typed Kubernetes objects from a [`Plan`]: one function per object.
+//!
+//! Every self-referencing selector (Services, PodDisruptionBudget, NetworkPolicy,
+//! anti-affinity, topology spread) comes from `plan.selector`, and nothing that changes between
+//! versions (labels with the version, the config checksum) goes into the StatefulSet's
+//! immutable fields (`selector`, `serviceName`, `volumeClaimTemplates`).
+
+mod pod;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort,
+    ServiceSpec, VolumeResourceRequirements,
+};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::emit::{Manifest, Manifests};
+use crate::plan::{self, Plan};
+
+/// Build every object of the plan, in apply order.
+pub fn build(plan: &Plan) -> Manifests {
+    let mut objects = Vec::new();
+    if let Some((true, name)) = &plan.spec.deploy.service_account {
+        objects.push(Manifest::ServiceAccount(service_account(plan, name)));
+    }
+    if let Some((name, text, _)) = &plan.taos_cfg {
+        objects.push(Manifest::ConfigMap(config_map(plan, name, "taos.cfg", text, &[])));
+    }
+    if let Some(bootstrap) = &plan.bootstrap {
+        // Flux's post-build substitution would rewrite `${…}` in the script.
+        let annotations = [("kustomize.toolkit.fluxcd.io/substitute", "disabled")];
+        objects.push(Manifest::ConfigMap(config_map(
+            plan,
+            &bootstrap.config_map,
+            "mnode-bootstrap.sh",
+            &bootstrap.script,
+            &annotations,
+        )));
+    }
+    if plan.spec.deploy.disruption_budget.is_some() {
+        objects.push(Manifest::PodDisruptionBudget(disruption_budget(plan)));
+    }
+    if plan.spec.deploy.network_policy.is_some() {
+        objects.push(Manifest::NetworkPolicy(network_policy(plan)));
+        if plan.bootstrap.is_some() {
+            objects.push(Manifest::NetworkPolicy(bootstrap_network_policy(plan)));
+        }
+    }
+    objects.push(Manifest::Service(headless_service(plan)));
+    if plan.spec.deploy.client_service.is_some() {
+        objects.push(Manifest::Service(client_service(plan)));
+    }
+    objects.push(Manifest::StatefulSet(statefulset(plan)));
+    if plan.bootstrap.is_some() {
+        objects.push(Manifest::Job(bootstrap_job(plan)));
+    }
+    Manifests::new(objects)
+}
+
+/// Metadata every object carries: name, pinned namespace, labels, annotations.
+fn metadata(plan: &Plan, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: plan.namespace.clone(),
+        labels: Some(plan.labels.clone()),
+        annotations: non_empty(plan.annotations.clone()),
+        ..ObjectMeta::default()
+    }
+}
+
+fn non_empty<K: Ord, V>(map: BTreeMap<K, V>) -> Option<BTreeMap<K, V>> {
+    (!map.is_empty()).then_some(map)
+}
+
+fn selector(plan: &Plan) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(plan.selector.clone()),
+        ..LabelSelector::default()
+    }
+}
+
+fn service_account(plan: &Plan, name: &str) -> ServiceAccount {
+    ServiceAccount {
+        metadata: metadata(plan, name),
+        // TDengine never calls the Kubernetes API.
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    }
+}
+
+fn config_map(plan: &Plan, name: &str, key: &str, text: &str, annotations: &[(&str, &str)]) -> ConfigMap {
+    let mut meta = metadata(plan, name);
+    if !annotations.is_empty() {
+        let map = meta.annotations.get_or_insert_with(BTreeMap::new);
+        map.extend(annotations.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    }
+    ConfigMap {
+        metadata: meta,
+        data: Some(BTreeMap::from([(key.to_owned(), text.to_owned())])),
+        ..ConfigMap::default()
+    }
+}
+
+/// At most one dnode down by voluntary disruption: 3-replica RAFT groups and 3 mnodes keep
+/// their majority.
+pub fn disruption_budget(plan: &Plan) -> PodDisruptionBudget {
+    let (max_unavailable, policy) = plan
+        .spec
+        .deploy
+        .disruption_budget
+        .clone()
+        .unwrap_or((1, "AlwaysAllow".into()));
+    // The field is dropped by API servers before 1.27, which GitOps tools see as a diff.
+    let policy = (plan.spec.deploy.kubernetes_minor >= 27).then_some(policy);
+    PodDisruptionBudget {
+        metadata: metadata(plan, &plan.name),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(max_unavailable)),
+            selector: Some(selector(plan)),
+            unhealthy_pod_eviction_policy: policy,
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        ..PodDisruptionBudget::default()
+    }
+}
+
+/// Ingress: peers on every port, clients (and the bootstrap Job) on the client ports.
+/// Egress: peers, and cluster DNS — without it no dnode resolves another's FQDN.
+pub fn network_policy(plan: &Plan) -> NetworkPolicy {
+    let (clients, dns) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
+    let tcp = |number: u16| NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(number))),
+        protocol: Some("TCP".into()),
+        ..NetworkPolicyPort::default()
+    };
+    let peers = NetworkPolicyPeer {
+        pod_selector: Some(selector(plan)),
+        ..NetworkPolicyPeer::default()
+    };
+    let labels = |map: BTreeMap<String, String>| LabelSelector {
+        match_labels: non_empty(map),
+        ..LabelSelector::default()
+    };
+    let mut client_peers: Vec<NetworkPolicyPeer> = clients
+        .into_iter()
+        .map(|c| NetworkPolicyPeer {
+            pod_selector: Some(labels(c.pod_selector.unwrap_or_default())),
+            namespace_selector: c.namespace_selector.map(labels),
+            ..NetworkPolicyPeer::default()
+        })
+        .collect();
+    if let Some(bootstrap) = &plan.bootstrap {
+        client_peers.push(NetworkPolicyPeer {
+            pod_selector: Some(labels(bootstrap.pod_labels.clone())),
+            ..NetworkPolicyPeer::default()
+        });
+    }
+    let mut ingress = vec![NetworkPolicyIngressRule {
+        from: Some(vec![peers.clone()]),
+        ..NetworkPolicyIngressRule::default()
+    }];
+    if !client_peers.is_empty() {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(client_peers),
+            ports: Some(plan.ports.iter().map(|p| tcp(p.number)).collect()),
+        });
+    }
+    let dns_peer = NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector::default()),
+        pod_selector: Some(labels(dns)),
+        ..NetworkPolicyPeer::default()
+    };
+    let dns_ports = ["UDP", "TCP"].map(|protocol| NetworkPolicyPort {
+        port: Some(IntOrString::Int(53)),
+        protocol: Some(protocol.into()),
+        ..NetworkPolicyPort::default()
+    });
+    NetworkPolicy {
+        metadata: metadata(plan, &plan.name),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(selector(plan)),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: Some(ingress),
+            egress: Some(vec![
+                NetworkPolicyEgressRule {
+                    to: Some(vec![peers]),
+                    ..NetworkPolicyEgressRule::default()
+                },
+                NetworkPolicyEgressRule {
+                    to: Some(vec![dns_peer]),
+                    ports: Some(dns_ports.to_vec()),
+                },
+            ]),
+        }),
+    }
+}
+
+/// The bootstrap Job's pod: nothing comes in; it reaches the dnodes' server port and DNS.
+pub fn bootstrap_network_policy(plan: &Plan) -> NetworkPolicy {
+    let Some(bootstrap) = &plan.bootstrap else {
+        return NetworkPolicy::default();
+    };
+    let (_, dns) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
+    let labels = |map: BTreeMap<String, String>| LabelSelector {
+        match_labels: non_empty(map),
+        ..LabelSelector::default()
+    };
+    let port = |number: i32, protocol: &str| NetworkPolicyPort {
+        port: Some(IntOrString::Int(number)),
+        protocol: Some(protocol.into()),
+        ..NetworkPolicyPort::default()
+    };
+    let dnodes = NetworkPolicyPeer {
+        pod_selector: Some(selector(plan)),
+        ..NetworkPolicyPeer::default()
+    };
+    let dns_peer = NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector::default()),
+        pod_selector: Some(labels(dns)),
+        ..NetworkPolicyPeer::default()
+    };
+    NetworkPolicy {
+        metadata: metadata(plan, &bootstrap.job),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(labels(bootstrap.pod_labels.clone())),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: None,
+            egress: Some(vec![
+                NetworkPolicyEgressRule {
+                    to: Some(vec![dnodes]),
+                    ports: Some(vec![port(i32::from(plan.spec.server_port), "TCP")]),
+                },
+                NetworkPolicyEgressRule {
+                    to: Some(vec![dns_peer]),
+                    ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
+                },
+            ]),
+        }),
+    }
+}
+
+fn service_ports(plan: &Plan, target_by_name: bool) -> Vec<ServicePort> {
+    plan.ports
+        .iter()
+        .map(|p| ServicePort {
+            name: Some(p.name.clone()),
+            port: i32::from(p.number),
+            protocol: Some("TCP".into()),
+            // A headless Service ignores targetPort; it must be omitted or equal `port`.
+            target_port: target_by_name.then(|| IntOrString::String(p.name.clone())),
+            ..ServicePort::default()
+        })
+        .collect()
+}
+
+/// The governing Service: headless, so every dnode gets its own DNS record, and publishing
+/// not-ready pods, so peers resolve each other while the cluster restarts after an outage.
+pub fn headless_service(plan: &Plan) -> Service {
+    Service {
+        metadata: metadata(plan, &plan.headless_service),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
+            publish_not_ready_addresses: Some(true),
+            ports: Some(service_ports(plan, false)),
+            selector: Some(plan.selector.clone()),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// The client Service: only routes to ready dnodes.
+pub fn client_service(plan: &Plan) -> Service {
+    let settings = plan.spec.deploy.client_service.clone();
+    let mut meta = metadata(plan, &plan.client_service);
+    if let Some(extra) = settings
+        .as_ref()
+        .map(|s| s.annotations.clone())
+        .filter(|a| !a.is_empty())
+    {
+        meta.annotations.get_or_insert_with(BTreeMap::new).extend(extra);
+    }
+    let settings = settings.unwrap_or(crate::validate::deploy::ClientServiceSettings {
+        type_: "ClusterIP".into(),
+        annotations: BTreeMap::new(),
+        load_balancer_source_ranges: Vec::new(),
+        external_traffic_policy: None,
+    });
+    Service {
+        metadata: meta,
+        spec: Some(ServiceSpec {
+            type_: Some(settings.type_),
+            ports: Some(service_ports(plan, true)),
+            selector: Some(plan.selector.clone()),
+            load_balancer_source_ranges: (!settings.load_balancer_source_ranges.is_empty())
+                .then_some(settings.load_balancer_source_ranges),
+            external_traffic_policy: settings.external_traffic_policy,
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// The dnode StatefulSet.
+pub fn statefulset(plan: &Plan) -> StatefulSet {
+    let deploy = &plan.spec.deploy;
+    let mut claims = vec![claim(
+        plan::DATA_CLAIM,
+        &plan.spec.data_size,
+        plan.spec.data_storage_class.clone(),
+    )];
+    if let Some((size, class)) = &deploy.logs {
+        claims.push(claim(plan::LOG_CLAIM, size, class.clone()));
+    }
+    let (when_deleted, when_scaled) = deploy.retention.clone();
+    let spec = StatefulSetSpec {
+        service_name: Some(plan.headless_service.clone()),
+        replicas: Some(i32::try_from(plan.spec.dnodes).unwrap_or(i32::MAX)),
+        pod_management_policy: Some(plan.spec.pod_management_policy.as_str().into()),
+        update_strategy: Some(StatefulSetUpdateStrategy {
+            type_: Some("RollingUpdate".into()),
+            ..Default::default()
+        }),
+        selector: selector(plan),
+        template: PodTemplateSpec {
+            metadata: Some(pod::template_metadata(plan)),
+            spec: Some(pod::dnode_pod(plan)),
+        },
+        volume_claim_templates: Some(claims),
+        // Retain by default: a PVC holds a dnode's identity and data; deleting it is a
+        // decision (after `drop dnode`), never a side effect. Servers before 1.27 drop the field.
+        persistent_volume_claim_retention_policy: (deploy.kubernetes_minor >= 27).then_some(
+            StatefulSetPersistentVolumeClaimRetentionPolicy {
+                when_deleted: Some(when_deleted),
+                when_scaled: Some(when_scaled),
+            },
+        ),
+        ..StatefulSetSpec::default()
+    };
+    let mut meta = metadata(plan, &plan.name);
+    let skips = pod::checkov_skips(plan, pod::Workload::Dnode);
+    if !skips.is_empty() {
+        meta.annotations.get_or_insert_with(BTreeMap::new).extend(skips);
+    }
+    // k8s-openapi makes `spec` required from Kubernetes 1.37 on; the library compiles against
+    // whichever version the application picks.
+    k8s_openapi::k8s_if_ge_1_37! { let spec_field = spec; }
+    k8s_openapi::k8s_if_le_1_36! { let spec_field = Some(spec); }
+    StatefulSet {
+        metadata: meta,
+        spec: spec_field,
+        ..StatefulSet::default()
+    }
+}
+
+/// A claim template. No labels: they would be immutable; the controller adds the selector.
+/// `apiVersion`/`kind` are spelt out because the API server adds them and GitOps tools would
+/// otherwise show a permanent diff.
+fn claim(name: &str, size: &str, storage_class: Option<String>) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: storage_class,
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_owned(), Quantity(size.to_owned()))])),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}
+
+/// The mnode bootstrap Job. Its pod has no dnode selector labels, so no Service, budget,
+/// policy or anti-affinity rule ever counts it as a dnode.
+pub fn bootstrap_job(plan: &Plan) -> Job {
+    let mut meta = metadata(plan, plan.bootstrap.as_ref().map_or("", |b| b.job.as_str()));
+    if let Some(labels) = meta.labels.as_mut() {
+        for key in plan.selector.keys() {
+            labels.remove(key);
+        }
+        labels.insert("app.kubernetes.io/component".into(), "mnode-bootstrap".into());
+    }
+    // A Job's template is immutable: GitOps tools must replace it when the image changes.
+    // Re-running it is harmless (the script is idempotent).
+    meta.annotations.get_or_insert_with(BTreeMap::new).extend([
+        ("argocd.argoproj.io/sync-options".to_owned(), "Replace=true".to_owned()),
+        ("kustomize.toolkit.fluxcd.io/force".to_owned(), "enabled".to_owned()),
+    ]);
+    meta.annotations
+        .get_or_insert_with(BTreeMap::new)
+        .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    Job {
+        metadata: meta,
+        spec: Some(JobSpec {
+            backoff_limit: Some(20),
+            template: pod::bootstrap_pod(plan),
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    }
+}

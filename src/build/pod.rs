@@ -1,0 +1,481 @@
+//! The pod templates: the dnode pod (container, env, probes, volumes, scheduling, security)
+//! and the mnode bootstrap Job's pod.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar as K8sEnvVar,
+    EnvVarSource, ExecAction, LocalObjectReference, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecretVolumeSource, SecurityContext, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use crate::plan::{self, EnvSource, Plan};
+use crate::spec::{AntiAffinityMode, ProbeTiming, SecurityProfile};
+use crate::validate::deploy::PasswordDelivery;
+
+/// Labels and annotations of the dnode pods.
+pub(super) fn template_metadata(plan: &Plan) -> ObjectMeta {
+    let deploy = &plan.spec.deploy;
+    let mut labels = deploy.pod_labels.clone();
+    labels.extend(plan.labels.clone());
+    let mut annotations = deploy.pod_annotations.clone();
+    if let Some((_, _, checksum)) = &plan.taos_cfg {
+        // A changed taos.cfg changes the template, which rolls the pods.
+        annotations.insert(plan::CONFIG_CHECKSUM_ANNOTATION.into(), checksum.clone());
+    }
+    ObjectMeta {
+        labels: Some(labels),
+        annotations: super::non_empty(annotations),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The dnode pod.
+pub(super) fn dnode_pod(plan: &Plan) -> PodSpec {
+    let deploy = &plan.spec.deploy;
+    PodSpec {
+        // taosd reads every TAOS_* variable as configuration; service-link variables such as
+        // TAOS_ADAPTER_PORT=tcp://… (from any Service named taos-adapter) would poison it.
+        enable_service_links: Some(false),
+        automount_service_account_token: Some(false),
+        service_account_name: plan.service_account.clone(),
+        image_pull_secrets: pull_secrets(plan),
+        node_selector: super::non_empty(deploy.node_selector.clone()),
+        tolerations: (!deploy.tolerations.is_empty()).then(|| deploy.tolerations.clone()),
+        affinity: affinity(plan),
+        topology_spread_constraints: topology_spread(plan),
+        priority_class_name: deploy.priority_class_name.clone(),
+        termination_grace_period_seconds: Some(deploy.termination_grace_period_seconds),
+        security_context: Some(pod_security(plan)),
+        containers: vec![dnode_container(plan)],
+        volumes: non_empty_vec(volumes(plan)),
+        ..PodSpec::default()
+    }
+}
+
+fn non_empty_vec<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+fn pull_secrets(plan: &Plan) -> Option<Vec<LocalObjectReference>> {
+    let secrets = &plan.spec.deploy.image_pull_secrets;
+    non_empty_vec(
+        secrets
+            .iter()
+            .map(|name| LocalObjectReference { name: name.clone() })
+            .collect(),
+    )
+}
+
+fn dnode_container(plan: &Plan) -> Container {
+    let deploy = &plan.spec.deploy;
+    let (startup, service) = &plan.probe_commands;
+    let mut env: Vec<K8sEnvVar> = plan.env.iter().map(env_var).collect();
+    env.extend(deploy.extra_env.iter().cloned());
+    Container {
+        name: plan::CONTAINER_NAME.into(),
+        image: Some(plan.image.clone()),
+        image_pull_policy: Some(plan.spec.pull_policy.as_str().into()),
+        ports: Some(
+            plan.ports
+                .iter()
+                .map(|p| ContainerPort {
+                    name: Some(p.name.clone()),
+                    container_port: i32::from(p.number),
+                    protocol: Some("TCP".into()),
+                    ..ContainerPort::default()
+                })
+                .collect(),
+        ),
+        env: Some(env),
+        resources: resources(&deploy.requests, &deploy.limits),
+        volume_mounts: Some(volume_mounts(plan)),
+        startup_probe: Some(probe(startup, &plan.spec.startup_probe)),
+        readiness_probe: Some(probe(service, &plan.spec.readiness_probe)),
+        liveness_probe: Some(probe(service, &plan.spec.liveness_probe)),
+        security_context: Some(container_security(plan)),
+        ..Container::default()
+    }
+}
+
+fn resources(requests: &BTreeMap<String, String>, limits: &BTreeMap<String, String>) -> Option<ResourceRequirements> {
+    let quantities = |m: &BTreeMap<String, String>| {
+        super::non_empty(m.iter().map(|(k, v)| (k.clone(), Quantity(v.clone()))).collect())
+    };
+    let (requests, limits) = (quantities(requests), quantities(limits));
+    (requests.is_some() || limits.is_some()).then(|| ResourceRequirements {
+        requests,
+        limits,
+        ..ResourceRequirements::default()
+    })
+}
+
+pub(super) fn env_var(var: &plan::EnvVar) -> K8sEnvVar {
+    let from = |source: EnvVarSource| K8sEnvVar {
+        name: var.name.clone(),
+        value_from: Some(source),
+        ..K8sEnvVar::default()
+    };
+    match &var.source {
+        EnvSource::Value(value) => K8sEnvVar {
+            name: var.name.clone(),
+            value: Some(value.clone()),
+            ..K8sEnvVar::default()
+        },
+        EnvSource::FieldRef(path) => from(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: (*path).into(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        EnvSource::SecretKey(name, key) => from(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: name.clone(),
+                key: key.clone(),
+                ..SecretKeySelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+fn probe(command: &[String], timing: &ProbeTiming) -> Probe {
+    let int = |v: Option<i64>| v.and_then(|v| i32::try_from(v).ok());
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(command.to_vec()),
+        }),
+        initial_delay_seconds: int(timing.initial_delay_seconds),
+        period_seconds: int(timing.period_seconds),
+        timeout_seconds: int(timing.timeout_seconds),
+        success_threshold: int(timing.success_threshold),
+        failure_threshold: int(timing.failure_threshold),
+        termination_grace_period_seconds: timing.termination_grace_period_seconds,
+        ..Probe::default()
+    }
+}
+
+fn mount(name: &str, path: &str) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        ..VolumeMount::default()
+    }
+}
+
+fn volume_mounts(plan: &Plan) -> Vec<VolumeMount> {
+    let deploy = &plan.spec.deploy;
+    let mut mounts = vec![mount(plan::DATA_CLAIM, plan::DATA_MOUNT_PATH)];
+    if deploy.logs.is_some() || hardened(plan) {
+        mounts.push(mount(plan::LOG_CLAIM, plan::LOG_MOUNT_PATH));
+    }
+    if plan.taos_cfg.is_some() {
+        mounts.push(VolumeMount {
+            sub_path: Some("taos.cfg".into()),
+            read_only: Some(true),
+            ..mount("taoscfg", plan::CONFIG_FILE_PATH)
+        });
+    }
+    mounts.extend(password_mount(plan));
+    if hardened(plan) {
+        mounts.push(mount("tmp", "/tmp"));
+    }
+    mounts.extend(deploy.extra_volume_mounts.iter().cloned());
+    mounts
+}
+
+fn password_mount(plan: &Plan) -> Option<VolumeMount> {
+    let password = plan.spec.deploy.root_password.as_ref()?;
+    (password.delivery == PasswordDelivery::File).then(|| VolumeMount {
+        read_only: Some(true),
+        ..mount("root-password", plan::PASSWORD_DIR)
+    })
+}
+
+fn volumes(plan: &Plan) -> Vec<Volume> {
+    let deploy = &plan.spec.deploy;
+    let mut volumes = Vec::new();
+    if let Some((name, _, _)) = &plan.taos_cfg {
+        volumes.push(config_map_volume("taoscfg", name));
+    }
+    volumes.extend(password_volume(plan));
+    if hardened(plan) {
+        // A read-only root filesystem needs somewhere to write temporary files and logs.
+        volumes.push(empty_dir("tmp"));
+        if deploy.logs.is_none() {
+            volumes.push(empty_dir(plan::LOG_CLAIM));
+        }
+    }
+    volumes.extend(deploy.extra_volumes.iter().cloned());
+    volumes
+}
+
+/// A scratch volume, bounded so a runaway log or temp file cannot fill the node.
+fn empty_dir(name: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(Quantity("1Gi".into())),
+            ..EmptyDirVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+fn config_map_volume(name: &str, config_map: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_map.into(),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+fn password_volume(plan: &Plan) -> Option<Volume> {
+    let password = plan.spec.deploy.root_password.as_ref()?;
+    (password.delivery == PasswordDelivery::File).then(|| Volume {
+        name: "root-password".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(password.secret_name.clone()),
+            default_mode: Some(0o400),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    })
+}
+
+fn hardened(plan: &Plan) -> bool {
+    plan.spec.deploy.security_profile == SecurityProfile::Hardened
+}
+
+/// The raw affinity plus the anti-affinity preset, built from the pods' own selector.
+fn affinity(plan: &Plan) -> Option<Affinity> {
+    let deploy = &plan.spec.deploy;
+    let mut affinity = deploy.affinity.clone().unwrap_or_default();
+    let term = PodAffinityTerm {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(plan.selector.clone()),
+            ..LabelSelector::default()
+        }),
+        topology_key: deploy.anti_affinity_topology_key.clone(),
+        ..PodAffinityTerm::default()
+    };
+    let anti = affinity.pod_anti_affinity.get_or_insert_with(PodAntiAffinity::default);
+    match deploy.anti_affinity {
+        AntiAffinityMode::None => {}
+        AntiAffinityMode::Preferred => anti
+            .preferred_during_scheduling_ignored_during_execution
+            .get_or_insert_with(Vec::new)
+            .push(WeightedPodAffinityTerm {
+                pod_affinity_term: term,
+                weight: deploy.anti_affinity_weight,
+            }),
+        AntiAffinityMode::Required => anti
+            .required_during_scheduling_ignored_during_execution
+            .get_or_insert_with(Vec::new)
+            .push(term),
+    }
+    if affinity.pod_anti_affinity == Some(PodAntiAffinity::default()) {
+        affinity.pod_anti_affinity = None;
+    }
+    (affinity != Affinity::default()).then_some(affinity)
+}
+
+fn topology_spread(plan: &Plan) -> Option<Vec<TopologySpreadConstraint>> {
+    let (key, max_skew, when) = plan.spec.deploy.topology_spread.clone()?;
+    Some(vec![TopologySpreadConstraint {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(plan.selector.clone()),
+            ..LabelSelector::default()
+        }),
+        max_skew,
+        topology_key: key,
+        when_unsatisfiable: when,
+        ..TopologySpreadConstraint::default()
+    }])
+}
+
+fn pod_security(plan: &Plan) -> PodSecurityContext {
+    let seccomp = Some(SeccompProfile {
+        type_: "RuntimeDefault".into(),
+        ..SeccompProfile::default()
+    });
+    if hardened(plan) {
+        let id = plan.spec.deploy.run_as_user;
+        return PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(id),
+            run_as_group: Some(id),
+            fs_group: Some(id),
+            fs_group_change_policy: Some("OnRootMismatch".into()),
+            seccomp_profile: seccomp,
+            ..PodSecurityContext::default()
+        };
+    }
+    PodSecurityContext {
+        seccomp_profile: seccomp,
+        ..PodSecurityContext::default()
+    }
+}
+
+/// The official image's entrypoint runs as root and writes root-owned files (/etc/localtime,
+/// /etc/hosts); it keeps only the capabilities that needs. The hardened profile keeps none.
+fn container_security(plan: &Plan) -> SecurityContext {
+    let mut context = SecurityContext {
+        allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
+        ..SecurityContext::default()
+    };
+    if hardened(plan) {
+        context.read_only_root_filesystem = Some(true);
+        context.run_as_non_root = Some(true);
+    } else if let Some(capabilities) = context.capabilities.as_mut() {
+        capabilities.add = Some(ROOT_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect());
+    }
+    context
+}
+
+/// Which pod a setting is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Workload {
+    /// The dnode StatefulSet.
+    Dnode,
+    /// The mnode bootstrap Job (only runs the `taos` client).
+    Bootstrap,
+}
+
+/// The bootstrap Job only runs the `taos` client: no capabilities, read-only root filesystem.
+fn bootstrap_security(plan: &Plan) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: hardened(plan).then_some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: None,
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+/// What the official image's root entrypoint needs to write its own files.
+const ROOT_CAPABILITIES: [&str; 5] = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"];
+
+/// Checkov checks that the chosen settings fail on purpose, each with the reason, as
+/// `checkov.io/skipN` annotations (checkov reads them from the object's metadata).
+pub(super) fn checkov_skips(plan: &Plan, workload: Workload) -> BTreeMap<String, String> {
+    let deploy = &plan.spec.deploy;
+    let mut skips: Vec<(&str, String)> = Vec::new();
+    if !hardened(plan) {
+        let root = "the official TDengine image runs as root; use the hardened profile with an image built for it";
+        if workload == Workload::Dnode {
+            skips.push((
+                "CKV_K8S_22",
+                "the official TDengine image writes to its root filesystem (/etc/localtime, /etc/taos)".into(),
+            ));
+        }
+        skips.push(("CKV_K8S_23", root.into()));
+        if workload == Workload::Dnode {
+            let kept = "the official image's root entrypoint keeps CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID; all else is dropped";
+            skips.push(("CKV_K8S_25", kept.into()));
+            skips.push(("CKV_K8S_37", kept.into()));
+        }
+        skips.push(("CKV_K8S_40", root.into()));
+    }
+    if plan.spec.digest.is_none() {
+        skips.push((
+            "CKV_K8S_43",
+            "pin spec.image.digest for your registry; tdgen cannot know the digest".into(),
+        ));
+    }
+    if deploy
+        .root_password
+        .as_ref()
+        .is_some_and(|p| p.delivery == PasswordDelivery::Env)
+    {
+        skips.push((
+            "CKV_K8S_35",
+            "TDengine before 3.3.8.8 reads the root password only from TAOS_ROOT_PASSWORD".into(),
+        ));
+    }
+    skips
+        .into_iter()
+        .enumerate()
+        .map(|(i, (check, reason))| (format!("checkov.io/skip{}", i + 1), format!("{check}={reason}")))
+        .collect()
+}
+
+/// The bootstrap Job's pod: the TDengine image, the script, the password, nothing else.
+pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
+    let Some(bootstrap) = &plan.bootstrap else {
+        return PodTemplateSpec::default();
+    };
+    let mut env = vec![env_var(&plan::EnvVar {
+        name: "POD_NAMESPACE".into(),
+        source: EnvSource::FieldRef("metadata.namespace"),
+    })];
+    env.extend(plan::password_env(&plan.spec).iter().map(env_var));
+    // The taos client writes its log and temporary files; the root filesystem is read-only.
+    let mut mounts = vec![
+        VolumeMount {
+            read_only: Some(true),
+            ..mount("scripts", plan::SCRIPTS_DIR)
+        },
+        mount("taoslog", plan::LOG_MOUNT_PATH),
+        mount("tmp", "/tmp"),
+    ];
+    mounts.extend(password_mount(plan));
+    let mut volumes = vec![
+        config_map_volume("scripts", &bootstrap.config_map),
+        empty_dir("taoslog"),
+        empty_dir("tmp"),
+    ];
+    volumes.extend(password_volume(plan));
+    let small = |cpu: &str, memory: &str| {
+        BTreeMap::from([
+            ("cpu".to_owned(), cpu.to_owned()),
+            ("memory".to_owned(), memory.to_owned()),
+        ])
+    };
+    let container = Container {
+        name: "mnode-bootstrap".into(),
+        image: Some(plan.image.clone()),
+        image_pull_policy: Some(plan.spec.pull_policy.as_str().into()),
+        command: Some(vec!["bash".into(), format!("{}/mnode-bootstrap.sh", plan::SCRIPTS_DIR)]),
+        env: Some(env),
+        resources: resources(&small("50m", "64Mi"), &small("500m", "256Mi")),
+        volume_mounts: Some(mounts),
+        security_context: Some(bootstrap_security(plan)),
+        ..Container::default()
+    };
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(bootstrap.pod_labels.clone()),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(PodSpec {
+            restart_policy: Some("OnFailure".into()),
+            enable_service_links: Some(false),
+            automount_service_account_token: Some(false),
+            service_account_name: plan.service_account.clone(),
+            image_pull_secrets: pull_secrets(plan),
+            node_selector: super::non_empty(plan.spec.deploy.node_selector.clone()),
+            tolerations: (!plan.spec.deploy.tolerations.is_empty()).then(|| plan.spec.deploy.tolerations.clone()),
+            security_context: Some(pod_security(plan)),
+            containers: vec![container],
+            volumes: Some(volumes),
+            ..PodSpec::default()
+        }),
+    }
+}
