@@ -64,7 +64,11 @@ fn check(root: &Value, segments: &[String]) -> Option<(String, Vec<String>)> {
                 _ => return None,
             }
         }
-        parent = crate::source::join_path(&parent, segment);
+        parent = if segment.starts_with('[') {
+            format!("{parent}{segment}")
+        } else {
+            crate::source::join_path(&parent, segment)
+        };
     }
     None
 }

@@ -9,6 +9,9 @@ use crate::spec::ConfigValue;
 use crate::suggest::closest;
 use crate::version::Version;
 
+/// Parameters whose values are credentials: they must come from a Secret, never the spec.
+const SECRET_PARAMETERS: [&str; 2] = ["adapterToken", "ssAccessString"];
+
 /// taosd's default reserve on the data directory (`minimalDataDirGB`).
 const DEFAULT_MINIMAL_DATA_DIR_GB: f64 = 2.0;
 
@@ -41,6 +44,11 @@ impl Validator {
                 continue;
             }
             match catalog::lookup(&key) {
+                Lookup::Known(parameter) if SECRET_PARAMETERS.iter().any(|s| s.eq_ignore_ascii_case(&key)) => {
+                    let env = crate::plan::config_env_name(parameter.name);
+                    self.error("config-secret", &path, format!("`{key}` holds a credential, and tdgen renders no secret values"), format!("pass it from a Secret: spec.extraEnv: [{{name: {env}, valueFrom: {{secretKeyRef: {{name: …, key: …}}}}}}]"));
+                    continue;
+                }
                 Lookup::Known(parameter) => self.known_parameter(&path, &key, &value, parameter, version),
                 Lookup::Legacy(advice) => {
                     self.error(

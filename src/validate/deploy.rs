@@ -41,7 +41,7 @@ pub const OWNED_ENV: [&str; 13] = [
     "TAOS_ROOT_PASSWORD_FILE",
 ];
 /// Volume names tdgen uses itself.
-pub const OWNED_VOLUMES: [&str; 6] = ["taosdata", "taoslog", "taoscfg", "root-password", "tmp", "run"];
+pub const OWNED_VOLUMES: [&str; 5] = ["taosdata", "taoslog", "taoscfg", "root-password", "tmp"];
 
 /// How the root password reaches the pods.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -475,7 +475,7 @@ impl Validator {
         if minor < 27 {
             self.note(
                 "field-needs-newer-kubernetes",
-                "spec.disruptionBudget.unhealthyPodEvictionPolicy",
+                "spec.kubernetesVersion",
                 format!("unhealthyPodEvictionPolicy needs Kubernetes 1.27; it is left out for 1.{minor}"),
                 "raise spec.kubernetesVersion once every cluster runs 1.27 or later",
             );
@@ -504,7 +504,7 @@ impl Validator {
         if clients.is_empty() {
             self.note(
                 "network-policy-no-clients",
-                "spec.networkPolicy.clients",
+                "spec.networkPolicy",
                 "no clients are allowed: only the dnodes reach each other".into(),
                 "list the client pods' labels, e.g. `clients: [{podSelector: {app: ingest}}]`",
             );
@@ -571,7 +571,7 @@ impl Validator {
                 "set spec.clientService.type: LoadBalancer, or remove them",
             );
         }
-        if type_ != "ClusterIP" {
+        if type_ == "NodePort" || type_ == "LoadBalancer" {
             self.note("native-clients-need-dnode-fqdns", "spec.clientService.type", format!("a {type_} Service carries REST/WebSocket (6041) to clients outside the cluster, not the native protocol"), "native clients (6030) learn each dnode's FQDN from the mnode and connect to it directly, which only resolves inside the cluster");
         }
         let annotations = self.annotation_map(
@@ -711,7 +711,9 @@ impl Validator {
                     format!("tdgen sets `{}` itself", var.name),
                     "use the spec field that derives it instead",
                 );
-            } else if let Some(key) = crate::plan::env_name_to_config_key(&var.name) {
+            } else if let Some(key) =
+                crate::plan::env_name_to_config_key(&var.name).filter(|_| var.value_from.is_none())
+            {
                 self.warn(
                     "env-is-config",
                     &path,
