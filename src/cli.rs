@@ -1,7 +1,8 @@
 //! Command-line parsing (clap) and dispatch. No business logic: every command is a library
 //! call, and this module only reads inputs, prints results and picks the exit code.
 //!
-//! Exit codes: 0 success, 1 the spec is invalid, 2 usage or I/O error.
+//! Exit codes: 0 success, 1 the spec is invalid, 2 usage or I/O error, 3 `diff` found changes
+//! that would be rejected or are unsafe.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ enum Command {
     /// Render the cluster's manifests (stdout, or --output-dir).
     Render(RenderArgs),
     /// Check a spec and print every finding.
-    Validate(InputArgs),
+    Validate(CheckArgs),
     /// Print the JSON Schema of the spec.
     Schema,
     /// Print a commented starter spec.
@@ -39,6 +40,75 @@ enum Command {
         #[command(subcommand)]
         action: Option<PresetAction>,
     },
+    /// Write a day-2 runbook (bash, or a Markdown checklist) with the cluster's real names.
+    Plan(PlanArgs),
+    /// Compare previously rendered manifests with a new render: rejected, unsafe or safe.
+    Diff(DiffArgs),
+    /// Summarise a spec: FQDNs, mnodes, failures survived, storage, how clients connect.
+    Explain(CheckArgs),
+}
+
+/// An input plus how to report its findings.
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    findings: FindingArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct FindingArgs {
+    /// How to print findings.
+    #[arg(long, value_enum, default_value_t = FindingFormat::Text)]
+    format: FindingFormat,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// Which runbook.
+    #[arg(value_enum)]
+    runbook: RunbookName,
+    /// Target number of dnodes (`scale` only).
+    #[arg(long, required_if_eq("runbook", "scale"))]
+    to: Option<u32>,
+    /// Bash script (default) or Markdown checklist.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Shell)]
+    format: PlanFormat,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RunbookName {
+    Mnodes,
+    Scale,
+    Teardown,
+    Verify,
+    Adopt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanFormat {
+    Shell,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The previous render: a YAML stream, a JSON List, or an --output-dir.
+    #[arg(long, value_name = "OLD")]
+    previous: PathBuf,
+    /// Print the changes as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    findings: FindingArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,18 +134,14 @@ struct InputArgs {
     /// Namespace to pin on every object (same as --set metadata.namespace=NS).
     #[arg(short = 'n', long)]
     namespace: Option<String>,
-    /// How to print findings.
-    #[arg(long, value_enum, default_value_t = FindingFormat::Text)]
-    format: FindingFormat,
-    /// Treat warnings as errors.
-    #[arg(long)]
-    deny_warnings: bool,
 }
 
 #[derive(Debug, clap::Args)]
 struct RenderArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    findings: FindingArgs,
     /// Output format for stdout.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Yaml)]
     output: OutputFormat,
@@ -99,6 +165,8 @@ enum FindingFormat {
 /// Why a command failed, which decides the exit code.
 enum Failure {
     Invalid,
+    /// `diff` found changes that would be rejected or are unsafe.
+    Blocking,
     Other(anyhow::Error),
 }
 
@@ -124,6 +192,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid) => ExitCode::from(1),
+        Err(Failure::Blocking) => ExitCode::from(3),
         Err(Failure::Other(e)) => {
             // A closed pipe (`tdgen render | head`) is not an error worth reporting.
             if e.downcast_ref::<std::io::Error>()
@@ -141,9 +210,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Render(args) => render(args),
         Command::Validate(args) => {
-            let checked = checked(&args)?;
-            if args.format == FindingFormat::Text && checked.report.findings.is_empty() {
-                eprintln!("ok: {} is valid", input_name(&args));
+            let checked = checked(&args.input, &args.findings)?;
+            if args.findings.format == FindingFormat::Text && checked.report.findings.is_empty() {
+                eprintln!("ok: {} is valid", input_name(&args.input));
             }
             Ok(())
         }
@@ -160,6 +229,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .into());
             }
             out(&tdgen::starter_spec(&preset).context("rendering the starter spec")?)
+        }
+        Command::Plan(args) => plan(args),
+        Command::Diff(args) => diff(args),
+        Command::Explain(args) => {
+            let checked = checked(&args.input, &args.findings)?;
+            out(&tdgen::explain::explain(&checked.valid).context("rendering the explanation")?)
         }
         Command::Presets { action: None } => {
             let mut text = String::new();
@@ -182,8 +257,48 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+fn plan(args: PlanArgs) -> Result<(), Failure> {
+    use tdgen::runbook::PlanKind;
+    let findings = FindingArgs {
+        format: FindingFormat::Text,
+        deny_warnings: false,
+    };
+    let checked = checked(&args.input, &findings)?;
+    let kind = match args.runbook {
+        RunbookName::Mnodes => PlanKind::Mnodes,
+        RunbookName::Scale => PlanKind::Scale {
+            to: args.to.unwrap_or_default(),
+        },
+        RunbookName::Teardown => PlanKind::Teardown,
+        RunbookName::Verify => PlanKind::Verify,
+        RunbookName::Adopt => PlanKind::Adopt,
+    };
+    match tdgen::runbook::plan(&checked.valid, kind) {
+        Ok(runbook) => out(&match args.format {
+            PlanFormat::Shell => runbook.script,
+            PlanFormat::Markdown => runbook.to_markdown(),
+        }),
+        Err(finding) => {
+            print_findings(&checked.loaded.report(vec![*finding]), FindingFormat::Text);
+            Err(Failure::Invalid)
+        }
+    }
+}
+
+fn diff(args: DiffArgs) -> Result<(), Failure> {
+    let checked = checked(&args.input, &args.findings)?;
+    let previous = tdgen::diff::read_previous(&args.previous).map_err(anyhow::Error::from)?;
+    let report = tdgen::diff::diff(&previous, &tdgen::render(&checked.valid));
+    out(&if args.json { report.to_json() } else { report.render() })?;
+    if report.is_blocking() {
+        Err(Failure::Blocking)
+    } else {
+        Ok(())
+    }
+}
+
 fn render(args: RenderArgs) -> Result<(), Failure> {
-    let checked = checked(&args.input)?;
+    let checked = checked(&args.input, &args.findings)?;
     let manifests = tdgen::render(&checked.valid);
     if let Some(dir) = &args.output_dir {
         let written = manifests.write_dir(dir).map_err(anyhow::Error::from)?;
@@ -202,7 +317,7 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
 
 /// Load and validate the input, print findings to stderr, and fail on errors (or warnings
 /// with --deny-warnings).
-fn checked(args: &InputArgs) -> Result<Checked, Failure> {
+fn checked(args: &InputArgs, findings: &FindingArgs) -> Result<Checked, Failure> {
     let request = Request {
         file: read_input(args)?,
         preset: args.preset.clone(),
@@ -216,8 +331,8 @@ fn checked(args: &InputArgs) -> Result<Checked, Failure> {
         }
         Err(report) => (None, report),
     };
-    print_findings(&report, args.format);
-    let denied = args.deny_warnings && report.count(Severity::Warning) > 0;
+    print_findings(&report, findings.format);
+    let denied = findings.deny_warnings && report.count(Severity::Warning) > 0;
     match result {
         Some(checked) if !denied => Ok(checked),
         _ => Err(Failure::Invalid),

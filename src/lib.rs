@@ -26,13 +26,16 @@
 
 pub mod build;
 pub mod catalog;
+pub mod diff;
 pub mod emit;
 pub mod error;
+pub mod explain;
 mod fields;
 pub mod layer;
 pub mod plan;
 pub mod preset;
 pub mod quantity;
+pub mod runbook;
 pub mod source;
 pub mod spec;
 pub mod suggest;

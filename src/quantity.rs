@@ -103,6 +103,14 @@ impl Quantity {
         })
     }
 
+    /// A byte count, spelled with binary suffixes (`16106127360` → `15Gi`).
+    pub fn from_bytes(bytes: i128) -> Quantity {
+        Quantity {
+            milli: bytes.saturating_mul(1000),
+            format: Format::BinarySi,
+        }
+    }
+
     /// The canonical spelling the API server would store.
     pub fn canonical(&self) -> String {
         self.to_string()

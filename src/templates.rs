@@ -7,16 +7,34 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-const TEMPLATES: [(&str, &str); 3] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
     ("taos.cfg.j2", include_str!("../templates/taos.cfg.j2")),
     (
         "mnode-bootstrap.sh.j2",
         include_str!("../templates/mnode-bootstrap.sh.j2"),
     ),
+    ("explain.txt.j2", include_str!("../templates/explain.txt.j2")),
+    ("plans/_lib.sh.j2", include_str!("../templates/plans/_lib.sh.j2")),
+    ("plans/_rows.sh.j2", include_str!("../templates/plans/_rows.sh.j2")),
+    ("plans/mnodes.sh.j2", include_str!("../templates/plans/mnodes.sh.j2")),
+    (
+        "plans/scale-out.sh.j2",
+        include_str!("../templates/plans/scale-out.sh.j2"),
+    ),
+    (
+        "plans/scale-in.sh.j2",
+        include_str!("../templates/plans/scale-in.sh.j2"),
+    ),
+    (
+        "plans/teardown.sh.j2",
+        include_str!("../templates/plans/teardown.sh.j2"),
+    ),
+    ("plans/verify.sh.j2", include_str!("../templates/plans/verify.sh.j2")),
+    ("plans/adopt.sh.j2", include_str!("../templates/plans/adopt.sh.j2")),
 ];
 
-fn environment() -> Environment<'static> {
+fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_filter("shell_quote", shell_quote);
@@ -27,20 +45,20 @@ fn environment() -> Environment<'static> {
         env.set_syntax(syntax);
     }
     for (name, source) in TEMPLATES {
-        // The templates are compiled into the binary and covered by tests, so a syntax error
-        // here is a build defect; it surfaces as an error from `render` below.
-        let _ = env.add_template(name, source);
+        // The templates are compiled into the binary and covered by tests (a syntax error
+        // here is a tdgen defect, reported by `render`).
+        env.add_template(name, source)?;
     }
-    env
+    Ok(env)
 }
 
 /// Render the embedded template `name` with `context`.
 pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, Error> {
-    let env = environment();
     let failure = |e: minijinja::Error| Error::Serialize {
         what: format!("template {name}"),
         message: format!("{e:#}"),
     };
+    let env = environment().map_err(failure)?;
     env.get_template(name)
         .map_err(failure)?
         .render(minijinja::value::Serde(&context))
@@ -50,4 +68,14 @@ pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, Erro
 /// Quote a value for POSIX shells: `'…'` with embedded quotes closed and escaped.
 fn shell_quote(value: String) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_embedded_template_compiles() {
+        if let Err(e) = super::environment() {
+            panic!("{e:#}");
+        }
+    }
 }

@@ -192,3 +192,53 @@ fn set_errors_name_the_expression() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn plan_diff_and_explain_commands() {
+    let out = tdgen(&["plan", "scale", "--to", "2"], None);
+    assert_eq!(out.status.code(), Some(1), "scaling below 3 mnodes is refused");
+    assert!(
+        text(&out.stderr).contains("error[plan-scale-refused]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tdgen(&["plan", "scale"], None);
+    assert_eq!(out.status.code(), Some(2), "--to is required for scale");
+    let out = tdgen(&["plan", "mnodes", "--format", "markdown"], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("- [ ] **1. Check that the cluster answers**"));
+
+    let dir = std::env::temp_dir().join(format!("tdgen-cli-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        tdgen(&["render", "--output-dir", dir.to_str().unwrap()], None)
+            .status
+            .code(),
+        Some(0)
+    );
+    let same = tdgen(&["diff", "--previous", dir.to_str().unwrap()], None);
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same.stdout));
+    assert_eq!(text(&same.stdout), "no changes\n");
+    let shrink = tdgen(
+        &[
+            "diff",
+            "--previous",
+            dir.to_str().unwrap(),
+            "--set",
+            "spec.storage.data.size=10Gi",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(
+        shrink.status.code(),
+        Some(3),
+        "a claim template change would be rejected"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&shrink.stdout).expect("json");
+    assert_eq!(report["changes"][0]["class"], "rejected");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let out = tdgen(&["explain", "-n", "tsdb"], None);
+    assert!(text(&out.stdout).contains("tdengine-0.taosd.tsdb.svc.cluster.local:6030"));
+}

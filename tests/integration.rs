@@ -7,12 +7,18 @@
 //! - `properties`: any string in any string field renders exactly or is rejected.
 //! - `bootstrap`: the mnode bootstrap script against a fake `taos`.
 //! - `production`: the production knobs: selectors, secrets, version-aware wiring.
+//! - `runbooks`: `tdgen plan` scripts against fake `kubectl` and `curl`.
+//! - `diffs`: `tdgen diff`, one case per class of change.
+//! - `explain`: `tdgen explain`.
 
 mod support;
 
 mod bootstrap;
 mod cli;
 mod diagnostics;
+mod diffs;
+mod explain;
 mod production;
 mod properties;
 mod render;
+mod runbooks;

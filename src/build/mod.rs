@@ -350,6 +350,10 @@ pub fn statefulset(plan: &Plan) -> StatefulSet {
         ..StatefulSetSpec::default()
     };
     let mut meta = metadata(plan, &plan.name);
+    // Recorded for `tdgen diff`: mnodes live in SQL, not in any Kubernetes field.
+    meta.annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert("tdgen.io/mnodes".into(), plan.spec.mnodes.to_string());
     let skips = pod::checkov_skips(plan, pod::Workload::Dnode);
     if !skips.is_empty() {
         meta.annotations.get_or_insert_with(BTreeMap::new).extend(skips);

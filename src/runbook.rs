@@ -1,0 +1,266 @@
+//! Day-2 runbooks (`tdgen plan …`): exact, re-runnable bash scripts with the cluster's real
+//! names, rendered from `templates/plans/`, and the same steps as a Markdown checklist.
+//!
+//! tdgen never runs them: they are reviewed and run by a person (or a pipeline) with kubectl
+//! access. Every script uses `set -euo pipefail`, passes the namespace to every kubectl call,
+//! bounds every wait, prints instead of acting with `DRY_RUN=1`, and can be run again after a
+//! failure at any step.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::error::Finding;
+use crate::plan::{self, Plan};
+use crate::validate::ValidSpec;
+
+/// Which runbook to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlanKind {
+    /// Bring the cluster to the spec's mnode count.
+    Mnodes,
+    /// Scale from the spec's dnodes to `to`.
+    Scale {
+        /// Target number of dnodes.
+        to: u32,
+    },
+    /// Remove the cluster (and, when confirmed, its data).
+    Teardown,
+    /// Check dnodes, mnodes and the REST API.
+    Verify,
+    /// Take over a cluster deployed from the TDengine doc's YAML.
+    Adopt,
+}
+
+/// A rendered runbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runbook {
+    /// Short name (`scale-in`, `teardown`, …), also the suggested file name stem.
+    pub name: &'static str,
+    /// The bash script.
+    pub script: String,
+}
+
+/// One step of a runbook, as written in the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// What the step does.
+    pub title: String,
+    /// Why it is needed.
+    pub why: String,
+    /// The commands.
+    pub code: String,
+}
+
+/// Write the runbook `kind` for a validated spec. Refusals (e.g. scaling below the mnode
+/// count) are findings.
+pub fn plan(spec: &ValidSpec, kind: PlanKind) -> Result<Runbook, Box<Finding>> {
+    let plan = Plan::new(spec);
+    let (name, template, extra) = match kind {
+        PlanKind::Mnodes => ("mnodes", "plans/mnodes.sh.j2", json!({})),
+        PlanKind::Scale { to } => scale(&plan, to)?,
+        PlanKind::Teardown => ("teardown", "plans/teardown.sh.j2", teardown_context(&plan)),
+        PlanKind::Verify => ("verify", "plans/verify.sh.j2", verify_context(&plan)),
+        PlanKind::Adopt => ("adopt", "plans/adopt.sh.j2", adopt_context(&plan)?),
+    };
+    let mut context = base_context(&plan);
+    if let (Value::Object(base), Value::Object(more)) = (&mut context, extra) {
+        base.extend(more);
+    }
+    let script = crate::templates::render(template, context).map_err(|e| {
+        Box::new(Finding::error("plan-render", "", e.to_string()).with_help("this is a tdgen bug; please report it"))
+    })?;
+    Ok(Runbook { name, script })
+}
+
+fn base_context(plan: &Plan) -> Value {
+    json!({
+        "name": plan.name,
+        "namespace": plan.namespace.clone().unwrap_or_default(),
+        "service": plan.headless_service,
+        "domain": plan.spec.cluster_domain,
+        "port": plan.spec.server_port,
+        "container": plan::CONTAINER_NAME,
+        "dnodes": plan.spec.dnodes,
+        "mnodes": plan.spec.mnodes,
+    })
+}
+
+fn claims(plan: &Plan) -> Vec<&'static str> {
+    let mut claims = vec![plan::DATA_CLAIM];
+    if plan.spec.deploy.logs.is_some() {
+        claims.push(plan::LOG_CLAIM);
+    }
+    claims
+}
+
+fn scale(plan: &Plan, to: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
+    let from = plan.spec.dnodes;
+    let refuse = |message: String, help: &str| {
+        Err(Box::new(
+            Finding::error("plan-scale-refused", "--to", message).with_help(help),
+        ))
+    };
+    if to == from {
+        return refuse(
+            format!("the spec already has {from} dnodes"),
+            "pass --to with the new number of dnodes",
+        );
+    }
+    if !(1..=1000).contains(&to) {
+        return refuse(format!("{to} is not a dnode count"), "use 1 to 1000");
+    }
+    if to < from && plan.spec.mnodes == 3 && to < 3 {
+        return refuse(
+            format!("scaling to {to} dnodes would leave fewer dnodes than the 3 mnodes need"),
+            "3 mnodes need 3 dnodes: keep at least 3, or first move to 1 mnode (spec.mnodes: 1, then `tdgen plan mnodes`)",
+        );
+    }
+    let context = json!({ "from": from, "to": to, "claims": claims(plan) });
+    Ok(if to > from {
+        ("scale-out", "plans/scale-out.sh.j2", context)
+    } else {
+        ("scale-in", "plans/scale-in.sh.j2", context)
+    })
+}
+
+fn selector_arg(plan: &Plan) -> String {
+    plan.selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn teardown_context(plan: &Plan) -> Value {
+    let manifests = crate::build::build(plan);
+    let objects: Vec<Value> = manifests
+        .objects()
+        .iter()
+        .filter(|o| !matches!(o.kind(), "StatefulSet" | "Job"))
+        .map(|o| json!({ "kind": o.kind(), "name": o.name() }))
+        .collect();
+    let others: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {}",
+                o["kind"].as_str().unwrap_or(""),
+                o["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    json!({
+        "selector": selector_arg(plan),
+        "job": plan.bootstrap.as_ref().map(|b| b.job.clone()),
+        "objects": objects,
+        "others": others,
+    })
+}
+
+fn verify_context(plan: &Plan) -> Value {
+    let deploy = &plan.spec.deploy;
+    let password = deploy.root_password.as_ref();
+    json!({
+        "rest": deploy.adapter && deploy.client_service.is_some(),
+        "client_service": plan.client_service,
+        "secret": password.map(|p| p.secret_name.clone()),
+        "secret_key": password.map(|p| p.key.replace('.', "\\.")),
+    })
+}
+
+fn adopt_context(plan: &Plan) -> Result<Value, Box<Finding>> {
+    let manifests = crate::build::build(plan);
+    let yaml = manifests
+        .to_yaml()
+        .map_err(|e| Finding::error("plan-render", "", e.to_string()))?;
+    if yaml.lines().any(|l| l == "TDGEN_MANIFESTS") {
+        return Err(Box::new(Finding::error(
+            "plan-render",
+            "",
+            "the manifests contain the heredoc delimiter".to_owned(),
+        )));
+    }
+    Ok(json!({
+        "selector_json": serde_json::to_string(&plan.selector).unwrap_or_default(),
+        "pod_management_policy": plan.spec.pod_management_policy.as_str(),
+        "claims": claims(plan).join(" "),
+        "data_size": plan.spec.data_size,
+        "storage_class": plan.spec.data_storage_class.clone().unwrap_or_default(),
+        "manifests": yaml,
+    }))
+}
+
+impl Runbook {
+    /// The steps, as marked in the script (`# step:` / `# why:` comments).
+    pub fn steps(&self) -> Vec<Step> {
+        let mut steps: Vec<Step> = Vec::new();
+        for line in self.script.lines() {
+            if let Some(title) = line.strip_prefix("# step: ") {
+                steps.push(Step {
+                    title: title.to_owned(),
+                    why: String::new(),
+                    code: String::new(),
+                });
+            } else if let Some(step) = steps.last_mut() {
+                match line.strip_prefix("# why: ") {
+                    Some(why) if step.code.is_empty() => step.why = why.to_owned(),
+                    _ => {
+                        step.code.push_str(line);
+                        step.code.push('\n');
+                    }
+                }
+            }
+        }
+        for step in &mut steps {
+            step.code = step.code.trim_end().to_owned();
+        }
+        steps
+    }
+
+    /// The header comment: what the runbook does and how to run it.
+    fn summary(&self) -> Vec<&str> {
+        self.script
+            .lines()
+            .skip(1)
+            .map_while(|l| l.strip_prefix("# "))
+            .collect()
+    }
+
+    /// The same runbook as a Markdown checklist for review.
+    pub fn to_markdown(&self) -> String {
+        let summary = self.summary();
+        let mut out = String::new();
+        let title = summary.first().copied().unwrap_or(self.name);
+        let _ = writeln!(out, "# {title}\n");
+        if summary.len() > 1 {
+            let _ = writeln!(out, "{}\n", summary[1..].join(" "));
+        }
+        let _ = writeln!(
+            out,
+            "The commands use the helpers defined at the top of the shell version (`tdgen plan …` without `--format markdown`): \
+             `run` (prints instead of acting with `DRY_RUN=1`), `taos_sql` (SQL in dnode 0), `rows`, `wait_for` \
+             (bounded), `endpoint`, `dnode_id`. Set `NAMESPACE` if the spec does not pin one.\n"
+        );
+        for (i, step) in self.steps().iter().enumerate() {
+            let _ = writeln!(out, "- [ ] **{}. {}**", i + 1, step.title);
+            if !step.why.is_empty() {
+                let _ = writeln!(out, "  {}", capitalise(&step.why));
+            }
+            let _ = writeln!(out, "\n  ```bash");
+            for line in step.code.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+            let _ = writeln!(out, "  ```\n");
+        }
+        out
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
