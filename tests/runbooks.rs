@@ -1,8 +1,7 @@
 //! Runbooks: snapshots of every plan, and the scripts run by bash against fake `kubectl` and
 //! `curl` on PATH that record every call and play back a small cluster state.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use tdgen::Request;
 use tdgen::runbook::{PlanKind, plan};
@@ -166,90 +165,44 @@ esac
 exit 0
 "#;
 
-struct Cluster {
-    dir: PathBuf,
+/// A fake cluster: `dnodes` rows (id, ordinal, status) and the ordinals holding mnodes.
+fn cluster(name: &str, rows: &[(u32, u32, &str)], mnodes: &[u32]) -> Sandbox {
+    let sandbox = Sandbox::new(
+        &format!("runbook-{name}"),
+        &[("kubectl", FAKE_KUBECTL), ("curl", FAKE_CURL)],
+    );
+    set_dnodes(&sandbox, rows, mnodes);
+    sandbox
 }
 
-impl Cluster {
-    fn new(name: &str) -> Cluster {
-        let dir = std::env::temp_dir().join(format!("tdgen-runbook-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("bin")).expect("dir");
-        for (file, text) in [
-            ("kubectl", FAKE_KUBECTL),
-            ("curl", FAKE_CURL),
-            ("sleep", "#!/usr/bin/env bash\nexit 0\n"),
-        ] {
-            write_executable(&dir.join("bin").join(file), text);
-        }
-        Cluster { dir }
-    }
-
-    fn write(&self, file: &str, text: &str) {
-        std::fs::write(self.dir.join(file), text).expect("state");
-    }
-
-    /// `dnodes` rows: (id, ordinal, status); mnodes by ordinal.
-    fn dnodes(&self, rows: &[(u32, u32, &str)], mnodes: &[u32]) {
-        let ep = |o: u32| format!("tdengine-{o}.taosd.ns.svc.cluster.local:6030");
-        self.write(
-            "dnodes",
-            &rows
-                .iter()
-                .map(|(id, o, st)| format!("{id} {} {st}\n", ep(*o)))
-                .collect::<String>(),
-        );
-        let mnode_rows: String = mnodes
+fn set_dnodes(sandbox: &Sandbox, rows: &[(u32, u32, &str)], mnodes: &[u32]) {
+    let ep = |o: u32| format!("tdengine-{o}.taosd.ns.svc.cluster.local:6030");
+    sandbox.write(
+        "dnodes",
+        &rows
             .iter()
-            .filter_map(|o| rows.iter().find(|r| r.1 == *o))
-            .map(|(id, o, _)| format!("{id} {} ready\n", ep(*o)))
-            .collect();
-        self.write("mnodes", &mnode_rows);
-        self.write("replicas", &rows.len().to_string());
-        self.write("databases", "log 1\nmetrics 3\n");
-    }
-
-    fn run(&self, script: &str, env: &[(&str, &str)]) -> (i32, String, Vec<String>) {
-        let _ = std::fs::remove_file(self.dir.join("calls"));
-        std::fs::write(self.dir.join("script.sh"), script).expect("script");
-        let path = format!(
-            "{}:{}",
-            self.dir.join("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let output = Command::new("bash")
-            .arg(self.dir.join("script.sh"))
-            .env("PATH", path)
-            .env("FAKE", &self.dir)
-            .env("NAMESPACE", "ns")
-            .envs(env.iter().copied())
-            .output()
-            .expect("bash");
-        let calls = std::fs::read_to_string(self.dir.join("calls")).unwrap_or_default();
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (
-            output.status.code().unwrap_or(-1),
-            log,
-            calls.lines().map(str::to_owned).collect(),
-        )
-    }
+            .map(|(id, o, st)| format!("{id} {} {st}\n", ep(*o)))
+            .collect::<String>(),
+    );
+    let mnode_rows: String = mnodes
+        .iter()
+        .filter_map(|o| rows.iter().find(|r| r.1 == *o))
+        .map(|(id, o, _)| format!("{id} {} ready\n", ep(*o)))
+        .collect();
+    sandbox.write("mnodes", &mnode_rows);
+    sandbox.write("replicas", &rows.len().to_string());
+    sandbox.write("databases", "log 1\nmetrics 3\n");
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn write_executable(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
+const NS: [(&str, &str); 1] = [("NAMESPACE", "ns")];
+/// Five ready dnodes whose ids are not their ordinals (3 and 4 were re-created).
+const FIVE: [(u32, u32, &str); 5] = [
+    (1, 0, "ready"),
+    (2, 1, "ready"),
+    (3, 2, "ready"),
+    (5, 3, "ready"),
+    (6, 4, "ready"),
+];
 
 /// The calls that change the cluster, in order.
 fn changes(calls: &[String]) -> Vec<String> {
@@ -273,19 +226,9 @@ fn five_dnodes() -> tdgen::ValidSpec {
 
 #[test]
 fn scale_in_drops_before_scaling_and_deletes_pvcs_after_the_pod_is_gone() {
-    let cluster = Cluster::new("scale-in");
-    cluster.dnodes(
-        &[
-            (1, 0, "ready"),
-            (2, 1, "ready"),
-            (3, 2, "ready"),
-            (5, 3, "ready"),
-            (6, 4, "ready"),
-        ],
-        &[0, 1, 2],
-    );
+    let cluster = cluster("scale-in", &FIVE, &[0, 1, 2]);
     let script = plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         changes(&calls),
@@ -314,15 +257,15 @@ fn scale_in_drops_before_scaling_and_deletes_pvcs_after_the_pod_is_gone() {
 
 #[test]
 fn scale_in_refuses_when_a_database_needs_more_dnodes_or_an_mnode_would_go() {
-    let cluster = Cluster::new("refuse");
-    cluster.dnodes(
+    let cluster = cluster(
+        "refuse",
         &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")],
         &[0, 1, 2],
     );
     cluster.write("databases", "metrics 3\nwide 4\n");
     let spec = valid("spec: {dnodes: 4, mnodes: 3}");
     let script = plan(&spec, PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 1, "{log}");
     assert!(
         log.contains("these databases have more replicas than 3 dnodes: wide"),
@@ -330,11 +273,12 @@ fn scale_in_refuses_when_a_database_needs_more_dnodes_or_an_mnode_would_go() {
     );
     assert!(changes(&calls).is_empty(), "nothing changed: {calls:?}");
 
-    cluster.dnodes(
+    set_dnodes(
+        &cluster,
         &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")],
         &[0, 1, 3],
     );
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 1, "{log}");
     assert!(
         log.contains("dnode 4 (tdengine-3.taosd.ns.svc.cluster.local:6030) holds an mnode"),
@@ -345,20 +289,10 @@ fn scale_in_refuses_when_a_database_needs_more_dnodes_or_an_mnode_would_go() {
 
 #[test]
 fn scale_in_finishes_after_a_failure_midway_without_repeating_work() {
-    let cluster = Cluster::new("rerun");
-    cluster.dnodes(
-        &[
-            (1, 0, "ready"),
-            (2, 1, "ready"),
-            (3, 2, "ready"),
-            (5, 3, "ready"),
-            (6, 4, "ready"),
-        ],
-        &[0, 1, 2],
-    );
+    let cluster = cluster("rerun", &FIVE, &[0, 1, 2]);
     cluster.write("fail-drop-5", "");
     let script = plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 1, "{log}");
     assert!(changes(&calls).contains(&"kubectl scale statefulset tdengine -n ns --replicas=4".to_owned()));
     assert!(
@@ -366,7 +300,7 @@ fn scale_in_finishes_after_a_failure_midway_without_repeating_work() {
         "no scale past the failed drop"
     );
     std::fs::remove_file(cluster.dir.join("fail-drop-5")).expect("clear");
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 0, "{log}");
     let again = changes(&calls);
     assert!(
@@ -385,19 +319,9 @@ fn scale_in_finishes_after_a_failure_midway_without_repeating_work() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let cluster = Cluster::new("dry");
-    cluster.dnodes(
-        &[
-            (1, 0, "ready"),
-            (2, 1, "ready"),
-            (3, 2, "ready"),
-            (5, 3, "ready"),
-            (6, 4, "ready"),
-        ],
-        &[0, 1, 2],
-    );
+    let cluster = cluster("dry", &FIVE, &[0, 1, 2]);
     let script = plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &[("DRY_RUN", "1")]);
+    let (code, log, calls) = cluster.run(&script, &[("NAMESPACE", "ns"), ("DRY_RUN", "1")]);
     assert_eq!(code, 0, "{log}");
     assert!(changes(&calls).is_empty(), "{calls:?}");
     assert!(log.contains("DRY_RUN: taos_sql drop\\ dnode\\ 6"), "{log}");
@@ -409,8 +333,8 @@ fn dry_run_changes_nothing() {
 
 #[test]
 fn scale_out_waits_for_each_new_dnode() {
-    let cluster = Cluster::new("scale-out");
-    cluster.dnodes(
+    let cluster = cluster(
+        "scale-out",
         &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")],
         &[0, 1, 2],
     );
@@ -418,7 +342,7 @@ fn scale_out_waits_for_each_new_dnode() {
     let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Scale { to: 4 })
         .expect("plan")
         .script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 0, "{log}");
     assert!(calls.contains(&"kubectl scale statefulset tdengine -n ns --replicas=4".to_owned()));
     assert!(calls.contains(&"kubectl wait --for=condition=Ready pod/tdengine-3 -n ns --timeout=1800s".to_owned()));
@@ -430,15 +354,15 @@ fn scale_out_waits_for_each_new_dnode() {
 
 #[test]
 fn mnodes_plan_creates_by_endpoint() {
-    let cluster = Cluster::new("mnodes");
-    cluster.dnodes(
+    let cluster = cluster(
+        "mnodes",
         &[(1, 0, "ready"), (2, 1, "offline"), (5, 2, "ready"), (6, 3, "ready")],
         &[0],
     );
     let script = plan(&valid("spec: {dnodes: 4, mnodes: 3}"), PlanKind::Mnodes)
         .expect("plan")
         .script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 0, "{log}");
     assert_eq!(
         changes(&calls),
@@ -449,19 +373,18 @@ fn mnodes_plan_creates_by_endpoint() {
 
 #[test]
 fn teardown_keeps_the_data_unless_confirmed() {
-    let cluster = Cluster::new("teardown");
-    cluster.dnodes(&[(1, 0, "ready")], &[0]);
+    let cluster = cluster("teardown", &[(1, 0, "ready")], &[0]);
     cluster.write("pvs", "pvc-123\n");
     let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Teardown)
         .expect("plan")
         .script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("PV pvc-123: reclaim policy Retain"), "{log}");
     assert!(!calls.iter().any(|c| c.starts_with("kubectl delete pvc")), "{calls:?}");
     assert!(calls.contains(&"kubectl delete statefulset tdengine -n ns --ignore-not-found".to_owned()));
     assert!(calls.contains(&"kubectl delete service taosd -n ns --ignore-not-found".to_owned()));
-    let (code, log, calls) = cluster.run(&script, &[("CONFIRM", "tdengine")]);
+    let (code, log, calls) = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
     assert_eq!(code, 0, "{log}");
     assert!(
         calls.contains(&"kubectl delete pvc -n ns -l app=tdengine --ignore-not-found".to_owned()),
@@ -471,11 +394,14 @@ fn teardown_keeps_the_data_unless_confirmed() {
 
 #[test]
 fn verify_checks_counts_and_rest() {
-    let cluster = Cluster::new("verify");
-    cluster.dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")], &[0, 1, 2]);
+    let cluster = cluster(
+        "verify",
+        &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")],
+        &[0, 1, 2],
+    );
     let spec = valid("spec: {dnodes: 3, image: {tag: '3.3.6.13'}, rootPassword: {secretName: root}}");
     let script = plan(&spec, PlanKind::Verify).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 0, "{log}");
     assert!(
         calls
@@ -483,16 +409,19 @@ fn verify_checks_counts_and_rest() {
             .any(|c| c.starts_with("curl ") && c.contains("-u root:s3cret") && c.contains("/rest/sql")),
         "{calls:?}"
     );
-    cluster.dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "ready")], &[0, 1, 2]);
-    let (code, log, _) = cluster.run(&script, &[]);
+    set_dnodes(
+        &cluster,
+        &[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "ready")],
+        &[0, 1, 2],
+    );
+    let (code, log, _) = cluster.run(&script, &NS);
     assert_eq!(code, 1);
     assert!(log.contains("2 of 3 dnodes are ready"), "{log}");
 }
 
 #[test]
 fn adopt_recreates_only_the_service_when_identity_matches() {
-    let cluster = Cluster::new("adopt");
-    cluster.dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")], &[0]);
+    let cluster = cluster("adopt", &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")], &[0]);
     cluster.write("cluster-ip", "10.0.0.12");
     cluster.write(
         "sts",
@@ -505,7 +434,7 @@ fn adopt_recreates_only_the_service_when_identity_matches() {
     .expect("seed")
     .valid;
     let script = plan(&seed, PlanKind::Adopt).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &[]);
+    let (code, log, calls) = cluster.run(&script, &NS);
     assert_eq!(code, 0, "{log}");
     let changed = changes(&calls);
     assert_eq!(changed[0], "kubectl delete service taosd -n ns", "{changed:?}");

@@ -170,3 +170,68 @@ pub fn all_inputs() -> Vec<(String, Manifests)> {
     );
     inputs
 }
+
+/// A scratch directory with fake commands on PATH, for running generated scripts with bash.
+pub struct Sandbox {
+    /// The directory; fakes read and write their state here (`$FAKE`).
+    pub dir: std::path::PathBuf,
+}
+
+impl Sandbox {
+    /// A sandbox whose `bin/` holds `fakes` (name, bash text) and a no-op `sleep`.
+    pub fn new(name: &str, fakes: &[(&str, &str)]) -> Sandbox {
+        let dir = std::env::temp_dir().join(format!("tdgen-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("bin")).expect("sandbox");
+        for (file, text) in fakes.iter().chain(&[("sleep", "#!/usr/bin/env bash\nexit 0\n")]) {
+            write_executable(&dir.join("bin").join(file), text);
+        }
+        Sandbox { dir }
+    }
+
+    /// Write a state file.
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.join(file), text).expect("state");
+    }
+
+    /// Run `script` with bash; returns the exit code, stdout+stderr, and the recorded calls.
+    pub fn run(&self, script: &str, env: &[(&str, &str)]) -> (i32, String, Vec<String>) {
+        let _ = std::fs::remove_file(self.dir.join("calls"));
+        std::fs::write(self.dir.join("script.sh"), script).expect("script");
+        let path = format!(
+            "{}:{}",
+            self.dir.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let output = std::process::Command::new("bash")
+            .arg(self.dir.join("script.sh"))
+            .env("PATH", path)
+            .env("FAKE", &self.dir)
+            .envs(env.iter().copied())
+            .output()
+            .expect("bash runs");
+        let calls = std::fs::read_to_string(self.dir.join("calls")).unwrap_or_default();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (
+            output.status.code().unwrap_or(-1),
+            log,
+            calls.lines().map(str::to_owned).collect(),
+        )
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
