@@ -204,7 +204,8 @@ impl Layer {
 
 fn read_layer(source: Source, findings: &mut Vec<Finding>) -> Option<Layer> {
     // Every unknown field at once, each with a suggestion; serde would stop at the first.
-    let unknown = crate::fields::unknown_fields(&source, &SourceIndex::new(&source.text));
+    let index = SourceIndex::new(&source.text);
+    let unknown = crate::fields::unknown_fields(&source, &index);
     if !unknown.is_empty() {
         findings.extend(unknown);
         return None;
@@ -212,7 +213,7 @@ fn read_layer(source: Source, findings: &mut Vec<Finding>) -> Option<Layer> {
     let spec: Spec = match yaml::from_str(&source.text) {
         Ok(spec) => spec,
         Err(e) => {
-            let mut finding = read_error_finding(&e, &source, &SourceIndex::new(&source.text));
+            let mut finding = read_error_finding(&e, &source, &index);
             if source.name.starts_with("--set ") {
                 // The generated YAML is not something the user wrote; name the expression.
                 finding.message = format!("`{}`: {}", source.name, finding.message);
@@ -223,7 +224,6 @@ fn read_layer(source: Source, findings: &mut Vec<Finding>) -> Option<Layer> {
         }
     };
     let value = serde_json::to_value(&spec).unwrap_or(Value::Null);
-    let index = SourceIndex::new(&source.text);
     Some(Layer { source, index, value })
 }
 

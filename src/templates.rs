@@ -58,7 +58,13 @@ pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, Erro
         what: format!("template {name}"),
         message: format!("{e:#}"),
     };
-    let env = environment().map_err(failure)?;
+    // Compiled once per process: every render reuses the parsed templates.
+    static ENVIRONMENT: std::sync::LazyLock<Result<Environment<'static>, String>> =
+        std::sync::LazyLock::new(|| environment().map_err(|e| format!("{e:#}")));
+    let env = ENVIRONMENT.as_ref().map_err(|message| Error::Serialize {
+        what: format!("template {name}"),
+        message: message.clone(),
+    })?;
     env.get_template(name)
         .map_err(failure)?
         .render(minijinja::value::Serde(&context))
