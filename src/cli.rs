@@ -102,11 +102,9 @@ struct DiffArgs {
     /// The previous render: a YAML stream, a JSON List, or an --output-dir.
     #[arg(long, value_name = "OLD")]
     previous: PathBuf,
-    /// Print the changes as JSON.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
     input: InputArgs,
+    /// `--format json` prints the changes (and any findings) as JSON.
     #[command(flatten)]
     findings: FindingArgs,
 }
@@ -289,7 +287,8 @@ fn diff(args: DiffArgs) -> Result<(), Failure> {
     let checked = checked(&args.input, &args.findings)?;
     let previous = tdgen::diff::read_previous(&args.previous).map_err(anyhow::Error::from)?;
     let report = tdgen::diff::diff(&previous, &tdgen::render(&checked.valid));
-    out(&if args.json { report.to_json() } else { report.render() })?;
+    let json = args.findings.format == FindingFormat::Json;
+    out(&if json { report.to_json() } else { report.render() })?;
     if report.is_blocking() {
         Err(Failure::Blocking)
     } else {

@@ -226,7 +226,8 @@ fn plan_diff_and_explain_commands() {
             dir.to_str().unwrap(),
             "--set",
             "spec.storage.data.size=10Gi",
-            "--json",
+            "--format",
+            "json",
         ],
         None,
     );

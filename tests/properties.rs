@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tdgen::Request;
 
 /// Where a string can go: a JSON pointer into the spec, and whether it is a map key.
-const FIELDS: [(&str, bool); 19] = [
+const FIELDS: [(&str, bool); 27] = [
     ("/metadata/name", false),
     ("/metadata/namespace", false),
     ("/metadata/labels/team", false),
@@ -28,6 +28,14 @@ const FIELDS: [(&str, bool); 19] = [
     ("/spec/podManagementPolicy", false),
     ("/spec/config/debugFlag", false),
     ("/spec/config", true),
+    ("/spec/kubernetesVersion", false),
+    ("/spec/priorityClassName", false),
+    ("/spec/pod/labels/tier", false),
+    ("/spec/pod/annotations", true),
+    ("/spec/antiAffinity/topologyKey", false),
+    ("/spec/clientService/type", false),
+    ("/spec/rootPassword/secretName", false),
+    ("/spec/nodeSelector", true),
 ];
 
 fn spec_with(pointer: &str, is_key: bool, text: &str) -> Value {
