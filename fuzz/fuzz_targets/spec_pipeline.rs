@@ -1,5 +1,5 @@
-//! Fuzz parse → validate → render → emit: any input either renders manifests that read back
-//! exactly, or yields findings — never a panic.
+//! Fuzz parse → validate → render → emit (and explain, plan, diff): any input either renders
+//! manifests that read back exactly, or yields findings — never a panic.
 
 #![no_main]
 
@@ -18,6 +18,18 @@ fuzz_target!(|data: &[u8]| {
             let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).expect("the YAML stream reads back");
             assert_eq!(json["items"].as_array().expect("a List"), &documents, "YAML and JSON disagree:\n{yaml}");
             manifests.files().expect("output-dir files serialise");
+            // A render compared with itself read back has no changes.
+            let report = tdgen::diff::diff(&documents, &manifests);
+            assert!(report.changes.is_empty(), "self-diff found changes:\n{}", report.render());
+            tdgen::explain::explain(&checked.valid).expect("explains");
+            use tdgen::runbook::PlanKind;
+            let dnodes = checked.valid.dnodes;
+            for kind in [PlanKind::Mnodes, PlanKind::Scale { to: dnodes + 1 }, PlanKind::Scale { to: dnodes.saturating_sub(1) }, PlanKind::Teardown, PlanKind::Verify, PlanKind::Adopt] {
+                if let Ok(runbook) = tdgen::runbook::plan(&checked.valid, kind) {
+                    assert!(!runbook.steps().is_empty(), "a runbook without steps");
+                    let _ = runbook.to_markdown();
+                }
+            }
         }
         Err(report) => {
             assert!(report.has_errors(), "a rejected spec carries an error");
