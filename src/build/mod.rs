@@ -136,57 +136,70 @@ pub fn disruption_budget(plan: &Plan) -> PodDisruptionBudget {
     }
 }
 
-/// Ingress: peers on every port, clients (and the bootstrap Job) on the client ports.
-/// Egress: peers, and cluster DNS — without it no dnode resolves another's FQDN.
-pub fn network_policy(plan: &Plan) -> NetworkPolicy {
-    let (clients, dns) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
-    let tcp = |number: u16| NetworkPolicyPort {
+fn policy_port(number: u16, protocol: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort {
         port: Some(IntOrString::Int(i32::from(number))),
-        protocol: Some("TCP".into()),
+        protocol: Some(protocol.into()),
         ..NetworkPolicyPort::default()
-    };
-    let peers = NetworkPolicyPeer {
-        pod_selector: Some(selector(plan)),
-        ..NetworkPolicyPeer::default()
-    };
-    let labels = |map: BTreeMap<String, String>| LabelSelector {
+    }
+}
+
+fn match_labels(map: BTreeMap<String, String>) -> LabelSelector {
+    LabelSelector {
         match_labels: non_empty(map),
         ..LabelSelector::default()
+    }
+}
+
+fn dnode_peers(plan: &Plan) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(selector(plan)),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// Egress to the cluster DNS pods in any namespace: without it no FQDN resolves.
+fn dns_egress(plan: &Plan) -> NetworkPolicyEgressRule {
+    let (_, dns) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
+    let dns_pods = NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector::default()),
+        pod_selector: Some(match_labels(dns)),
+        ..NetworkPolicyPeer::default()
     };
+    NetworkPolicyEgressRule {
+        to: Some(vec![dns_pods]),
+        ports: Some(vec![policy_port(53, "UDP"), policy_port(53, "TCP")]),
+    }
+}
+
+/// Ingress: peers on every port, clients (and the bootstrap Job) on the client ports.
+/// Egress: peers, and cluster DNS.
+pub fn network_policy(plan: &Plan) -> NetworkPolicy {
+    let (clients, _) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
     let mut client_peers: Vec<NetworkPolicyPeer> = clients
         .into_iter()
         .map(|c| NetworkPolicyPeer {
-            pod_selector: Some(labels(c.pod_selector.unwrap_or_default())),
-            namespace_selector: c.namespace_selector.map(labels),
+            pod_selector: Some(match_labels(c.pod_selector.unwrap_or_default())),
+            namespace_selector: c.namespace_selector.map(match_labels),
             ..NetworkPolicyPeer::default()
         })
         .collect();
     if let Some(bootstrap) = &plan.bootstrap {
         client_peers.push(NetworkPolicyPeer {
-            pod_selector: Some(labels(bootstrap.pod_labels.clone())),
+            pod_selector: Some(match_labels(bootstrap.pod_labels.clone())),
             ..NetworkPolicyPeer::default()
         });
     }
     let mut ingress = vec![NetworkPolicyIngressRule {
-        from: Some(vec![peers.clone()]),
+        from: Some(vec![dnode_peers(plan)]),
         ..NetworkPolicyIngressRule::default()
     }];
     if !client_peers.is_empty() {
         ingress.push(NetworkPolicyIngressRule {
             from: Some(client_peers),
-            ports: Some(plan.ports.iter().map(|p| tcp(p.number)).collect()),
+            ports: Some(plan.ports.iter().map(|p| policy_port(p.number, "TCP")).collect()),
         });
     }
-    let dns_peer = NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector::default()),
-        pod_selector: Some(labels(dns)),
-        ..NetworkPolicyPeer::default()
-    };
-    let dns_ports = ["UDP", "TCP"].map(|protocol| NetworkPolicyPort {
-        port: Some(IntOrString::Int(53)),
-        protocol: Some(protocol.into()),
-        ..NetworkPolicyPort::default()
-    });
     NetworkPolicy {
         metadata: metadata(plan, &plan.name),
         spec: Some(NetworkPolicySpec {
@@ -195,13 +208,10 @@ pub fn network_policy(plan: &Plan) -> NetworkPolicy {
             ingress: Some(ingress),
             egress: Some(vec![
                 NetworkPolicyEgressRule {
-                    to: Some(vec![peers]),
+                    to: Some(vec![dnode_peers(plan)]),
                     ..NetworkPolicyEgressRule::default()
                 },
-                NetworkPolicyEgressRule {
-                    to: Some(vec![dns_peer]),
-                    ports: Some(dns_ports.to_vec()),
-                },
+                dns_egress(plan),
             ]),
         }),
     }
@@ -212,41 +222,17 @@ pub fn bootstrap_network_policy(plan: &Plan) -> NetworkPolicy {
     let Some(bootstrap) = &plan.bootstrap else {
         return NetworkPolicy::default();
     };
-    let (_, dns) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
-    let labels = |map: BTreeMap<String, String>| LabelSelector {
-        match_labels: non_empty(map),
-        ..LabelSelector::default()
-    };
-    let port = |number: i32, protocol: &str| NetworkPolicyPort {
-        port: Some(IntOrString::Int(number)),
-        protocol: Some(protocol.into()),
-        ..NetworkPolicyPort::default()
-    };
-    let dnodes = NetworkPolicyPeer {
-        pod_selector: Some(selector(plan)),
-        ..NetworkPolicyPeer::default()
-    };
-    let dns_peer = NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector::default()),
-        pod_selector: Some(labels(dns)),
-        ..NetworkPolicyPeer::default()
+    let to_dnodes = NetworkPolicyEgressRule {
+        to: Some(vec![dnode_peers(plan)]),
+        ports: Some(vec![policy_port(plan.spec.server_port, "TCP")]),
     };
     NetworkPolicy {
         metadata: metadata(plan, &bootstrap.job),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(labels(bootstrap.pod_labels.clone())),
+            pod_selector: Some(match_labels(bootstrap.pod_labels.clone())),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ingress: None,
-            egress: Some(vec![
-                NetworkPolicyEgressRule {
-                    to: Some(vec![dnodes]),
-                    ports: Some(vec![port(i32::from(plan.spec.server_port), "TCP")]),
-                },
-                NetworkPolicyEgressRule {
-                    to: Some(vec![dns_peer]),
-                    ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
-                },
-            ]),
+            egress: Some(vec![to_dnodes, dns_egress(plan)]),
         }),
     }
 }
