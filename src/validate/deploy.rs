@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Affinity, EnvVar, Toleration, Volume, VolumeMount};
 
 use super::Validator;
-use super::names::{dns_label, dns_subdomain, label_value, qualified_name};
+use super::names::{dns_label, dns_subdomain, qualified_name};
 use crate::quantity::Quantity;
 use crate::source::join_path;
 use crate::spec::{self, AntiAffinityMode, ClusterSpec, ConfigMode, SecurityProfile};
@@ -175,7 +175,7 @@ impl Validator {
             config_mode: c.config_mode.unwrap_or(ConfigMode::Env),
             requests,
             limits,
-            node_selector: self.label_map("spec.nodeSelector", c.node_selector.clone().unwrap_or_default()),
+            node_selector: self.label_map("spec.nodeSelector", c.node_selector.clone().unwrap_or_default(), false),
             tolerations: c.tolerations.clone().unwrap_or_default(),
             affinity: c.affinity.clone(),
             anti_affinity: anti.mode.unwrap_or(AntiAffinityMode::Preferred),
@@ -188,7 +188,7 @@ impl Validator {
             topology_spread: self.topology_spread(c.topology_spread.clone().unwrap_or_default()),
             priority_class_name: self.subdomain_opt("spec.priorityClassName", c.priority_class_name.clone()),
             termination_grace_period_seconds: self.grace_period(c.termination_grace_period_seconds),
-            pod_labels: self.pod_labels(pod.labels.unwrap_or_default()),
+            pod_labels: self.label_map("spec.pod.labels", pod.labels.unwrap_or_default(), true),
             pod_annotations: self.annotation_map("spec.pod.annotations", pod.annotations.unwrap_or_default()),
             disruption_budget: self.disruption_budget(
                 c.disruption_budget.clone().unwrap_or_default(),
@@ -302,37 +302,6 @@ impl Validator {
         (strip(requests), strip(limits))
     }
 
-    fn label_map(&mut self, base: &str, map: BTreeMap<String, String>) -> BTreeMap<String, String> {
-        for (key, value) in &map {
-            let path = join_path(base, key);
-            if let Err(why) = qualified_name(key) {
-                self.error("invalid-label-key", &path, format!("`{key}` is not a valid label key: {why}"), "keys are `[prefix/]name`: a DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`");
-            } else if let Err(why) = label_value(value) {
-                self.error(
-                    "invalid-label-value",
-                    &path,
-                    format!("`{value}` is not a valid label value: {why}"),
-                    "values are at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit",
-                );
-            }
-        }
-        map
-    }
-
-    fn pod_labels(&mut self, labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
-        for key in labels.keys() {
-            if super::OWNED_LABELS.contains(&key.as_str()) {
-                self.error(
-                    "label-owned",
-                    &join_path("spec.pod.labels", key),
-                    format!("tdgen sets the label `{key}` itself"),
-                    "it is part of the selector or the recommended labels; pick another key",
-                );
-            }
-        }
-        self.label_map("spec.pod.labels", labels)
-    }
-
     fn topology_key(&mut self, path: &str, key: Option<String>, default: &str) -> String {
         let key = key.unwrap_or_else(|| default.to_owned());
         if let Err(why) = qualified_name(&key) {
@@ -426,15 +395,6 @@ impl Validator {
         value
     }
 
-    fn annotation_map(&mut self, base: &str, map: BTreeMap<String, String>) -> BTreeMap<String, String> {
-        for key in map.keys() {
-            if let Err(why) = qualified_name(key) {
-                self.error("invalid-annotation-key", &join_path(base, key), format!("`{key}` is not a valid annotation key: {why}"), "keys are `[prefix/]name`: a DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`");
-            }
-        }
-        map
-    }
-
     fn disruption_budget(&mut self, pdb: spec::DisruptionBudget, dnodes: u32, minor: u32) -> Option<(i32, String)> {
         let enabled = pdb.enabled.unwrap_or(dnodes >= 3);
         if !enabled {
@@ -495,10 +455,12 @@ impl Validator {
             self.label_map(
                 &format!("spec.networkPolicy.clients[{i}].podSelector"),
                 client.pod_selector.clone().unwrap_or_default(),
+                false,
             );
             self.label_map(
                 &format!("spec.networkPolicy.clients[{i}].namespaceSelector"),
                 client.namespace_selector.clone().unwrap_or_default(),
+                false,
             );
         }
         if clients.is_empty() {
@@ -512,7 +474,7 @@ impl Validator {
         let dns = policy
             .dns_selector
             .unwrap_or_else(|| BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())]));
-        Some((clients, self.label_map("spec.networkPolicy.dnsSelector", dns)))
+        Some((clients, self.label_map("spec.networkPolicy.dnsSelector", dns, false)))
     }
 
     fn service_account(&mut self, account: spec::ServiceAccount, name: &str) -> Option<(bool, String)> {
@@ -590,16 +552,7 @@ impl Validator {
         let logs = logs?;
         let (size, _) = self.size("spec.storage.logs.size", logs.size.as_deref().unwrap_or("1Gi"));
         let class = logs.storage_class_name;
-        if let Some(name) = &class
-            && let Err(why) = dns_subdomain(name)
-        {
-            self.error(
-                "invalid-storage-class",
-                "spec.storage.logs.storageClassName",
-                format!("`{name}` is not a valid StorageClass name: {why}"),
-                "omit the field to use the cluster's default class",
-            );
-        }
+        self.storage_class("spec.storage.logs.storageClassName", class.as_deref());
         Some((size, class))
     }
 

@@ -421,40 +421,81 @@ impl Validator {
         }
     }
 
+    /// Labels tdgen puts on every object: the shared grammar, plus Kubernetes' reserved prefixes.
     fn labels(&mut self, labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
-        for (key, value) in &labels {
-            let path = join_path("metadata.labels", key);
-            if OWNED_LABELS.contains(&key.as_str()) {
+        for key in labels.keys() {
+            self.reserved_prefix(&join_path("metadata.labels", key), key);
+        }
+        self.label_map("metadata.labels", labels, true)
+    }
+
+    /// Annotations tdgen puts on every object: the shared grammar, plus reserved prefixes.
+    fn annotations(&mut self, annotations: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        for key in annotations.keys() {
+            self.reserved_prefix(&join_path("metadata.annotations", key), key);
+        }
+        self.annotation_map("metadata.annotations", annotations)
+    }
+
+    /// Check a map of labels (or label selectors) at `base`. Maps tdgen writes onto its own
+    /// objects (`onto_objects`) may not use the keys tdgen sets itself.
+    fn label_map(&mut self, base: &str, map: BTreeMap<String, String>, onto_objects: bool) -> BTreeMap<String, String> {
+        for (key, value) in &map {
+            let path = join_path(base, key);
+            if onto_objects && OWNED_LABELS.contains(&key.as_str()) {
                 self.error("label-owned", &path, format!("tdgen sets the label `{key}` itself"), "it is part of the selector or the recommended labels; pick another key (e.g. `app.kubernetes.io/part-of`)");
             } else if let Err(why) = qualified_name(key) {
                 self.error("invalid-label-key", &path, format!("`{key}` is not a valid label key: {why}"), "keys are `[prefix/]name`: a DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`");
             } else if let Err(why) = label_value(value) {
-                self.error("invalid-label-value", &path, format!("`{value}` is not a valid label value: {why}"), "values are at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit; put free text in metadata.annotations");
+                let mut help =
+                    "values are at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit"
+                        .to_owned();
+                if onto_objects {
+                    help.push_str(&format!("; put free text in {}", base.replace("labels", "annotations")));
+                }
+                self.error(
+                    "invalid-label-value",
+                    &path,
+                    format!("`{value}` is not a valid label value: {why}"),
+                    help,
+                );
             }
-            self.reserved_prefix(&path, key);
         }
-        labels
+        map
     }
 
-    fn annotations(&mut self, annotations: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    /// Check a map of annotations at `base`: key grammar and Kubernetes' 256 KiB per object.
+    fn annotation_map(&mut self, base: &str, map: BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut total = 0;
-        for (key, value) in &annotations {
-            let path = join_path("metadata.annotations", key);
+        for (key, value) in &map {
             total += key.len() + value.len();
             if let Err(why) = qualified_name(key) {
-                self.error("invalid-annotation-key", &path, format!("`{key}` is not a valid annotation key: {why}"), "keys are `[prefix/]name`: a DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`");
+                self.error("invalid-annotation-key", &join_path(base, key), format!("`{key}` is not a valid annotation key: {why}"), "keys are `[prefix/]name`: a DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`");
             }
-            self.reserved_prefix(&path, key);
         }
         if total > 256 * 1024 {
             self.error(
                 "annotations-too-large",
-                "metadata.annotations",
+                base,
                 format!("the annotations total {total} bytes"),
                 "Kubernetes allows 256 KiB of annotations per object",
             );
         }
-        annotations
+        map
+    }
+
+    /// A StorageClass name, when one is given.
+    fn storage_class(&mut self, path: &str, class: Option<&str>) {
+        if let Some(class) = class
+            && let Err(why) = dns_subdomain(class)
+        {
+            self.error(
+                "invalid-storage-class",
+                path,
+                format!("`{class}` is not a valid StorageClass name: {why}"),
+                "omit the field to use the cluster's default class",
+            );
+        }
     }
 
     fn reserved_prefix(&mut self, path: &str, key: &str) {
@@ -498,16 +539,7 @@ impl Validator {
                 "use the kubelet's --cluster-domain, usually `cluster.local`",
             );
         }
-        if let Some(class) = &r.data_storage_class
-            && let Err(why) = dns_subdomain(class)
-        {
-            self.error(
-                "invalid-storage-class",
-                "spec.storage.data.storageClassName",
-                format!("`{class}` is not a valid StorageClass name: {why}"),
-                "omit the field to use the cluster's default class",
-            );
-        }
+        self.storage_class("spec.storage.data.storageClassName", r.data_storage_class.as_deref());
     }
 
     /// TDengine keeps FQDNs in 128-byte buffers: the longest dnode FQDN must fit 127 characters.
