@@ -67,14 +67,6 @@ impl Loaded {
             .find_map(|layer| layer.locate(layer.index.value(path)?))
     }
 
-    /// Where the key at `path` was written.
-    pub fn locate_key(&self, path: &str) -> Option<Location> {
-        self.layers
-            .iter()
-            .rev()
-            .find_map(|layer| layer.locate(layer.index.key(path)?))
-    }
-
     /// The texts of every layer, for rendering findings.
     pub fn sources(&self) -> Vec<Source> {
         self.layers.iter().map(|l| l.source.clone()).collect()

@@ -164,11 +164,6 @@ impl SourceIndex {
         value.or(key).map(|(path, _)| path.as_str())
     }
 
-    /// Every key path in the text, in order.
-    pub fn key_paths(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     /// Every key as its path and its segments (list items appear as `[N]` segments).
     pub fn keys_with_segments(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.segments
