@@ -151,6 +151,8 @@ impl Plan {
                 job: format!("{}-mnode-bootstrap", spec.name),
                 pod_labels,
                 wait_seconds,
+                // Embedded, compiled-once templates with a fixed context: an error is a tdgen bug,
+                // caught by the snapshot and bootstrap tests, never something a spec can cause.
                 script: crate::templates::render("mnode-bootstrap.sh.j2", context).unwrap_or_default(),
             }
         });
@@ -246,7 +248,8 @@ fn probe_commands(spec: &ValidSpec) -> (Vec<String>, Vec<String>) {
     (command("startup"), command("service"))
 }
 
-/// The taos.cfg of file mode: one `name value` line per parameter, sorted.
+/// The taos.cfg of file mode: one `name value` line per parameter, sorted. (Like the bootstrap
+/// script, a render error would be a tdgen bug that the snapshot tests catch.)
 fn taos_cfg_text(spec: &ValidSpec) -> String {
     let parameters: Vec<(&String, &String)> = spec.config.iter().collect();
     crate::templates::render(
