@@ -39,7 +39,7 @@ pub fn explain(spec: &ValidSpec) -> Result<String, Error> {
         "first_fqdn": plan.pod_fqdn(0, &namespace_dns),
         "port": spec.server_port,
         "domain": spec.cluster_domain,
-        "job": plan.bootstrap.as_ref().map(|b| b.job.clone()),
+        "job": plan.bootstrap.is_some().then(|| crate::build::bootstrap_job(&plan).metadata.name.unwrap_or_default()),
         "survival": survival(spec.dnodes, spec.mnodes),
         "storage": storage(spec),
         "rest": deploy.adapter && client.is_some(),

@@ -107,13 +107,17 @@ pub struct Plan {
 pub struct Bootstrap {
     /// ConfigMap holding the script.
     pub config_map: String,
-    /// The Job.
-    pub job: String,
+    /// The stable name of the bootstrap: its NetworkPolicy, and the prefix of the Job's name
+    /// (the Job itself is named after its content, see [`crate::build::bootstrap_job`]).
+    pub name: String,
     /// Labels of the Job's pod: the instance's labels without the dnode selector, so no
     /// Service, budget or policy ever selects it.
     pub pod_labels: BTreeMap<String, String>,
     /// Seconds to wait for ready dnodes.
     pub wait_seconds: i64,
+    /// The Job's `activeDeadlineSeconds`: every attempt's wait plus the mnode work, for every
+    /// attempt the Job may make.
+    pub active_deadline_seconds: i64,
     /// The script (bash), from `templates/mnode-bootstrap.sh.j2`.
     pub script: String,
 }
@@ -148,9 +152,10 @@ impl Plan {
             });
             Bootstrap {
                 config_map: format!("{}-scripts", spec.name),
-                job: format!("{}-mnode-bootstrap", spec.name),
+                name: format!("{}-mnode-bootstrap", spec.name),
                 pod_labels,
                 wait_seconds,
+                active_deadline_seconds: bootstrap_deadline(wait_seconds),
                 // Embedded, compiled-once templates with a fixed context: an error is a tdgen bug,
                 // caught by the snapshot and bootstrap tests, never something a spec can cause.
                 script: crate::templates::render("mnode-bootstrap.sh.j2", context).unwrap_or_default(),
@@ -202,6 +207,18 @@ impl Plan {
     pub fn data_pvc(&self, ordinal: u32) -> String {
         format!("{DATA_CLAIM}-{}-{ordinal}", self.name)
     }
+}
+
+/// How often the bootstrap Job may fail before Kubernetes marks it failed.
+pub const BOOTSTRAP_BACKOFF_LIMIT: i32 = 3;
+/// What one run of the bootstrap script needs beyond its wait for ready dnodes: reading the
+/// mnodes and creating two, each bounded by per-statement timeouts and a 2-minute wait.
+const BOOTSTRAP_MNODE_SECONDS: i64 = 600;
+
+/// The Job's deadline: the script's own bound for every attempt the Job makes. It only fires
+/// when something hangs beyond the script's own timeouts; the cluster is then left as it is.
+fn bootstrap_deadline(wait_seconds: i64) -> i64 {
+    (i64::from(BOOTSTRAP_BACKOFF_LIMIT) + 1) * (wait_seconds + BOOTSTRAP_MNODE_SECONDS)
 }
 
 /// `repository[:tag][@digest]`.

@@ -153,7 +153,7 @@ fn teardown_context(plan: &Plan) -> Value {
         .collect();
     json!({
         "selector": selector_arg(plan),
-        "job": plan.bootstrap.as_ref().map(|b| b.job.clone()),
+        "job_selector": plan.bootstrap.as_ref().map(|_| format!("app.kubernetes.io/instance={},app.kubernetes.io/component=mnode-bootstrap", plan.name)),
         "objects": objects,
         "others": others,
     })
@@ -240,8 +240,9 @@ impl Runbook {
         let _ = writeln!(
             out,
             "The commands use the helpers defined at the top of the shell version (`tdgen plan …` without `--format markdown`): \
-             `run` (prints instead of acting with `DRY_RUN=1`), `taos_sql` (SQL in dnode 0), `rows`, `wait_for` \
-             (bounded), `endpoint`, `dnode_id`. Set `NAMESPACE` if the spec does not pin one.\n"
+             `run` and `change` (kubectl and SQL changes; they only print with `DRY_RUN=1`), `must` and `polled` \
+             (read `show dnodes` / `show mnodes` through dnode 0's own taos client, with timeouts and retries), \
+             `wait_for` (bounded), `endpoint`, `dnode_id`, `dnode_status`. Set `NAMESPACE` if the spec does not pin one.\n"
         );
         for (i, step) in self.steps().iter().enumerate() {
             let _ = writeln!(out, "- [ ] **{}. {}**", i + 1, step.title);

@@ -16,7 +16,7 @@ const TEMPLATES: [(&str, &str); 12] = [
     ),
     ("explain.txt.j2", include_str!("../templates/explain.txt.j2")),
     ("plans/_lib.sh.j2", include_str!("../templates/plans/_lib.sh.j2")),
-    ("plans/_rows.sh.j2", include_str!("../templates/plans/_rows.sh.j2")),
+    ("shell/taos.sh.j2", include_str!("../templates/shell/taos.sh.j2")),
     ("plans/mnodes.sh.j2", include_str!("../templates/plans/mnodes.sh.j2")),
     (
         "plans/scale-out.sh.j2",

@@ -1,213 +1,297 @@
-//! The mnode bootstrap script, run for real by bash against a fake `taos` on PATH that records
-//! every call and plays back canned `show dnodes` / `show mnodes` output.
+//! The mnode bootstrap Job's script, run for real by bash against the fake `taos` of
+//! `tests/fakes/taos` (the real shell's bytes: `\r\n` lines, `DB error` on stderr with exit 0,
+//! 255 on a refused connection), under both the current and the pre-rewrite shell.
 
 use tdgen::Request;
 
-use crate::support::Sandbox;
+use crate::support::{FakeCluster, Run, SHELLS, Shell};
 
-const FAKE_TAOS: &str = r#"#!/usr/bin/env bash
-# Fake taos: records its arguments, answers from $FAKE/dnodes and $FAKE/mnodes.
-printf '%s\n' "$*" >> "$FAKE/calls"
-sql=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -s) sql="$2"; shift 2 ;;
-    *) shift ;;
-  esac
-done
-vertical() { # file with "id endpoint status" lines → `\G` output
-  n=0
-  while read -r id ep st; do
-    n=$((n + 1))
-    printf '*************************** %d.row ***************************\n' "$n"
-    printf '        id: %s\n  endpoint: %s\n    status: %s\n' "$id" "$ep" "$st"
-  done < "$1"
-  printf 'Query OK, %d row(s) in set (0.001s)\n' "$n"
-}
-case "$sql" in
-  'show dnodes\G') vertical "$FAKE/dnodes" ;;
-  'show mnodes\G') vertical "$FAKE/mnodes" ;;
-  'create mnode on dnode '*)
-    id=${sql##* }
-    if [ -f "$FAKE/fail-$id" ]; then echo "DB error: Mnode sync timeout (0.5s)"; exit 0; fi
-    ep=$(awk -v id="$id" '$1 == id { print $2 }' "$FAKE/dnodes")
-    echo "$id $ep ready" >> "$FAKE/mnodes"
-    echo "Create OK, 0 row(s) affected" ;;
-  *) echo "DB error: unexpected SQL: $sql"; exit 1 ;;
-esac
-"#;
-
-/// The rendered bootstrap script of `spec`, in a sandbox with the fake `taos`.
-fn sandbox(name: &str, spec: &str) -> (Sandbox, String) {
+/// The rendered bootstrap script of `spec`.
+fn script(spec: &str) -> String {
     let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid spec");
     let manifests = tdgen::render(&checked.valid);
-    let script = manifests
+    manifests
         .of_kind("ConfigMap")
         .find_map(|m| match m {
             tdgen::Manifest::ConfigMap(c) => c.data.as_ref()?.get("mnode-bootstrap.sh").cloned(),
             _ => None,
         })
-        .expect("a bootstrap script");
-    (
-        Sandbox::new(&format!("bootstrap-{name}"), &[("taos", FAKE_TAOS)]),
-        script,
-    )
-}
-
-fn state(sandbox: &Sandbox, file: &str, rows: &[(u32, &str, &str)]) {
-    sandbox.write(
-        file,
-        &rows
-            .iter()
-            .map(|(id, ep, st)| format!("{id} {ep} {st}\n"))
-            .collect::<String>(),
-    );
-}
-
-fn creates(calls: &[String]) -> Vec<String> {
-    calls
-        .iter()
-        .filter_map(|c| c.split("-s ").nth(1))
-        .filter(|sql| sql.starts_with("create"))
-        .map(str::to_owned)
-        .collect()
-}
-
-const NS: [(&str, &str); 1] = [("POD_NAMESPACE", "ns")];
-
-fn ep(ordinal: u32) -> String {
-    format!("tdengine-{ordinal}.taosd.ns.svc.cluster.local:6030")
+        .expect("a bootstrap script")
 }
 
 const THREE: &str = "spec: {dnodes: 3, mnodes: 3}\n";
+const NS: [(&str, &str); 1] = [("POD_NAMESPACE", "ns")];
 
-#[test]
-fn a_fresh_cluster_gets_mnodes_on_dnodes_2_and_3() {
-    let (sandbox, script) = sandbox("fresh", THREE);
-    state(
-        &sandbox,
-        "dnodes",
-        &[(1, &ep(0), "ready"), (2, &ep(1), "ready"), (3, &ep(2), "ready")],
-    );
-    state(&sandbox, "mnodes", &[(1, &ep(0), "ready")]);
-    let (code, log, calls) = sandbox.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert_eq!(creates(&calls), ["create mnode on dnode 2", "create mnode on dnode 3"]);
+fn run(cluster: &FakeCluster, spec: &str) -> Run {
+    cluster.run(&script(spec), &NS)
+}
+
+/// A cluster of three ready dnodes with ids 1..3 and the first mnode.
+fn fresh(test: &str, shell: Shell) -> FakeCluster {
+    let cluster = FakeCluster::new(test, shell);
+    cluster
+        .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+        .mnodes(&[(1, "leader")]);
+    cluster
+}
+
+fn assert_no_password_on_a_command_line(run: &Run) {
     assert!(
-        calls
-            .iter()
-            .all(|c| c.starts_with("-h tdengine-0.taosd.ns.svc.cluster.local -P 6030 ")),
-        "{calls:?}"
+        run.calls.iter().all(|c| !c.contains("password=argv")),
+        "{:?}",
+        run.calls
     );
 }
 
 #[test]
-fn a_partially_done_cluster_only_gets_the_missing_mnode() {
-    let (sandbox, script) = sandbox("partial", THREE);
-    state(
-        &sandbox,
-        "dnodes",
-        &[(1, &ep(0), "ready"), (2, &ep(1), "ready"), (3, &ep(2), "ready")],
-    );
-    state(&sandbox, "mnodes", &[(1, &ep(0), "ready"), (2, &ep(1), "ready")]);
-    let (code, log, calls) = sandbox.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert_eq!(creates(&calls), ["create mnode on dnode 3"]);
+fn a_fresh_cluster_gets_mnodes_on_dnodes_2_and_3() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-fresh", shell);
+        let run = run(&cluster, THREE);
+        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["create mnode on dnode 2", "create mnode on dnode 3"]
+        );
+        assert!(
+            run.calls
+                .iter()
+                .all(|c| c.starts_with("taos host=tdengine-0.taosd.ns.svc.cluster.local ")),
+            "{:?}",
+            run.calls
+        );
+        assert!(run.log.contains("done: 3 mnodes"), "{}", run.log);
+        assert_eq!(
+            cluster.state("mnodes"),
+            "1 leader ready\n2 follower ready\n3 follower ready\n"
+        );
+    }
 }
 
 #[test]
 fn dnode_ids_are_looked_up_by_endpoint_not_ordinal() {
-    let (sandbox, script) = sandbox("ids", "spec: {dnodes: 4, mnodes: 3}\n");
-    state(
-        &sandbox,
-        "dnodes",
-        &[
-            (1, &ep(0), "ready"),
-            (2, &ep(1), "ready"),
-            (5, &ep(2), "ready"),
-            (6, &ep(3), "ready"),
-        ],
-    );
-    state(&sandbox, "mnodes", &[(1, &ep(0), "ready")]);
-    let (code, log, calls) = sandbox.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert_eq!(creates(&calls), ["create mnode on dnode 2", "create mnode on dnode 5"]);
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("bootstrap-ids", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (5, 2, "ready"), (6, 3, "ready")])
+            .mnodes(&[(1, "leader")]);
+        let run = run(&cluster, "spec: {dnodes: 4, mnodes: 3}\n");
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["create mnode on dnode 2", "create mnode on dnode 5"]
+        );
+    }
 }
 
 #[test]
-fn a_complete_cluster_is_left_alone() {
-    let (sandbox, script) = sandbox("done", THREE);
-    state(
-        &sandbox,
-        "dnodes",
-        &[(1, &ep(0), "ready"), (2, &ep(1), "ready"), (3, &ep(2), "ready")],
-    );
-    state(
-        &sandbox,
-        "mnodes",
-        &[(1, &ep(0), "ready"), (2, &ep(1), "ready"), (3, &ep(2), "ready")],
-    );
-    let (code, log, calls) = sandbox.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert!(creates(&calls).is_empty(), "{calls:?}");
+fn a_dnode_registered_again_under_a_new_id_is_found_by_its_endpoint() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("bootstrap-reregistered", shell);
+        // Ordinal 1's PVC was re-created: it registered as dnode 7.
+        cluster
+            .dnodes(&[(1, 0, "ready"), (7, 1, "ready"), (3, 2, "ready")])
+            .mnodes(&[(1, "leader")]);
+        let run = run(&cluster, THREE);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["create mnode on dnode 7", "create mnode on dnode 3"]
+        );
+    }
+}
+
+#[test]
+fn a_complete_cluster_is_left_alone_and_a_partial_one_finished() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-done", shell);
+        cluster.mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+        let run = run(&cluster, THREE);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.sql_changes().is_empty(), "{:?}", run.calls);
+
+        cluster.mnodes(&[(1, "leader"), (2, "follower")]);
+        let run = self::run(&cluster, THREE);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(run.sql_changes(), ["create mnode on dnode 3"]);
+    }
 }
 
 #[test]
 fn not_enough_ready_dnodes_fails_after_a_bounded_wait() {
-    let (sandbox, script) = sandbox(
-        "wait",
-        "spec: {dnodes: 3, mnodes: 3, mnodeBootstrap: {waitSeconds: 30}}\n",
-    );
-    state(
-        &sandbox,
-        "dnodes",
-        &[(1, &ep(0), "ready"), (2, &ep(1), "offline"), (3, &ep(2), "ready")],
-    );
-    state(&sandbox, "mnodes", &[(1, &ep(0), "ready")]);
-    let (code, log, calls) = sandbox.run(&script, &NS);
-    assert_eq!(code, 1, "{log}");
-    assert!(log.contains("gave up after 30s: 2 of 3 dnodes are ready"), "{log}");
-    assert_eq!(calls.len(), 6, "30 s in 5 s steps");
-    assert!(creates(&calls).is_empty());
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("bootstrap-wait", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "ready")])
+            .mnodes(&[(1, "leader")]);
+        let run = run(
+            &cluster,
+            "spec: {dnodes: 3, mnodes: 3, mnodeBootstrap: {waitSeconds: 30}}\n",
+        );
+        run.assert_stopped(1, "gave up waiting for 3 ready dnodes (30s): 2 of 3 dnodes are ready");
+        assert_eq!(run.calls.len(), 6, "30 s in 5 s steps: {:?}", run.calls);
+        assert!(run.sql_changes().is_empty());
+    }
 }
 
 #[test]
-fn a_failure_midway_is_finished_by_the_next_run() {
-    let (sandbox, script) = sandbox("rerun", THREE);
-    state(
-        &sandbox,
-        "dnodes",
-        &[(1, &ep(0), "ready"), (2, &ep(1), "ready"), (3, &ep(2), "ready")],
-    );
-    state(&sandbox, "mnodes", &[(1, &ep(0), "ready")]);
-    std::fs::write(sandbox.dir.join("fail-3"), "").expect("failure switch");
-    let (code, log, calls) = sandbox.run(&script, &NS);
-    assert_eq!(code, 1, "{log}");
-    assert!(log.contains("Mnode sync timeout"), "{log}");
-    assert_eq!(creates(&calls), ["create mnode on dnode 2", "create mnode on dnode 3"]);
-    std::fs::remove_file(sandbox.dir.join("fail-3")).expect("clear failure");
-    let (code, log, calls) = sandbox.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
+fn a_refused_or_lost_connection_is_waited_out_not_fatal() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-connection", shell);
+        cluster
+            .fault("show dnodes*", "connect")
+            .fault("show dnodes*", "connect")
+            .fault("create mnode on dnode 3", "connect")
+            .fault("show mnodes*", "garble");
+        let run = run(&cluster, THREE);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            run.log
+                .contains("failed to connect to server, reason: Unable to establish connection"),
+            "{}",
+            run.log
+        );
+        assert_eq!(
+            run.sql_changes(),
+            [
+                "create mnode on dnode 2",
+                "create mnode on dnode 3",
+                "create mnode on dnode 3"
+            ],
+            "the lost statement is asked again after the mnodes were read"
+        );
+    }
+}
+
+#[test]
+fn a_hung_client_is_cut_off_by_the_statement_timeout() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-hang", shell);
+        cluster.fault("show dnodes*", "hang");
+        let started = std::time::Instant::now();
+        let run = cluster.run(&script(THREE), &[("POD_NAMESPACE", "ns"), ("TAOS_TIMEOUT", "1")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.log.contains("no answer within 1s"), "{}", run.log);
+        assert!(started.elapsed().as_secs() < 30, "the hang was not cut off");
+    }
+}
+
+#[test]
+fn a_refused_create_stops_the_run_and_the_next_run_finishes() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-refused", shell);
+        cluster.fault("create mnode on dnode 3", "error Mnode didn't catch the leader");
+        let run = run(&cluster, THREE);
+        run.assert_stopped(
+            1,
+            "create mnode on dnode 3 was refused: Mnode didn't catch the leader; the Job runs this again",
+        );
+        assert_eq!(
+            run.sql_changes(),
+            ["create mnode on dnode 2", "create mnode on dnode 3"]
+        );
+        let run = self::run(&cluster, THREE);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["create mnode on dnode 3"],
+            "dnode 2 is not asked twice"
+        );
+    }
+}
+
+#[test]
+fn an_existing_mnode_reported_by_taosd_counts_as_created() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-exists", shell);
+        // The first read misses the mnode (a garbled answer): taosd then says it exists.
+        cluster.mnodes(&[(1, "leader"), (2, "follower")]);
+        cluster.fault("show mnodes*", "garble").fault("show mnodes*", "garble");
+        let run = run(&cluster, THREE);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(!run.sql_changes().contains(&"create mnode on dnode 2".to_owned()));
+    }
+}
+
+#[test]
+fn the_password_reaches_taos_on_stdin_from_the_variable_or_the_file() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-password", shell);
+        cluster.sandbox.write("password", "s3cret");
+        let spec = "spec: {dnodes: 3, image: {tag: '3.3.6.13'}, rootPassword: {secretName: root}}\n";
+        let run = cluster.run(
+            &script(spec),
+            &[("POD_NAMESPACE", "ns"), ("TAOS_ROOT_PASSWORD", "s3cret")],
+        );
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            run.calls.iter().all(|c| c.contains("password=stdin")),
+            "{:?}",
+            run.calls
+        );
+        assert!(!run.log.contains("s3cret"));
+
+        cluster.mnodes(&[(1, "leader")]);
+        cluster.sandbox.write("secret-file", "s3cret\n");
+        let file = cluster.sandbox.dir.join("secret-file").display().to_string();
+        let run = cluster.run(
+            &script(spec),
+            &[("POD_NAMESPACE", "ns"), ("TAOS_ROOT_PASSWORD_FILE", file.as_str())],
+        );
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_no_password_on_a_command_line(&run);
+    }
+}
+
+#[test]
+fn a_wrong_password_is_reported_not_mistaken_for_an_empty_cluster() {
+    for shell in SHELLS {
+        let cluster = fresh("bootstrap-wrong-password", shell);
+        cluster.sandbox.write("password", "s3cret");
+        let spec = "spec: {dnodes: 3, image: {tag: '3.3.6.13'}, rootPassword: {secretName: root}, mnodeBootstrap: {waitSeconds: 30}}\n";
+        let run = cluster.run(&script(spec), &[("POD_NAMESPACE", "ns"), ("TAOS_ROOT_PASSWORD", "old")]);
+        run.assert_stopped(1, "failed to connect to server, reason: Authentication failure");
+        assert!(run.sql_changes().is_empty());
+    }
+}
+
+#[test]
+fn the_job_is_bounded_and_named_after_its_content() {
+    let job_of = |spec: &str| {
+        let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid spec");
+        tdgen::render(&checked.valid).job().cloned().expect("a Job")
+    };
+    let job = job_of(THREE);
+    let spec = job.spec.as_ref().expect("spec");
+    assert_eq!(spec.backoff_limit, Some(3));
     assert_eq!(
-        creates(&calls),
-        ["create mnode on dnode 3"],
-        "dnode 2 is not asked twice"
+        spec.active_deadline_seconds,
+        Some(4 * (600 + 600)),
+        "every attempt's wait plus the mnode work"
     );
-}
-
-#[test]
-fn the_password_reaches_every_call() {
-    let (sandbox, script) = sandbox(
-        "password",
-        "spec: {dnodes: 3, image: {tag: '3.3.6.13'}, rootPassword: {secretName: root}}\n",
+    assert_eq!(
+        spec.ttl_seconds_after_finished, None,
+        "a GitOps tool would re-create it"
     );
-    state(
-        &sandbox,
-        "dnodes",
-        &[(1, &ep(0), "ready"), (2, &ep(1), "ready"), (3, &ep(2), "ready")],
+    let name = job.metadata.name.clone().expect("name");
+    assert!(name.starts_with("tdengine-mnode-bootstrap-"), "{name}");
+    assert_eq!(
+        job_of(THREE).metadata.name,
+        Some(name.clone()),
+        "stable for the same spec"
     );
-    state(&sandbox, "mnodes", &[(1, &ep(0), "ready")]);
-    let (code, log, calls) = sandbox.run(&script, &[("POD_NAMESPACE", "ns"), ("TAOS_ROOT_PASSWORD", "s3cret")]);
-    assert_eq!(code, 0, "{log}");
-    assert!(calls.iter().all(|c| c.ends_with(" -ps3cret")), "{calls:?}");
+    let bumped = job_of("spec: {dnodes: 3, mnodes: 3, image: {tag: '3.3.6.13'}}\n");
+    assert_ne!(bumped.metadata.name, Some(name), "a new template is a new Job");
+    let long = job_of(&format!(
+        "metadata: {{name: {}}}\nspec: {{dnodes: 3}}\n",
+        "a".repeat(52)
+    ));
+    assert!(long.metadata.name.expect("name").len() <= 63);
+    let annotations = job.metadata.annotations.unwrap_or_default();
+    assert!(
+        !annotations
+            .keys()
+            .any(|k| k.starts_with("argocd.argoproj.io") || k.contains("fluxcd")),
+        "no Replace/force needed: {annotations:?}"
+    );
 }

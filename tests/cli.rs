@@ -206,7 +206,7 @@ fn plan_diff_and_explain_commands() {
     assert_eq!(out.status.code(), Some(2), "--to is required for scale");
     let out = tdgen(&["plan", "mnodes", "--format", "markdown"], None);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("- [ ] **1. Check that the cluster answers**"));
+    assert!(text(&out.stdout).contains("- [ ] **1. Read the dnodes and mnodes**"));
 
     let dir = std::env::temp_dir().join(format!("tdgen-cli-diff-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,5 +1,7 @@
-//! Runbooks: snapshots of every plan, and the scripts run by bash against fake `kubectl` and
-//! `curl` on PATH that record every call and play back a small cluster state.
+//! Runbooks: snapshots of every plan, and the scripts run by bash against the fakes of
+//! `tests/fakes/` (`kubectl` runs `exec` for real against the fake `taos`, which prints the real
+//! shell's bytes), under both the current and the pre-rewrite shell. Every failure scenario
+//! also asserts that no PVC was deleted.
 
 use std::path::Path;
 
@@ -7,6 +9,7 @@ use tdgen::Request;
 use tdgen::runbook::{PlanKind, plan};
 
 use crate::support::*;
+use crate::support::{FakeCluster, SHELLS, Shell};
 
 fn valid(spec: &str) -> tdgen::ValidSpec {
     tdgen::check(&Request::from_text("s.yaml", spec))
@@ -98,102 +101,6 @@ fn refusals_are_findings() {
     );
 }
 
-const FAKE_KUBECTL: &str = r#"#!/usr/bin/env bash
-# Fake kubectl: records each call in $FAKE/calls and plays back the state in $FAKE.
-printf 'kubectl %s\n' "$*" >> "$FAKE/calls"
-verb=$1
-args="$*"
-vertical() {
-  n=0
-  while read -r a b c; do
-    n=$((n + 1))
-    printf '*************************** %d.row ***************************\n' "$n"
-    case "$2" in
-      db) printf '   name: %s\nreplica: %s\n' "$a" "$b" ;;
-      *) printf '        id: %s\n  endpoint: %s\n    status: %s\n' "$a" "$b" "$c" ;;
-    esac
-  done < "$1"
-}
-case "$verb" in
-  exec)
-    sql=${*: -1}
-    printf 'sql %s\n' "$sql" >> "$FAKE/calls"
-    case "$sql" in
-      'show dnodes\G') vertical "$FAKE/dnodes" ;;
-      'show mnodes\G') vertical "$FAKE/mnodes" ;;
-      'select name, replica from information_schema.ins_databases\G') vertical "$FAKE/databases" db ;;
-      'drop dnode '*)
-        id=${sql##* }
-        if [ -f "$FAKE/fail-drop-$id" ]; then echo "DB error: Out of dnodes" >&2; exit 1; fi
-        awk -v id="$id" '$1 != id' "$FAKE/dnodes" > "$FAKE/dnodes.new" && mv "$FAKE/dnodes.new" "$FAKE/dnodes" ;;
-      'create mnode on dnode '*)
-        id=${sql##* }
-        awk -v id="$id" '$1 == id { print $1, $2, "ready" }' "$FAKE/dnodes" >> "$FAKE/mnodes" ;;
-      *) echo "DB error: unexpected SQL $sql" >&2; exit 1 ;;
-    esac ;;
-  get)
-    case "$2" in
-      statefulset)
-        case "$*" in
-          *'{.spec.replicas}'*) cat "$FAKE/replicas" ;;
-          *jsonpath=*) path=${args##*jsonpath=}; awk -F '\t' -v p="$path" '$1 == p { print $2 }' "$FAKE/sts" ;;
-          *) [ -f "$FAKE/replicas" ] ;;
-        esac ;;
-      service) cat "$FAKE/cluster-ip" 2>/dev/null ;;
-      pvc) cat "$FAKE/pvs" 2>/dev/null ;;
-      pv) echo Retain ;;
-      secret) printf 's3cret' | base64 ;;
-    esac ;;
-  scale) echo "${args##*--replicas=}" > "$FAKE/replicas" ;;
-  wait)
-    case "$*" in
-      *--for=delete*pod/*)
-        pod=${args#*pod/}; pod=${pod%% *}; ordinal=${pod##*-}
-        [ "$ordinal" -ge "$(cat "$FAKE/replicas")" ] || { echo "timed out waiting for $pod" >&2; exit 1; } ;;
-    esac ;;
-  apply) n=$(grep -c '^kind:' || true); printf 'applied %s objects\n' "$n" >> "$FAKE/calls" ;;
-  port-forward) exec sleep 0 ;;
-esac
-exit 0
-"#;
-
-const FAKE_CURL: &str = r#"#!/usr/bin/env bash
-printf 'curl %s\n' "$*" >> "$FAKE/calls"
-case "$*" in
-  *rest/sql*-d*|*-d*rest/sql*) echo '{"code":0,"column_meta":[["name","VARCHAR",64]],"data":[["information_schema"]],"rows":1}' ;;
-esac
-exit 0
-"#;
-
-/// A fake cluster: `dnodes` rows (id, ordinal, status) and the ordinals holding mnodes.
-fn cluster(name: &str, rows: &[(u32, u32, &str)], mnodes: &[u32]) -> Sandbox {
-    let sandbox = Sandbox::new(
-        &format!("runbook-{name}"),
-        &[("kubectl", FAKE_KUBECTL), ("curl", FAKE_CURL)],
-    );
-    set_dnodes(&sandbox, rows, mnodes);
-    sandbox
-}
-
-fn set_dnodes(sandbox: &Sandbox, rows: &[(u32, u32, &str)], mnodes: &[u32]) {
-    let ep = |o: u32| format!("tdengine-{o}.taosd.ns.svc.cluster.local:6030");
-    sandbox.write(
-        "dnodes",
-        &rows
-            .iter()
-            .map(|(id, o, st)| format!("{id} {} {st}\n", ep(*o)))
-            .collect::<String>(),
-    );
-    let mnode_rows: String = mnodes
-        .iter()
-        .filter_map(|o| rows.iter().find(|r| r.1 == *o))
-        .map(|(id, o, _)| format!("{id} {} ready\n", ep(*o)))
-        .collect();
-    sandbox.write("mnodes", &mnode_rows);
-    sandbox.write("replicas", &rows.len().to_string());
-    sandbox.write("databases", "log 1\nmetrics 3\n");
-}
-
 const NS: [(&str, &str); 1] = [("NAMESPACE", "ns")];
 /// Five ready dnodes whose ids are not their ordinals (3 and 4 were re-created).
 const FIVE: [(u32, u32, &str); 5] = [
@@ -204,245 +111,470 @@ const FIVE: [(u32, u32, &str); 5] = [
     (6, 4, "ready"),
 ];
 
-/// The calls that change the cluster, in order.
-fn changes(calls: &[String]) -> Vec<String> {
-    calls
-        .iter()
-        .filter(|c| {
-            c.starts_with("sql drop")
-                || c.starts_with("sql create")
-                || c.starts_with("kubectl scale")
-                || c.starts_with("kubectl delete")
-                || c.starts_with("kubectl wait --for=delete")
-                || c.starts_with("applied")
-        })
-        .cloned()
-        .collect()
-}
-
 fn five_dnodes() -> tdgen::ValidSpec {
     valid("spec: {dnodes: 5, mnodes: 3, storage: {logs: {size: 1Gi}}}")
 }
 
+fn scale_in_script() -> String {
+    plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script
+}
+
+fn five(test: &str, shell: Shell) -> FakeCluster {
+    let cluster = FakeCluster::new(test, shell);
+    cluster
+        .dnodes(&FIVE)
+        .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+    cluster
+}
+
 #[test]
 fn scale_in_drops_before_scaling_and_deletes_pvcs_after_the_pod_is_gone() {
-    let cluster = cluster("scale-in", &FIVE, &[0, 1, 2]);
-    let script = plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert_eq!(
-        changes(&calls),
-        [
-            "sql drop dnode 6",
-            "kubectl scale statefulset tdengine -n ns --replicas=4",
-            "kubectl wait --for=delete pod/tdengine-4 -n ns --timeout=600s",
-            "kubectl delete pvc taosdata-tdengine-4 -n ns --ignore-not-found --wait=false",
-            "kubectl delete pvc taoslog-tdengine-4 -n ns --ignore-not-found --wait=false",
-            "sql drop dnode 5",
-            "kubectl scale statefulset tdengine -n ns --replicas=3",
-            "kubectl wait --for=delete pod/tdengine-3 -n ns --timeout=600s",
-            "kubectl delete pvc taosdata-tdengine-3 -n ns --ignore-not-found --wait=false",
-            "kubectl delete pvc taoslog-tdengine-3 -n ns --ignore-not-found --wait=false",
-        ],
-        "ids come from endpoints (6 and 5, not 4 and 3)"
-    );
-    assert!(
-        calls
-            .iter()
-            .filter(|c| c.starts_with("kubectl "))
-            .all(|c| c.contains(" -n ns")),
-        "namespace on every call"
-    );
+    for shell in SHELLS {
+        let cluster = five("scale-in", shell);
+        cluster.databases(&[("metrics", 3)]);
+        let run = cluster.run(&scale_in_script(), &NS);
+        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
+        assert_eq!(
+            run.changes(),
+            [
+                "sql drop dnode 6",
+                "kubectl scale statefulset tdengine -n ns --replicas=4",
+                "kubectl delete pvc taosdata-tdengine-4 -n ns --ignore-not-found --wait=false",
+                "kubectl delete pvc taoslog-tdengine-4 -n ns --ignore-not-found --wait=false",
+                "sql drop dnode 5",
+                "kubectl scale statefulset tdengine -n ns --replicas=3",
+                "kubectl delete pvc taosdata-tdengine-3 -n ns --ignore-not-found --wait=false",
+                "kubectl delete pvc taoslog-tdengine-3 -n ns --ignore-not-found --wait=false",
+            ],
+            "ids come from endpoints (6 and 5, not 4 and 3)"
+        );
+        assert!(
+            run.calls
+                .iter()
+                .filter(|c| c.starts_with("kubectl "))
+                .all(|c| c.contains(" -n ns")),
+            "namespace on every call"
+        );
+        assert!(run.calls.iter().all(|c| !c.contains("password=argv")));
+        assert_eq!(
+            cluster.state("pvcs").lines().count(),
+            6,
+            "three dnodes keep two PVCs each"
+        );
+    }
 }
 
 #[test]
-fn scale_in_refuses_when_a_database_needs_more_dnodes_or_an_mnode_would_go() {
-    let cluster = cluster(
-        "refuse",
-        &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")],
-        &[0, 1, 2],
-    );
-    cluster.write("databases", "metrics 3\nwide 4\n");
-    let spec = valid("spec: {dnodes: 4, mnodes: 3}");
-    let script = plan(&spec, PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 1, "{log}");
-    assert!(
-        log.contains("these databases have more replicas than 3 dnodes: wide"),
-        "{log}"
-    );
-    assert!(changes(&calls).is_empty(), "nothing changed: {calls:?}");
-
-    set_dnodes(
-        &cluster,
-        &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")],
-        &[0, 1, 3],
-    );
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 1, "{log}");
-    assert!(
-        log.contains("dnode 4 (tdengine-3.taosd.ns.svc.cluster.local:6030) holds an mnode"),
-        "{log}"
-    );
-    assert!(changes(&calls).is_empty(), "nothing changed: {calls:?}");
+fn system_databases_with_null_replicas_do_not_stop_a_scale_in() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-null", shell);
+        cluster.databases(&[]);
+        let run = cluster.run(&scale_in_script(), &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+    }
 }
 
 #[test]
-fn scale_in_finishes_after_a_failure_midway_without_repeating_work() {
-    let cluster = cluster("rerun", &FIVE, &[0, 1, 2]);
-    cluster.write("fail-drop-5", "");
-    let script = plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 1, "{log}");
-    assert!(changes(&calls).contains(&"kubectl scale statefulset tdengine -n ns --replicas=4".to_owned()));
-    assert!(
-        !changes(&calls).iter().any(|c| c.contains("--replicas=3")),
-        "no scale past the failed drop"
-    );
-    std::fs::remove_file(cluster.dir.join("fail-drop-5")).expect("clear");
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    let again = changes(&calls);
-    assert!(
-        !again.contains(&"sql drop dnode 6".to_owned()),
-        "dnode 6 is not dropped twice: {again:?}"
-    );
-    assert!(
-        !again.iter().any(|c| c.contains("--replicas=4")),
-        "no second scale to 4: {again:?}"
-    );
-    assert!(
-        again.contains(&"sql drop dnode 5".to_owned())
-            && again.contains(&"kubectl scale statefulset tdengine -n ns --replicas=3".to_owned())
-    );
+fn scale_in_stops_when_a_database_needs_more_dnodes() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("scale-in-replica", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")])
+            .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")])
+            .databases(&[("metrics", 3), ("wide", 4)]);
+        let script = plan(&valid("spec: {dnodes: 4, mnodes: 3}"), PlanKind::Scale { to: 3 })
+            .expect("plan")
+            .script;
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "these databases have more replicas than 3 dnodes: wide");
+        assert!(run.changes().is_empty(), "nothing changed: {:?}", run.calls);
+    }
+}
+
+#[test]
+fn scale_in_stops_when_a_leaving_dnode_holds_an_mnode() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-mnode", shell);
+        cluster.mnodes(&[(1, "leader"), (2, "follower"), (5, "follower")]);
+        let run = cluster.run(&scale_in_script(), &NS);
+        run.assert_stopped(1, "dnode 5 (tdengine-3.taosd.ns.svc.cluster.local:6030) holds an mnode");
+        assert!(run.changes().is_empty(), "nothing changed: {:?}", run.calls);
+    }
+}
+
+#[test]
+fn an_offline_leaving_dnode_stops_with_the_choice_never_a_force() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-offline", shell);
+        cluster.dnodes(&[
+            (1, 0, "ready"),
+            (2, 1, "ready"),
+            (3, 2, "ready"),
+            (5, 3, "offline"),
+            (6, 4, "ready"),
+        ]);
+        let run = cluster.run(&scale_in_script(), &NS);
+        run.assert_stopped(1, "dnode 5 (tdengine-3.taosd.ns.svc.cluster.local:6030) is offline");
+        assert!(run.log.contains("'DROP DNODE 5 FORCE'"), "{}", run.log);
+        assert!(run.log.contains("'DROP DNODE 5 UNSAFE'"), "{}", run.log);
+        assert!(run.log.contains("REPLICA 1"), "{}", run.log);
+        assert!(
+            run.changes().is_empty(),
+            "decided before anything changed: {:?}",
+            run.calls
+        );
+    }
+}
+
+#[test]
+fn a_staying_dnode_that_is_offline_stops_the_scale_in() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-staying", shell);
+        cluster.dnodes(&[
+            (1, 0, "ready"),
+            (2, 1, "offline"),
+            (3, 2, "ready"),
+            (5, 3, "ready"),
+            (6, 4, "ready"),
+        ]);
+        let run = cluster.run(&scale_in_script(), &NS);
+        run.assert_stopped(
+            1,
+            "dnode tdengine-1.taosd.ns.svc.cluster.local:6030 stays but is offline",
+        );
+        assert!(run.changes().is_empty());
+    }
+}
+
+#[test]
+fn a_refused_drop_stops_and_the_next_run_finishes_without_repeating_work() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-refused", shell);
+        cluster.fault("drop dnode 5", "error Vnodes exhausted");
+        let run = cluster.run(&scale_in_script(), &NS);
+        run.assert_stopped_keeping(
+            1,
+            "drop dnode 5 was refused: Vnodes exhausted",
+            &["taosdata-tdengine-3", "taoslog-tdengine-3"],
+        );
+        let changes = run.changes();
+        assert!(changes.contains(&"kubectl scale statefulset tdengine -n ns --replicas=4".to_owned()));
+        assert!(
+            !changes.iter().any(|c| c.contains("--replicas=3")),
+            "no scale past the refused drop: {changes:?}"
+        );
+        let run = cluster.run(&scale_in_script(), &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        let again = run.changes();
+        assert!(
+            !again.contains(&"sql drop dnode 6".to_owned()),
+            "dnode 6 is not dropped twice: {again:?}"
+        );
+        assert!(
+            !again.iter().any(|c| c.contains("--replicas=4")),
+            "no second scale to 4: {again:?}"
+        );
+        assert!(
+            again.contains(&"sql drop dnode 5".to_owned())
+                && again.contains(&"kubectl scale statefulset tdengine -n ns --replicas=3".to_owned())
+        );
+    }
+}
+
+#[test]
+fn transient_failures_midway_are_asked_again() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-transient", shell);
+        cluster
+            .fault("show dnodes*", "connect")
+            .fault("select name*", "hang")
+            .fault("drop dnode 6", "connect")
+            .fault("show dnodes*", "garble");
+        let run = cluster.run(&scale_in_script(), &[("NAMESPACE", "ns"), ("TAOS_TIMEOUT", "1")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.log.contains("no answer within 1s"), "{}", run.log);
+        let drops = |id: &str| {
+            run.sql_changes()
+                .iter()
+                .filter(|s| *s == &format!("drop dnode {id}"))
+                .count()
+        };
+        assert_eq!(
+            drops("6"),
+            2,
+            "the statement lost to the connection is asked again once"
+        );
+        assert_eq!(drops("5"), 1);
+        assert_eq!(cluster.state("dnodes").lines().count(), 3);
+    }
+}
+
+#[test]
+fn an_answer_that_cannot_be_read_is_never_taken_for_a_dropped_dnode() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-unreadable", shell);
+        // After the first check, every `show dnodes` is cut off mid-answer: the read that would
+        // find dnode 6 (or say "already dropped") gets no whole answer.
+        cluster.fault("show dnodes*", "pass");
+        for _ in 0..40 {
+            cluster.fault("show dnodes*", "garble");
+        }
+        let run = cluster.run(&scale_in_script(), &NS);
+        run.assert_stopped(1, "taosd did not answer (the answer was cut off: no OK line)");
+        assert!(run.sql_changes().is_empty(), "{:?}", run.calls);
+        assert!(
+            !run.changes().iter().any(|c| c.starts_with("kubectl")),
+            "nothing scaled or deleted: {:?}",
+            run.changes()
+        );
+        cluster.clear_faults();
+        let run = cluster.run(&scale_in_script(), &NS);
+        assert_eq!(run.code, 0, "a later run finishes: {}", run.log);
+        assert_eq!(run.sql_changes(), ["drop dnode 6", "drop dnode 5"]);
+    }
+}
+
+#[test]
+fn a_cluster_that_does_not_answer_stops_before_anything_changes() {
+    for shell in SHELLS {
+        let cluster = five("scale-in-down", shell);
+        cluster
+            .sandbox
+            .write("pods", "tdengine-1\ntdengine-2\ntdengine-3\ntdengine-4\n");
+        let run = cluster.run(&scale_in_script(), &NS);
+        run.assert_stopped(1, "taosd did not answer");
+        assert!(run.log.contains(r#"pods "tdengine-0" not found"#), "{}", run.log);
+        assert!(run.changes().is_empty());
+    }
 }
 
 #[test]
 fn dry_run_changes_nothing() {
-    let cluster = cluster("dry", &FIVE, &[0, 1, 2]);
-    let script = plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &[("NAMESPACE", "ns"), ("DRY_RUN", "1")]);
-    assert_eq!(code, 0, "{log}");
-    assert!(changes(&calls).is_empty(), "{calls:?}");
-    assert!(log.contains("DRY_RUN: taos_sql drop\\ dnode\\ 6"), "{log}");
-    assert!(
-        log.contains("DRY_RUN: kubectl scale statefulset tdengine -n ns --replicas=4"),
-        "{log}"
-    );
+    for shell in SHELLS {
+        let cluster = five("scale-in-dry", shell);
+        let run = cluster.run(&scale_in_script(), &[("NAMESPACE", "ns"), ("DRY_RUN", "1")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.changes().is_empty(), "{:?}", run.calls);
+        assert!(run.log.contains("DRY_RUN: SQL drop dnode 6"), "{}", run.log);
+        assert!(
+            run.log
+                .contains("DRY_RUN: kubectl scale statefulset tdengine -n ns --replicas=4"),
+            "{}",
+            run.log
+        );
+        assert!(
+            run.log.contains("DRY_RUN: kubectl delete pvc taosdata-tdengine-4"),
+            "{}",
+            run.log
+        );
+    }
 }
 
 #[test]
-fn scale_out_waits_for_each_new_dnode() {
-    let cluster = cluster(
-        "scale-out",
-        &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")],
-        &[0, 1, 2],
-    );
-    cluster.write("replicas", "3");
-    let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Scale { to: 4 })
-        .expect("plan")
-        .script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert!(calls.contains(&"kubectl scale statefulset tdengine -n ns --replicas=4".to_owned()));
-    assert!(calls.contains(&"kubectl wait --for=condition=Ready pod/tdengine-3 -n ns --timeout=1800s".to_owned()));
-    assert!(
-        log.contains("dnode tdengine-3.taosd.ns.svc.cluster.local:6030 is ready (id 4)"),
-        "{log}"
-    );
+fn scale_out_waits_for_each_new_pod_and_dnode() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("scale-out", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+            .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+        let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Scale { to: 5 })
+            .expect("plan")
+            .script;
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            run.calls
+                .contains(&"kubectl scale statefulset tdengine -n ns --replicas=5".to_owned())
+        );
+        assert!(
+            run.calls
+                .contains(&"kubectl wait --for=condition=Ready pod/tdengine-4 -n ns --timeout=1800s".to_owned())
+        );
+        assert!(
+            run.log
+                .contains("dnode tdengine-4.taosd.ns.svc.cluster.local:6030 is ready (id 5)"),
+            "{}",
+            run.log
+        );
+    }
 }
 
 #[test]
-fn mnodes_plan_creates_by_endpoint() {
-    let cluster = cluster(
-        "mnodes",
-        &[(1, 0, "ready"), (2, 1, "offline"), (5, 2, "ready"), (6, 3, "ready")],
-        &[0],
-    );
-    let script = plan(&valid("spec: {dnodes: 4, mnodes: 3}"), PlanKind::Mnodes)
-        .expect("plan")
-        .script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert_eq!(
-        changes(&calls),
-        ["sql create mnode on dnode 5", "sql create mnode on dnode 6"],
-        "the offline dnode is skipped"
-    );
+fn mnodes_plan_creates_by_endpoint_and_skips_offline_dnodes() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("mnodes", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (5, 2, "ready"), (6, 3, "ready")])
+            .mnodes(&[(1, "leader")]);
+        let script = plan(&valid("spec: {dnodes: 4, mnodes: 3}"), PlanKind::Mnodes)
+            .expect("plan")
+            .script;
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["create mnode on dnode 5", "create mnode on dnode 6"],
+            "the offline dnode is skipped"
+        );
+        // Down to one: the leader stays, whichever dnode it is on.
+        cluster.mnodes(&[(1, "follower"), (5, "leader"), (6, "follower")]);
+        let script = plan(&valid("spec: {dnodes: 4, mnodes: 1}"), PlanKind::Mnodes)
+            .expect("plan")
+            .script;
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["drop mnode on dnode 6", "drop mnode on dnode 1"],
+            "{}",
+            run.log
+        );
+    }
 }
 
 #[test]
-fn teardown_keeps_the_data_unless_confirmed() {
-    let cluster = cluster("teardown", &[(1, 0, "ready")], &[0]);
-    cluster.write("pvs", "pvc-123\n");
-    let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Teardown)
-        .expect("plan")
-        .script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert!(log.contains("PV pvc-123: reclaim policy Retain"), "{log}");
-    assert!(!calls.iter().any(|c| c.starts_with("kubectl delete pvc")), "{calls:?}");
-    assert!(calls.contains(&"kubectl delete statefulset tdengine -n ns --ignore-not-found".to_owned()));
-    assert!(calls.contains(&"kubectl delete service taosd -n ns --ignore-not-found".to_owned()));
-    let (code, log, calls) = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
-    assert_eq!(code, 0, "{log}");
-    assert!(
-        calls.contains(&"kubectl delete pvc -n ns -l app=tdengine --ignore-not-found".to_owned()),
-        "{calls:?}"
-    );
+fn mnodes_plan_stops_on_a_refused_create() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("mnodes-refused", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+            .mnodes(&[(1, "leader")])
+            .fault("create mnode on dnode 2", "error Mnode didn't catch the leader");
+        let script = plan(&valid("spec: {dnodes: 3, mnodes: 3}"), PlanKind::Mnodes)
+            .expect("plan")
+            .script;
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "create mnode on dnode 2 was refused: Mnode didn't catch the leader");
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["create mnode on dnode 2", "create mnode on dnode 3"]
+        );
+    }
 }
 
 #[test]
-fn verify_checks_counts_and_rest() {
-    let cluster = cluster(
-        "verify",
-        &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")],
-        &[0, 1, 2],
-    );
-    let spec = valid("spec: {dnodes: 3, image: {tag: '3.3.6.13'}, rootPassword: {secretName: root}}");
-    let script = plan(&spec, PlanKind::Verify).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    assert!(
-        calls
-            .iter()
-            .any(|c| c.starts_with("curl ") && c.contains("-u root:s3cret") && c.contains("/rest/sql")),
-        "{calls:?}"
-    );
-    set_dnodes(
-        &cluster,
-        &[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "ready")],
-        &[0, 1, 2],
-    );
-    let (code, log, _) = cluster.run(&script, &NS);
-    assert_eq!(code, 1);
-    assert!(log.contains("2 of 3 dnodes are ready"), "{log}");
+fn mnodes_plan_asks_again_when_an_answer_is_lost() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("mnodes-lost", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+            .mnodes(&[(1, "leader")])
+            .fault("create mnode on dnode 2", "connect")
+            .fault("show mnodes*", "pass")
+            .fault("show mnodes*", "garble");
+        let script = plan(&valid("spec: {dnodes: 3, mnodes: 3}"), PlanKind::Mnodes)
+            .expect("plan")
+            .script;
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            [
+                "create mnode on dnode 2",
+                "create mnode on dnode 2",
+                "create mnode on dnode 3"
+            ]
+        );
+        assert_eq!(cluster.state("mnodes").lines().count(), 3);
+    }
+}
+
+#[test]
+fn teardown_keeps_the_data_unless_confirmed_and_never_while_pods_run() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("teardown", shell);
+        cluster.dnodes(&[(1, 0, "ready")]).mnodes(&[(1, "leader")]);
+        cluster.sandbox.write("pvs", "pvc-123\n");
+        let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Teardown)
+            .expect("plan")
+            .script;
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.log.contains("PV pvc-123: reclaim policy Retain"), "{}", run.log);
+        assert!(!run.deleted_pvcs(), "{:?}", run.calls);
+        assert!(
+            run.calls
+                .contains(&"kubectl delete statefulset tdengine -n ns --ignore-not-found".to_owned())
+        );
+        assert!(run.calls.contains(
+            &"kubectl delete job -n ns -l app.kubernetes.io/instance=tdengine,app.kubernetes.io/component=mnode-bootstrap --ignore-not-found"
+                .to_owned()
+        ));
+        assert!(
+            run.calls
+                .contains(&"kubectl delete service taosd -n ns --ignore-not-found".to_owned())
+        );
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            run.calls
+                .contains(&"kubectl delete pvc -n ns -l app=tdengine --ignore-not-found".to_owned()),
+            "{:?}",
+            run.calls
+        );
+    }
+}
+
+#[test]
+fn verify_checks_counts_and_rest_without_the_password_on_a_command_line() {
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("verify", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+            .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+        cluster.sandbox.write("password", "s3cret");
+        cluster.sandbox.write("secret", "s3cret");
+        cluster.sandbox.write("pod-env", "TAOS_ROOT_PASSWORD=s3cret\n");
+        let spec = valid("spec: {dnodes: 3, image: {tag: '3.3.6.13'}, rootPassword: {secretName: root}}");
+        let script = plan(&spec, PlanKind::Verify).expect("plan").script;
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            run.calls
+                .iter()
+                .any(|c| c.starts_with("curl ") && c.contains("user=root:s3cret via=config")),
+            "{:?}",
+            run.calls
+        );
+        assert!(run.calls.iter().all(|c| !c.contains("-u root")), "{:?}", run.calls);
+        assert!(run.calls.iter().all(|c| !c.contains("password=argv")));
+        cluster.dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "ready")]);
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "2 of 3 dnodes are ready");
+    }
 }
 
 #[test]
 fn adopt_recreates_only_the_service_when_identity_matches() {
-    let cluster = cluster("adopt", &[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")], &[0]);
-    cluster.write("cluster-ip", "10.0.0.12");
-    cluster.write(
-        "sts",
-        "{.spec.selector.matchLabels}\t{\"app\":\"tdengine\"}\n{.spec.serviceName}\ttaosd\n{.spec.podManagementPolicy}\tOrderedReady\n{.spec.volumeClaimTemplates[*].metadata.name}\ttaosdata\n{.spec.volumeClaimTemplates[0].spec.resources.requests.storage}\t5Gi\n{.spec.volumeClaimTemplates[0].spec.storageClassName}\tstandard\n",
-    );
-    let seed = tdgen::check(&Request {
-        preset: Some("seed".into()),
-        ..Request::default()
-    })
-    .expect("seed")
-    .valid;
-    let script = plan(&seed, PlanKind::Adopt).expect("plan").script;
-    let (code, log, calls) = cluster.run(&script, &NS);
-    assert_eq!(code, 0, "{log}");
-    let changed = changes(&calls);
-    assert_eq!(changed[0], "kubectl delete service taosd -n ns", "{changed:?}");
-    assert!(changed[1].starts_with("applied"), "{changed:?}");
-    assert!(
-        !calls.iter().any(|c| c.contains("--cascade=orphan")),
-        "identity matches: no re-create"
-    );
-    let rendered = render_preset("seed").objects().len();
-    assert_eq!(changed[1], format!("applied {rendered} objects"));
+    for shell in SHELLS {
+        let cluster = FakeCluster::new("adopt", shell);
+        cluster
+            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+            .mnodes(&[(1, "leader")]);
+        cluster.sandbox.write("cluster-ip", "10.0.0.12");
+        cluster.sandbox.write(
+            "sts",
+            "{.spec.selector.matchLabels}\t{\"app\":\"tdengine\"}\n{.spec.serviceName}\ttaosd\n{.spec.podManagementPolicy}\tOrderedReady\n{.spec.volumeClaimTemplates[*].metadata.name}\ttaosdata\n{.spec.volumeClaimTemplates[0].spec.resources.requests.storage}\t5Gi\n{.spec.volumeClaimTemplates[0].spec.storageClassName}\tstandard\n",
+        );
+        let seed = tdgen::check(&Request {
+            preset: Some("seed".into()),
+            ..Request::default()
+        })
+        .expect("seed")
+        .valid;
+        let script = plan(&seed, PlanKind::Adopt).expect("plan").script;
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        let changed = run.changes();
+        assert_eq!(changed[0], "kubectl delete service taosd -n ns", "{changed:?}");
+        assert!(changed[1].starts_with("applied"), "{changed:?}");
+        assert!(
+            !run.calls.iter().any(|c| c.contains("--cascade=orphan")),
+            "identity matches: no re-create"
+        );
+        let rendered = render_preset("seed").objects().len();
+        assert_eq!(changed[1], format!("applied {rendered} objects"));
+    }
 }

@@ -227,7 +227,7 @@ pub fn bootstrap_network_policy(plan: &Plan) -> NetworkPolicy {
         ports: Some(vec![policy_port(plan.spec.server_port, "TCP")]),
     };
     NetworkPolicy {
-        metadata: metadata(plan, &bootstrap.job),
+        metadata: metadata(plan, &bootstrap.name),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(match_labels(bootstrap.pod_labels.clone())),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
@@ -379,30 +379,50 @@ fn claim(name: &str, size: &str, storage_class: Option<String>) -> PersistentVol
 
 /// The mnode bootstrap Job. Its pod has no dnode selector labels, so no Service, budget,
 /// policy or anti-affinity rule ever counts it as a dnode.
+///
+/// A Job's pod template is immutable, so the Job is named after its content
+/// (`<name>-mnode-bootstrap-<hash>`, at most 63 characters): a change of image, script or any
+/// other field is a new Job, which `kubectl apply`, Argo CD and Flux all simply create, and
+/// never an update the API server refuses. Re-running the script is harmless (it is
+/// idempotent). `ttlSecondsAfterFinished` is left out on purpose: a GitOps tool would re-create
+/// the deleted Job on its next sync and run it again, forever.
 pub fn bootstrap_job(plan: &Plan) -> Job {
-    let mut meta = metadata(plan, plan.bootstrap.as_ref().map_or("", |b| b.job.as_str()));
+    let Some(bootstrap) = &plan.bootstrap else {
+        return Job::default();
+    };
+    let mut meta = metadata(plan, &bootstrap.name);
     if let Some(labels) = meta.labels.as_mut() {
         for key in plan.selector.keys() {
             labels.remove(key);
         }
         labels.insert("app.kubernetes.io/component".into(), "mnode-bootstrap".into());
     }
-    // A Job's template is immutable: GitOps tools must replace it when the image changes.
-    // Re-running it is harmless (the script is idempotent).
-    meta.annotations.get_or_insert_with(BTreeMap::new).extend([
-        ("argocd.argoproj.io/sync-options".to_owned(), "Replace=true".to_owned()),
-        ("kustomize.toolkit.fluxcd.io/force".to_owned(), "enabled".to_owned()),
-    ]);
     meta.annotations
         .get_or_insert_with(BTreeMap::new)
         .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    let spec = JobSpec {
+        backoff_limit: Some(plan::BOOTSTRAP_BACKOFF_LIMIT),
+        active_deadline_seconds: Some(bootstrap.active_deadline_seconds),
+        template: pod::bootstrap_pod(plan),
+        ..JobSpec::default()
+    };
+    meta.name = Some(content_name(&bootstrap.name, &spec, &bootstrap.script));
     Job {
         metadata: meta,
-        spec: Some(JobSpec {
-            backoff_limit: Some(20),
-            template: pod::bootstrap_pod(plan),
-            ..JobSpec::default()
-        }),
+        spec: Some(spec),
         ..Job::default()
     }
+}
+
+/// `<prefix>-<8 hex digits of the content's SHA-256>`, cut to the 63 characters a Job name may
+/// have (it becomes the `batch.kubernetes.io/job-name` label value).
+fn content_name(prefix: &str, spec: &JobSpec, script: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(spec).unwrap_or_default());
+    hasher.update(script.as_bytes());
+    let hash = format!("{:x}", hasher.finalize());
+    let room = 63 - 9;
+    let prefix: String = prefix.chars().take(room).collect();
+    format!("{}-{}", prefix.trim_end_matches('-'), &hash[..8])
 }

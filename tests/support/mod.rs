@@ -171,6 +171,170 @@ pub fn all_inputs() -> Vec<(String, Manifests)> {
     inputs
 }
 
+/// Which `taos` shell the fake imitates (see `tests/fakes/taos`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    /// 3.x shells: every line ends in `\r\n`.
+    Current,
+    /// The pre-rewrite 3.0 shell: lines end in `\n`.
+    PreRewrite,
+}
+
+/// Both shells, for running every scenario against each.
+pub const SHELLS: [Shell; 2] = [Shell::Current, Shell::PreRewrite];
+
+/// The endpoint of dnode `ordinal` of the default cluster in namespace `ns`.
+pub fn ep(ordinal: u32) -> String {
+    format!("tdengine-{ordinal}.taosd.ns.svc.cluster.local:6030")
+}
+
+/// A simulated namespace with a TDengine cluster, behind the fake `taos`, `kubectl` and `curl`
+/// of `tests/fakes/` (each cites the source it imitates).
+pub struct FakeCluster {
+    /// The sandbox holding the fakes and their state.
+    pub sandbox: Sandbox,
+}
+
+/// What a script run did.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status.
+    pub code: i32,
+    /// stdout and stderr.
+    pub log: String,
+    /// Every fake call, in order.
+    pub calls: Vec<String>,
+}
+
+impl Run {
+    /// The SQL statements that change the cluster, in order.
+    pub fn sql_changes(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .filter(|c| c.starts_with("taos "))
+            .filter_map(|c| c.split(" sql=").nth(1))
+            .filter(|sql| !sql.starts_with("show") && !sql.starts_with("select"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every call that changes the cluster (SQL and kubectl), in order.
+    pub fn changes(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .filter_map(|c| {
+                if let Some(sql) = c.strip_prefix("taos ").and_then(|c| c.split(" sql=").nth(1)) {
+                    return (!sql.starts_with("show") && !sql.starts_with("select")).then(|| format!("sql {sql}"));
+                }
+                let changing = ["kubectl scale", "kubectl delete", "applied"]
+                    .iter()
+                    .any(|p| c.starts_with(p));
+                changing.then(|| c.clone())
+            })
+            .collect()
+    }
+
+    /// Whether any PVC was deleted.
+    pub fn deleted_pvcs(&self) -> bool {
+        self.calls.iter().any(|c| c.starts_with("kubectl delete pvc"))
+    }
+
+    /// Assert that the run stopped with `code` and `message` and deleted no PVC.
+    pub fn assert_stopped(&self, code: i32, message: &str) {
+        self.assert_stopped_keeping(code, message, &[]);
+        assert!(!self.deleted_pvcs(), "a PVC was deleted: {:?}", self.calls);
+    }
+
+    /// Assert that the run stopped with `code` and `message` and kept the PVCs `kept`.
+    pub fn assert_stopped_keeping(&self, code: i32, message: &str, kept: &[&str]) {
+        assert_eq!(self.code, code, "{}", self.log);
+        assert!(self.log.contains(message), "expected {message:?} in:\n{}", self.log);
+        for pvc in kept {
+            let deleted = format!("kubectl delete pvc {pvc} ");
+            assert!(!self.calls.iter().any(|c| c.starts_with(&deleted)), "{pvc} was deleted");
+        }
+    }
+}
+
+impl FakeCluster {
+    /// An empty namespace imitating `shell`; `test` names the sandbox.
+    pub fn new(test: &str, shell: Shell) -> FakeCluster {
+        let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+        let texts: Vec<(String, String)> = ["taos", "kubectl", "curl"]
+            .iter()
+            .map(|f| (f.to_string(), std::fs::read_to_string(fakes.join(f)).expect("fake")))
+            .collect();
+        let refs: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let style = match shell {
+            Shell::Current => "crlf",
+            Shell::PreRewrite => "lf",
+        };
+        let sandbox = Sandbox::new(&format!("{test}-{style}"), &refs);
+        sandbox.write("style", style);
+        sandbox.write("databases", "information_schema NULL\nperformance_schema NULL\nlog 1\n");
+        sandbox.write("mnodes", "");
+        sandbox.write("dnodes", "");
+        FakeCluster { sandbox }
+    }
+
+    /// Dnodes as (id, ordinal, status); the StatefulSet has one pod per row (and its PVCs).
+    pub fn dnodes(&self, rows: &[(u32, u32, &str)]) -> &Self {
+        let text: String = rows
+            .iter()
+            .map(|(id, o, st)| format!("{id} {} {st}\n", ep(*o)))
+            .collect();
+        self.sandbox.write("dnodes", &text);
+        let pods: String = (0..rows.len()).map(|o| format!("tdengine-{o}\n")).collect();
+        self.sandbox.write("pods", &pods);
+        self.sandbox.write("replicas", &rows.len().to_string());
+        let pvcs: String = (0..rows.len())
+            .flat_map(|o| [format!("taosdata-tdengine-{o}\n"), format!("taoslog-tdengine-{o}\n")])
+            .collect();
+        self.sandbox.write("pvcs", &pvcs);
+        self
+    }
+
+    /// Mnodes as (dnode id, role).
+    pub fn mnodes(&self, rows: &[(u32, &str)]) -> &Self {
+        let text: String = rows.iter().map(|(id, role)| format!("{id} {role} ready\n")).collect();
+        self.sandbox.write("mnodes", &text);
+        self
+    }
+
+    /// User databases as (name, replica), after the two system databases.
+    pub fn databases(&self, rows: &[(&str, u32)]) -> &Self {
+        let mut text = "information_schema NULL\nperformance_schema NULL\n".to_owned();
+        text.extend(rows.iter().map(|(name, replica)| format!("{name} {replica}\n")));
+        self.sandbox.write("databases", &text);
+        self
+    }
+
+    /// Queue a one-shot fault for the next statement matching `glob`.
+    pub fn fault(&self, glob: &str, action: &str) -> &Self {
+        let path = self.sandbox.dir.join("faults");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&format!("{glob}\t{action}\n"));
+        std::fs::write(path, text).expect("faults");
+        self
+    }
+
+    /// Remove every queued fault.
+    pub fn clear_faults(&self) {
+        let _ = std::fs::remove_file(self.sandbox.dir.join("faults"));
+    }
+
+    /// The fake cluster's state file `name`.
+    pub fn state(&self, name: &str) -> String {
+        std::fs::read_to_string(self.sandbox.dir.join(name)).unwrap_or_default()
+    }
+
+    /// Run a script; `env` adds variables.
+    pub fn run(&self, script: &str, env: &[(&str, &str)]) -> Run {
+        let (code, log, calls) = self.sandbox.run(script, env);
+        Run { code, log, calls }
+    }
+}
+
 /// A scratch directory with fake commands on PATH, for running generated scripts with bash.
 pub struct Sandbox {
     /// The directory; fakes read and write their state here (`$FAKE`).
