@@ -102,6 +102,9 @@ struct DiffArgs {
     /// The previous render: a YAML stream, a JSON List, or an --output-dir.
     #[arg(long, value_name = "OLD")]
     previous: PathBuf,
+    /// This is the cluster's first render: a missing or empty OLD means nothing is deployed yet.
+    #[arg(long)]
+    allow_new: bool,
     #[command(flatten)]
     input: InputArgs,
     /// `--format json` prints the changes (and any findings) as JSON.
@@ -285,10 +288,18 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
 
 fn diff(args: DiffArgs) -> Result<(), Failure> {
     let checked = checked(&args.input, &args.findings)?;
-    let previous = tdgen::diff::read_previous(&args.previous).map_err(anyhow::Error::from)?;
-    let report = tdgen::diff::diff(&previous, &tdgen::render(&checked.valid));
+    let previous = tdgen::diff::read_previous(&args.previous, args.allow_new).map_err(anyhow::Error::from)?;
+    let report = tdgen::diff::diff(&previous, &checked.valid);
+    let invocation = tdgen::diff::Invocation {
+        input: input_flags(&args.input),
+        previous: tdgen::diff::shell_word(&args.previous.display().to_string()),
+    };
     let json = args.findings.format == FindingFormat::Json;
-    out(&if json { report.to_json() } else { report.render() })?;
+    out(&if json {
+        report.to_json(&invocation)
+    } else {
+        report.render(&invocation)
+    })?;
     if report.is_blocking() {
         Err(Failure::Blocking)
     } else {
@@ -344,6 +355,24 @@ fn print_findings(report: &Report, format: FindingFormat) {
         FindingFormat::Text if !report.findings.is_empty() => eprint!("{}", report.render()),
         FindingFormat::Text => {}
     }
+}
+
+/// The input flags as a user would type them again, for remedy commands.
+fn input_flags(args: &InputArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(file) = &args.file {
+        flags.extend(["-f".to_owned(), tdgen::diff::shell_word(&file.display().to_string())]);
+    }
+    if let Some(preset) = &args.preset {
+        flags.extend(["--preset".to_owned(), tdgen::diff::shell_word(preset)]);
+    }
+    for set in &args.sets {
+        flags.extend(["--set".to_owned(), tdgen::diff::shell_word(set)]);
+    }
+    if let Some(namespace) = &args.namespace {
+        flags.extend(["-n".to_owned(), tdgen::diff::shell_word(namespace)]);
+    }
+    flags
 }
 
 fn input_name(args: &InputArgs) -> String {

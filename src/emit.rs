@@ -207,16 +207,16 @@ impl Manifests {
 
     /// Write [`Manifests::files`] into `dir` (created if missing). Returns the paths written.
     pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        std::fs::create_dir_all(dir).map_err(|error| Error::Io {
             path: dir.to_owned(),
-            source,
+            error,
         })?;
         let mut written = Vec::new();
         for (name, text) in self.files()? {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|source| Error::Io {
+            std::fs::write(&path, text).map_err(|error| Error::Io {
                 path: path.clone(),
-                source,
+                error,
             })?;
             written.push(path);
         }

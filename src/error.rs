@@ -219,14 +219,30 @@ pub enum Error {
     /// The spec has errors; the report lists every finding.
     #[error("the spec is invalid: {}", summary(.0.count(Severity::Error), .0.count(Severity::Warning), .0.count(Severity::Note)))]
     Invalid(Box<Report>),
-    /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading or writing a file failed. (The I/O error is part of the message, not a
+    /// `source()`, so that printers walking the chain do not say it twice.)
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    /// An input is larger than tdgen reads.
+    #[error("{}: larger than {} MiB; tdgen reads at most that much", path.display(), limit / (1024 * 1024))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// `--previous` is not a previous render of a cluster.
+    #[error("{}: not a previous render: {reason}; render with `tdgen render --output-dir`, or pass --allow-new for a cluster's first render", path.display())]
+    Previous {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// An object could not be serialised (a bug in tdgen: please report it).
     #[error("could not serialise {what}: {message}")]

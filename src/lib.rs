@@ -31,6 +31,7 @@ pub mod emit;
 pub mod error;
 pub mod explain;
 mod fields;
+pub mod input;
 pub mod layer;
 pub mod plan;
 pub mod preset;

@@ -91,6 +91,12 @@ fn terminated(mut text: String) -> String {
     text
 }
 
+/// Read a `---`-separated stream of documents.
+pub(crate) fn from_multiple<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_multiple_with_options(text, options).map_err(|e| e.to_string())
+}
+
 /// Read one typed document.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ReadError> {
     let options = serde_saphyr::options! { with_snippet: false };

@@ -19,8 +19,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(json["items"].as_array().expect("a List"), &documents, "YAML and JSON disagree:\n{yaml}");
             manifests.files().expect("output-dir files serialise");
             // A render compared with itself read back has no changes.
-            let report = tdgen::diff::diff(&documents, &manifests);
-            assert!(report.changes.is_empty(), "self-diff found changes:\n{}", report.render());
+            let previous = tdgen::diff::Previous::from_objects(documents, true).expect("a render is a previous render");
+            let report = tdgen::diff::diff(&previous, &checked.valid);
+            assert!(report.changes.is_empty(), "self-diff found changes:\n{}", report.render(&Default::default()));
             tdgen::explain::explain(&checked.valid).expect("explains");
             use tdgen::runbook::PlanKind;
             let dnodes = checked.valid.dnodes;

@@ -399,6 +399,14 @@ impl Validator {
                 "Kubernetes rejects any other value for liveness and startup probes; remove the field",
             );
         }
+        if which == "readiness" && probe.termination_grace_period_seconds.is_some() {
+            self.error(
+                "probe-readiness-grace",
+                &format!("{base}.terminationGracePeriodSeconds"),
+                "readiness probes have no terminationGracePeriodSeconds".into(),
+                "Kubernetes rejects it (\"must not be set for readinessProbes\"): a failing readiness probe never kills the pod; remove the field",
+            );
+        }
         match probe.timeout_seconds {
             Some(t) if t > MAX_PROBE_TIMEOUT => self.error("probe-timeout-absurd", &format!("{base}.timeoutSeconds"), format!("a {t} s timeout means a hung taos-check is never noticed"), format!("taos-check answers in well under a second; use 5 (at most {MAX_PROBE_TIMEOUT}). The TDengine doc's 5000 s is a mistake")),
             Some(t) if t > 60 => self.warn("probe-timeout-long", &format!("{base}.timeoutSeconds"), format!("a {t} s timeout hides a hung taos-check for minutes"), "taos-check answers in well under a second; 5 is ample"),

@@ -1,0 +1,350 @@
+//! What makes a running TDengine cluster the same cluster: each dnode's endpoint (recorded in
+//! its data directory: taosd refuses to start with another one, `localEp is different`) and its
+//! PVCs (named after the StatefulSet and the claim templates). A change to any part is blocking,
+//! whatever spec field caused it.
+
+use serde_json::Value;
+
+use super::{Change, ChangeClass, RemedyCommand};
+use crate::plan::Plan;
+
+/// One volume claim template: the part of every PVC name, and what its volumes were made with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Template name (`taosdata`, `taoslog`): PVCs are `<name>-<statefulset>-<ordinal>`.
+    pub name: String,
+    /// Requested size.
+    pub size: Option<String>,
+    /// StorageClass (`None`: the cluster's default class).
+    pub storage_class: Option<String>,
+}
+
+/// The identity of a cluster, from a plan or from a rendered StatefulSet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterIdentity {
+    /// StatefulSet name, the prefix of every pod, FQDN and PVC.
+    pub statefulset: String,
+    /// Pinned namespace (`None`: wherever the objects are applied).
+    pub namespace: Option<String>,
+    /// The governing Service, part of every FQDN.
+    pub service: String,
+    /// Cluster domain, part of every FQDN (`None`: could not be read).
+    pub cluster_domain: Option<String>,
+    /// taosd's port, part of every endpoint (`None`: could not be read).
+    pub server_port: Option<u16>,
+    /// Claim templates, in order.
+    pub claims: Vec<Claim>,
+}
+
+impl ClusterIdentity {
+    /// The identity a plan gives the cluster.
+    pub fn from_plan(plan: &Plan) -> ClusterIdentity {
+        let mut claims = vec![Claim {
+            name: crate::plan::DATA_CLAIM.into(),
+            size: Some(plan.spec.data_size.clone()),
+            storage_class: plan.spec.data_storage_class.clone(),
+        }];
+        if let Some((size, class)) = &plan.spec.deploy.logs {
+            claims.push(Claim {
+                name: crate::plan::LOG_CLAIM.into(),
+                size: Some(size.clone()),
+                storage_class: class.clone(),
+            });
+        }
+        ClusterIdentity {
+            statefulset: plan.name.clone(),
+            namespace: plan.namespace.clone(),
+            service: plan.headless_service.clone(),
+            cluster_domain: Some(plan.spec.cluster_domain.clone()),
+            server_port: Some(plan.spec.server_port),
+            claims,
+        }
+    }
+
+    /// The identity a rendered StatefulSet gives its pods: its name, namespace and
+    /// `serviceName`, the domain in its `TAOS_FQDN` and the value of `TAOS_SERVER_PORT`, and its
+    /// claim templates.
+    pub fn from_manifest(statefulset: &Value) -> ClusterIdentity {
+        let spec = &statefulset["spec"];
+        let env = |name: &str| {
+            spec["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["env"].as_array().into_iter().flatten())
+                .find(|e| e["name"] == name)
+                .and_then(|e| e["value"].as_str())
+                .map(str::to_owned)
+        };
+        let claims = spec["volumeClaimTemplates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| Claim {
+                name: text(&c["metadata"]["name"]).unwrap_or_default(),
+                size: text(&c["spec"]["resources"]["requests"]["storage"]),
+                storage_class: text(&c["spec"]["storageClassName"]),
+            })
+            .collect();
+        ClusterIdentity {
+            statefulset: text(&statefulset["metadata"]["name"]).unwrap_or_default(),
+            namespace: text(&statefulset["metadata"]["namespace"]),
+            service: text(&spec["serviceName"]).unwrap_or_default(),
+            cluster_domain: env("TAOS_FQDN").and_then(|fqdn| fqdn.split_once(".svc.").map(|(_, d)| d.to_owned())),
+            server_port: env("TAOS_SERVER_PORT").and_then(|p| p.parse().ok()),
+            claims,
+        }
+    }
+
+    /// The endpoint of dnode `ordinal`, as taosd records it.
+    pub fn endpoint(&self, ordinal: u32) -> String {
+        format!(
+            "{}-{ordinal}.{}.{}.svc.{}:{}",
+            self.statefulset,
+            self.service,
+            self.namespace.as_deref().unwrap_or("<namespace>"),
+            self.cluster_domain.as_deref().unwrap_or("<domain>"),
+            self.server_port.map_or_else(|| "<port>".to_owned(), |p| p.to_string())
+        )
+    }
+}
+
+fn text(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_owned)
+}
+
+fn show(value: Option<&str>) -> &str {
+    value.unwrap_or("unset")
+}
+
+/// What taosd does with a dnode whose endpoint changed, and the way back.
+const ENDPOINT_CHANGED: &str = "every dnode's endpoint changes, and each data directory records the old one: the restarted pods refuse to start (`localEp is different`)";
+const MIGRATE: &str = "to really move the cluster, deploy the new one next to it and copy the data with taosdump";
+
+/// Compare two identities; every difference is blocking.
+pub fn compare(before: &ClusterIdentity, after: &ClusterIdentity, changes: &mut Vec<Change>) {
+    let object = format!("StatefulSet/{}", before.statefulset);
+    let endpoints = format!("dnode 0: {} → {}", before.endpoint(0), after.endpoint(0));
+    if before.statefulset != after.statefulset {
+        changes.push(
+            Change::new(
+                ChangeClass::Unsafe,
+                &object,
+                "metadata.name",
+                format!(
+                    "the cluster is renamed to {}: a new, empty StatefulSet is created and the old one, with every dnode's data, is left behind — and deleted when a GitOps tool prunes it; {endpoints}",
+                    after.statefulset
+                ),
+            )
+            .remedy(format!("keep metadata.name: {}; {MIGRATE}", before.statefulset))
+            .command(RemedyCommand::keep(&[("metadata.name", before.statefulset.clone())])),
+        );
+    }
+    if before.namespace != after.namespace {
+        let mut change = Change::new(
+            ChangeClass::Unsafe,
+            &object,
+            "metadata.namespace",
+            format!(
+                "namespace {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
+                show(before.namespace.as_deref()),
+                show(after.namespace.as_deref())
+            ),
+        );
+        change = match &before.namespace {
+            Some(old) => change
+                .remedy(format!("keep the namespace {old} (metadata.namespace or -n); {MIGRATE}"))
+                .command(RemedyCommand::keep(&[("metadata.namespace", old.clone())])),
+            None => change.remedy(format!(
+                "apply the new render into the namespace the cluster runs in, and leave metadata.namespace unset; {MIGRATE}"
+            )),
+        };
+        changes.push(change);
+    }
+    if before.service != after.service {
+        changes.push(
+            Change::new(
+                ChangeClass::Rejected,
+                &object,
+                "spec.serviceName",
+                format!(
+                    "governing Service {} → {}: the API server refuses it ({}); and {ENDPOINT_CHANGED}; {endpoints}",
+                    before.service,
+                    after.service,
+                    super::rules::STATEFULSET_FORBIDDEN
+                ),
+            )
+            .remedy(format!("keep spec.service.name: {}", before.service))
+            .command(RemedyCommand::keep(&[("spec.service.name", before.service.clone())])),
+        );
+    }
+    if before.cluster_domain != after.cluster_domain {
+        let mut change = Change::new(
+            ChangeClass::Unsafe,
+            &object,
+            "env TAOS_FQDN",
+            format!(
+                "cluster domain {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
+                show(before.cluster_domain.as_deref()),
+                show(after.cluster_domain.as_deref())
+            ),
+        );
+        if let Some(old) = &before.cluster_domain {
+            change = change
+                .remedy(format!("keep spec.clusterDomain: {old}"))
+                .command(RemedyCommand::keep(&[("spec.clusterDomain", old.clone())]));
+        }
+        changes.push(change);
+    }
+    if before.server_port != after.server_port {
+        let port = |p: Option<u16>| p.map_or_else(|| "unset".to_owned(), |p| p.to_string());
+        let mut change = Change::new(
+            ChangeClass::Unsafe,
+            &object,
+            "env TAOS_SERVER_PORT",
+            format!(
+                "serverPort {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
+                port(before.server_port),
+                port(after.server_port)
+            ),
+        );
+        if let Some(old) = before.server_port {
+            change = change
+                .remedy(format!("keep spec.serverPort: {old}"))
+                .command(RemedyCommand::keep(&[("spec.serverPort", old.to_string())]));
+        }
+        changes.push(change);
+    }
+    if before.statefulset == after.statefulset {
+        claims(&object, before, after, changes);
+    }
+}
+
+/// The claim templates: immutable, and each one names PVCs that hold data.
+fn claims(object: &str, before: &ClusterIdentity, after: &ClusterIdentity, changes: &mut Vec<Change>) {
+    let name = &before.statefulset;
+    let namespace = before.namespace.as_deref().unwrap_or("<namespace>");
+    let orphan = format!(
+        "kubectl delete statefulset {name} -n {namespace} --cascade=orphan, then apply: pods and PVCs stay and the new StatefulSet adopts them"
+    );
+    for old in &before.claims {
+        let spec_path = claim_spec_path(&old.name);
+        match after.claims.iter().find(|c| c.name == old.name) {
+            None => {
+                let mut change = Change::new(
+                    ChangeClass::Rejected,
+                    object,
+                    &format!("spec.volumeClaimTemplates[{}]", old.name),
+                    format!(
+                        "claim template {} is removed: the API server refuses it ({}), and its PVCs {}-{name}-N with their data would be left behind",
+                        old.name,
+                        super::rules::STATEFULSET_FORBIDDEN,
+                        old.name
+                    ),
+                )
+                .remedy(format!("keep {spec_path}"));
+                if let (Some(path), Some(size)) = (spec_path_for(&old.name), &old.size) {
+                    let mut keep = vec![(path.0, size.clone())];
+                    if let Some(class) = &old.storage_class {
+                        keep.push((path.1, class.clone()));
+                    }
+                    change = change.command(RemedyCommand::keep(&keep));
+                }
+                changes.push(change);
+            }
+            Some(new) => {
+                if new.size != old.size {
+                    changes.push(size_change(object, old, new, name, namespace, &orphan));
+                }
+                if new.storage_class != old.storage_class {
+                    let mut change = Change::new(
+                        ChangeClass::Rejected,
+                        object,
+                        &format!("spec.volumeClaimTemplates[{}].storageClassName", old.name),
+                        format!(
+                            "claim template {}: storageClassName {} → {}; the API server refuses it ({}), and existing PVCs keep their class",
+                            old.name,
+                            show(old.storage_class.as_deref()),
+                            show(new.storage_class.as_deref()),
+                            super::rules::STATEFULSET_FORBIDDEN
+                        ),
+                    )
+                    .remedy(format!(
+                        "keep the old class; moving volumes to another class means new PVCs (a dnode at a time: tdgen plan scale in, then out) or a storage-level migration; {orphan}"
+                    ));
+                    if let (Some(path), Some(class)) = (spec_path_for(&old.name), &old.storage_class) {
+                        change = change.command(RemedyCommand::keep(&[(path.1, class.clone())]));
+                    }
+                    changes.push(change);
+                }
+            }
+        }
+    }
+    for new in after
+        .claims
+        .iter()
+        .filter(|n| !before.claims.iter().any(|o| o.name == n.name))
+    {
+        changes.push(
+            Change::new(
+                ChangeClass::Rejected,
+                object,
+                &format!("spec.volumeClaimTemplates[{}]", new.name),
+                format!(
+                    "claim template {} is added: the API server refuses it ({})",
+                    new.name,
+                    super::rules::STATEFULSET_FORBIDDEN
+                ),
+            )
+            .remedy(format!(
+                "{orphan}; existing pods get the new volume only when re-created"
+            )),
+        );
+    }
+}
+
+/// The spec path of a claim template, for messages.
+fn claim_spec_path(claim: &str) -> &'static str {
+    match claim {
+        crate::plan::LOG_CLAIM => "spec.storage.logs",
+        _ => "spec.storage.data",
+    }
+}
+
+/// The spec paths (size, storageClassName) of a claim template tdgen renders.
+fn spec_path_for(claim: &str) -> Option<(&'static str, &'static str)> {
+    match claim {
+        crate::plan::DATA_CLAIM => Some(("spec.storage.data.size", "spec.storage.data.storageClassName")),
+        crate::plan::LOG_CLAIM => Some(("spec.storage.logs.size", "spec.storage.logs.storageClassName")),
+        _ => None,
+    }
+}
+
+fn size_change(object: &str, old: &Claim, new: &Claim, name: &str, namespace: &str, orphan: &str) -> Change {
+    let bytes = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| crate::quantity::Quantity::parse(s).ok())
+            .map(|q| q.ceil_units())
+    };
+    let grows = bytes(&new.size) > bytes(&old.size);
+    let (old_size, new_size) = (show(old.size.as_deref()), show(new.size.as_deref()));
+    let message = format!(
+        "claim template {}: size {old_size} → {new_size}; the API server refuses it ({})",
+        old.name,
+        super::rules::STATEFULSET_FORBIDDEN
+    );
+    let remedy = if grows {
+        format!(
+            "to grow the volumes: for each ordinal N, `kubectl patch pvc {}-{name}-N -n {namespace} -p '{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{new_size}\"}}}}}}}}'` (the StorageClass needs allowVolumeExpansion), then {orphan}",
+            old.name
+        )
+    } else {
+        format!("a PVC cannot shrink: keep {old_size}")
+    };
+    let field = format!("spec.volumeClaimTemplates[{}].size", old.name);
+    let mut change = Change::new(ChangeClass::Rejected, object, &field, message).remedy(remedy);
+    if let (Some(path), Some(size)) = (spec_path_for(&old.name), &old.size) {
+        change = change.command(RemedyCommand::keep(&[(path.0, size.clone())]));
+    }
+    change
+}

@@ -1,0 +1,389 @@
+//! `tdgen diff`: compare the previously rendered manifests (from git) with a new render and
+//! classify every change: rejected by the API server, unsafe without a runbook, or safe.
+//!
+//! Three layers decide the class, most important first: the cluster's identity (what makes a
+//! dnode the same dnode: its endpoint and its PVCs, [`identity`]), the fields the API server
+//! refuses to change, and what a change means to a running TDengine cluster ([`rules`]). The
+//! gate fails closed: a previous render that is empty, unreadable or holds no tdgen object is an
+//! error, never "everything is new".
+
+mod identity;
+mod rules;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::validate::ValidSpec;
+
+pub use identity::ClusterIdentity;
+
+/// How a change lands on a running cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeClass {
+    /// The API server refuses it (immutable field).
+    Rejected,
+    /// Applies, but breaks the cluster or loses data unless a runbook is followed.
+    Unsafe,
+    /// Applies in place or by rolling update.
+    Safe,
+}
+
+impl ChangeClass {
+    /// The lowercase name used in text and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::Unsafe => "unsafe",
+            Self::Safe => "safe",
+        }
+    }
+}
+
+/// A `tdgen` command that carries out a remedy, run with the same input flags as the diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemedyCommand {
+    /// The subcommand words (`["plan", "scale"]`, `["diff"]`).
+    pub subcommand: Vec<&'static str>,
+    /// Arguments after the input flags (`--set spec.dnodes=5`, `--to 4`).
+    pub args: Vec<String>,
+}
+
+impl RemedyCommand {
+    fn new(subcommand: &[&'static str], args: impl IntoIterator<Item = String>) -> Self {
+        RemedyCommand {
+            subcommand: subcommand.to_vec(),
+            args: args.into_iter().collect(),
+        }
+    }
+
+    /// `tdgen diff --set PATH=OLD`: the render that keeps the old value (checked by the diff).
+    fn keep(settings: &[(&str, String)]) -> Self {
+        Self::new(&["diff"], set_flags(settings))
+    }
+
+    /// The command as a user types it: `tdgen <subcommand> <input flags> [--previous OLD] <args>`.
+    pub fn display(&self, invocation: &Invocation) -> String {
+        let mut words = vec!["tdgen".to_owned()];
+        words.extend(self.subcommand.iter().map(|w| (*w).to_owned()));
+        words.extend(invocation.input.iter().cloned());
+        if self.subcommand == ["diff"] {
+            words.push("--previous".into());
+            words.push(invocation.previous.clone());
+        }
+        words.extend(self.args.iter().map(|a| shell_word(a)));
+        words.join(" ")
+    }
+}
+
+/// `--set PATH=VALUE` flags, one word each.
+fn set_flags(settings: &[(&str, String)]) -> Vec<String> {
+    settings
+        .iter()
+        .flat_map(|(path, value)| ["--set".to_owned(), format!("{path}={value}")])
+        .collect()
+}
+
+/// A word quoted for POSIX shells when it needs to be.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// How the diff was invoked, for printing remedy commands the user can run as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// The input flags (`-f cluster.yaml`, `--preset ha`, `--set …`, `-n ns`), already quoted
+    /// for the shell.
+    pub input: Vec<String>,
+    /// The `--previous` argument.
+    pub previous: String,
+}
+
+/// One classified change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Rejected, unsafe or safe.
+    pub class: ChangeClass,
+    /// `Kind/name` of the object.
+    pub object: String,
+    /// The field (or fields) that changed.
+    pub field: String,
+    /// What changed, in words.
+    pub message: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+    /// The `tdgen` commands of the remedy, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<RemedyCommand>,
+}
+
+impl Change {
+    fn new(class: ChangeClass, object: &str, field: &str, message: impl Into<String>) -> Self {
+        Change {
+            class,
+            object: object.to_owned(),
+            field: field.to_owned(),
+            message: message.into(),
+            remedy: None,
+            commands: Vec::new(),
+        }
+    }
+
+    fn remedy(mut self, remedy: impl Into<String>) -> Self {
+        self.remedy = Some(remedy.into());
+        self
+    }
+
+    fn command(mut self, command: RemedyCommand) -> Self {
+        self.commands.push(command);
+        self
+    }
+}
+
+/// Every change between two renders.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DiffReport {
+    /// The changes, most severe first.
+    pub changes: Vec<Change>,
+}
+
+/// The objects of a previous render, checked to be one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Previous {
+    objects: Vec<Value>,
+}
+
+/// The label tdgen puts on every object it renders.
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", crate::plan::MANAGER);
+
+impl Previous {
+    /// Wrap objects read elsewhere (a YAML stream, a cluster dump). `allow_new` accepts a
+    /// previous render without any tdgen object: the first render of a cluster.
+    pub fn from_objects(objects: Vec<Value>, allow_new: bool) -> Result<Previous, String> {
+        let managed = objects
+            .iter()
+            .any(|o| o["metadata"]["labels"][MANAGED_BY.0] == MANAGED_BY.1);
+        if !managed && !allow_new {
+            return Err(if objects.is_empty() {
+                "it holds no Kubernetes object".into()
+            } else {
+                format!(
+                    "none of its {} object(s) was rendered by tdgen (label {}={})",
+                    objects.len(),
+                    MANAGED_BY.0,
+                    MANAGED_BY.1
+                )
+            });
+        }
+        Ok(Previous { objects })
+    }
+
+    /// The objects.
+    pub fn objects(&self) -> &[Value] {
+        &self.objects
+    }
+
+    /// tdgen's StatefulSet in the previous render, if there is one.
+    fn statefulset(&self) -> Option<&Value> {
+        self.objects
+            .iter()
+            .find(|o| o["kind"] == "StatefulSet" && o["metadata"]["labels"][MANAGED_BY.0] == MANAGED_BY.1)
+            .or_else(|| self.objects.iter().find(|o| o["kind"] == "StatefulSet"))
+    }
+}
+
+/// Read previously rendered manifests: a YAML stream, a JSON `List`, or an `--output-dir`.
+///
+/// Fails closed: a missing, empty or unreadable path, or one without a tdgen object, is an
+/// error. `allow_new` states that this is a cluster's first render: then a missing or empty
+/// path, or one without tdgen objects, stands for "nothing deployed yet".
+pub fn read_previous(path: &Path, allow_new: bool) -> Result<Previous, Error> {
+    let invalid = |reason: String| Error::Previous {
+        path: path.to_owned(),
+        reason,
+    };
+    if allow_new && !path.exists() {
+        return Ok(Previous::default());
+    }
+    let mut objects = Vec::new();
+    for file in manifest_files(path)? {
+        let text = crate::input::read_limited(&file)?;
+        let documents: Vec<Value> = if text.trim_start().starts_with('{') {
+            vec![serde_json::from_str(&text).map_err(|e| unreadable(&file, e.to_string()))?]
+        } else {
+            crate::yaml::from_multiple(&text).map_err(|e| unreadable(&file, e))?
+        };
+        for document in documents {
+            match document.get("kind").and_then(Value::as_str) {
+                Some("List") => objects.extend(document["items"].as_array().cloned().unwrap_or_default()),
+                Some("Kustomization") | None => {}
+                Some(_) => objects.push(document),
+            }
+        }
+    }
+    Previous::from_objects(objects, allow_new).map_err(invalid)
+}
+
+/// The files of a previous render: the path itself, or the manifests of a directory.
+fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |error| Error::Io {
+        path: path.to_owned(),
+        error,
+    };
+    if !path.is_dir() {
+        std::fs::metadata(path).map_err(io)?;
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext)) && !name.starts_with("kustomization.")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn unreadable(path: &Path, message: String) -> Error {
+    Error::Previous {
+        path: path.to_owned(),
+        reason: format!("it is not a YAML stream or JSON of Kubernetes objects: {message}"),
+    }
+}
+
+/// Compare a previous render with the render of a validated spec.
+pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
+    let plan = Plan::new(spec);
+    let current: Vec<Value> = crate::build::build(&plan)
+        .objects()
+        .iter()
+        .filter_map(|o| serde_json::to_value(o).ok())
+        .collect();
+    let mut changes = Vec::new();
+    let context = rules::Context::new(previous, &current, &plan);
+    if let Some(old) = previous.statefulset() {
+        let before = ClusterIdentity::from_manifest(old);
+        let after = ClusterIdentity::from_plan(&plan);
+        identity::compare(&before, &after, &mut changes);
+    }
+    let key = |v: &Value| {
+        format!(
+            "{}/{}",
+            v["kind"].as_str().unwrap_or("?"),
+            v["metadata"]["name"].as_str().unwrap_or("?")
+        )
+    };
+    for old in previous.objects() {
+        let object = key(old);
+        match current.iter().find(|new| key(new) == object) {
+            Some(new) => rules::compare(&context, &object, old, new, &mut changes),
+            None => rules::removed(&context, &object, old, &mut changes),
+        }
+    }
+    for new in &current {
+        let object = key(new);
+        if !previous.objects().iter().any(|old| key(old) == object) {
+            changes.push(Change::new(ChangeClass::Safe, &object, "", "new object"));
+        }
+    }
+    changes.sort_by(|a, b| (a.class, &a.object, &a.field).cmp(&(b.class, &b.object, &b.field)));
+    DiffReport { changes }
+}
+
+impl DiffReport {
+    /// Whether anything would be rejected or is unsafe.
+    pub fn is_blocking(&self) -> bool {
+        self.changes.iter().any(|c| c.class != ChangeClass::Safe)
+    }
+
+    /// Number of changes of a class.
+    pub fn count(&self, class: ChangeClass) -> usize {
+        self.changes.iter().filter(|c| c.class == class).count()
+    }
+
+    /// The most severe class, if anything changed.
+    pub fn worst(&self) -> Option<ChangeClass> {
+        self.changes.iter().map(|c| c.class).min()
+    }
+
+    /// The report as JSON; each remedy command also as the text to run.
+    pub fn to_json(&self, invocation: &Invocation) -> String {
+        let changes: Vec<Value> = self
+            .changes
+            .iter()
+            .map(|change| {
+                let mut value = serde_json::to_value(change).unwrap_or(Value::Null);
+                if let Some(commands) = value.get_mut("commands").and_then(Value::as_array_mut) {
+                    for (json, command) in commands.iter_mut().zip(&change.commands) {
+                        json["text"] = Value::from(command.display(invocation));
+                    }
+                }
+                value
+            })
+            .collect();
+        let report = serde_json::json!({
+            "changes": changes,
+            "blocking": self.is_blocking(),
+        });
+        let mut text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        text
+    }
+
+    /// The report for people.
+    pub fn render(&self, invocation: &Invocation) -> String {
+        let mut out = String::new();
+        for change in &self.changes {
+            let field = if change.field.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", change.field)
+            };
+            let _ = writeln!(
+                out,
+                "{:<8} {}{field}: {}",
+                change.class.as_str(),
+                change.object,
+                change.message
+            );
+            if let Some(remedy) = &change.remedy {
+                let _ = writeln!(out, "         remedy: {remedy}");
+            }
+            for command in &change.commands {
+                let _ = writeln!(out, "         run:    {}", command.display(invocation));
+            }
+        }
+        let (r, u, s) = (
+            self.count(ChangeClass::Rejected),
+            self.count(ChangeClass::Unsafe),
+            self.count(ChangeClass::Safe),
+        );
+        if self.changes.is_empty() {
+            out.push_str("no changes\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "{} change(s): {r} rejected, {u} unsafe, {s} safe",
+                self.changes.len()
+            );
+        }
+        out
+    }
+}

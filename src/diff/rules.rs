@@ -1,0 +1,669 @@
+//! Per-object rules: the fields the API server refuses to change (as it words them), and what a
+//! change means to a running TDengine cluster (scale-in, mnodes, downgrades, configuration,
+//! passwords, the user taosd runs as).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{Change, ChangeClass, Previous, RemedyCommand};
+use crate::plan::Plan;
+use crate::version::Version;
+
+/// The API server's answer to a forbidden StatefulSet update (apps/validation).
+pub(super) const STATEFULSET_FORBIDDEN: &str = "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
+/// The StatefulSet spec fields the API server lets change.
+const STATEFULSET_MUTABLE: [&str; 6] = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
+/// From TDengine 3.3.5.0 taosd keeps the parameters it started with in its data directory and
+/// reads them instead of taos.cfg and the environment (taos-shell-output.md, "SQL facts").
+const PERSISTED_CONFIG_SINCE: Version = Version([3, 3, 5, 0]);
+
+/// What every rule may need to know about both renders.
+pub(super) struct Context<'a> {
+    previous: &'a Previous,
+    current: &'a [Value],
+    plan: &'a Plan,
+    /// The version the cluster runs now (the previous image), if its tag names one.
+    running: Option<Version>,
+}
+
+impl<'a> Context<'a> {
+    pub(super) fn new(previous: &'a Previous, current: &'a [Value], plan: &'a Plan) -> Self {
+        let running = previous
+            .statefulset()
+            .and_then(|s| image_version(&container(s)["image"]));
+        Context {
+            previous,
+            current,
+            plan,
+            running,
+        }
+    }
+
+    fn new_job(&self) -> Option<&str> {
+        self.current
+            .iter()
+            .find(|o| o["kind"] == "Job")
+            .and_then(|o| o["metadata"]["name"].as_str())
+    }
+
+    /// The effective taos.cfg parameters of a render's StatefulSet: `TAOS_*` variables of the
+    /// TDengine container and the lines of the taos.cfg ConfigMap it mounts, by lower-cased
+    /// name (taosd matches names case-insensitively).
+    fn config(objects: &[Value], statefulset: &Value) -> BTreeMap<String, (String, String)> {
+        let mut config = BTreeMap::new();
+        let volumes = statefulset["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for volume in volumes.iter().filter(|v| v["name"] == "taoscfg") {
+            let name = &volume["configMap"]["name"];
+            let text = objects
+                .iter()
+                .find(|o| o["kind"] == "ConfigMap" && &o["metadata"]["name"] == name)
+                .and_then(|o| o["data"]["taos.cfg"].as_str())
+                .unwrap_or_default();
+            for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                if let Some((key, value)) = line.trim().split_once(char::is_whitespace) {
+                    config.insert(key.to_ascii_lowercase(), (key.to_owned(), value.trim().to_owned()));
+                }
+            }
+        }
+        for var in container(statefulset)["env"].as_array().into_iter().flatten() {
+            let Some(name) = var["name"].as_str() else { continue };
+            if crate::validate::deploy::OWNED_ENV.contains(&name) {
+                continue;
+            }
+            let Some(key) = crate::plan::env_name_to_config_key(name) else {
+                continue;
+            };
+            let value = var["value"].as_str().map_or_else(
+                || format!("(from {})", compact(&var["valueFrom"])),
+                |v| v.replace("$$", "$"),
+            );
+            config.insert(key.to_ascii_lowercase(), (key, value));
+        }
+        config
+    }
+}
+
+fn container(statefulset: &Value) -> Value {
+    statefulset["spec"]["template"]["spec"]["containers"][0].clone()
+}
+
+fn image_version(image: &Value) -> Option<Version> {
+    let image = image.as_str()?.split('@').next()?;
+    let (_, tag) = image.rsplit_once(':')?;
+    Version::from_tag(tag)
+}
+
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "unset".into(),
+        Value::String(s) => s.clone(),
+        other => compact(other),
+    }
+}
+
+/// An object in both renders. What the API server refuses, by kind (Kubernetes API
+/// validation): StatefulSet spec fields outside [`STATEFULSET_MUTABLE`]; a Service's clusterIP;
+/// a Job's template, selector and completions. PodDisruptionBudgets (policy/v1, KEP-85 "Mutable
+/// PDBs"), NetworkPolicies, ConfigMaps (tdgen never marks them immutable) and ServiceAccounts
+/// change in place.
+pub(super) fn compare(context: &Context<'_>, object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
+    let handled: Vec<&str> = match old["kind"].as_str() {
+        Some("StatefulSet") => statefulset(context, object, old, new, changes),
+        Some("Service") => service(context, object, old, new, changes),
+        Some("Job") => job(object, old, new, changes),
+        _ => Vec::new(),
+    };
+    let paths: Vec<String> = ["spec", "data", "metadata.labels", "metadata.annotations"]
+        .iter()
+        .flat_map(|root| {
+            let pointer = format!("/{}", root.replace('.', "/"));
+            changed_paths(
+                old.pointer(&pointer).unwrap_or(&Value::Null),
+                new.pointer(&pointer).unwrap_or(&Value::Null),
+                root,
+            )
+        })
+        .filter(|p| {
+            !handled
+                .iter()
+                .any(|h| p == h || p.starts_with(&format!("{h}.")) || p.starts_with(&format!("{h}[")))
+        })
+        .collect();
+    let (template, other): (Vec<String>, Vec<String>) = paths.into_iter().partition(|p| p.starts_with("spec.template"));
+    if !template.is_empty() && old["kind"] == "StatefulSet" {
+        changes.push(Change::new(
+            ChangeClass::Safe,
+            object,
+            &summarise(&template),
+            format!(
+                "{} field(s) of the pod template changed: the pods roll one at a time",
+                template.len()
+            ),
+        ));
+    }
+    let rest: Vec<String> = if old["kind"] == "StatefulSet" {
+        other
+    } else {
+        template.into_iter().chain(other).collect()
+    };
+    if !rest.is_empty() {
+        changes.push(Change::new(
+            ChangeClass::Safe,
+            object,
+            &summarise(&rest),
+            format!("{} field(s) changed; applied in place", rest.len()),
+        ));
+    }
+}
+
+/// An object the new render no longer has.
+pub(super) fn removed(context: &Context<'_>, object: &str, old: &Value, changes: &mut Vec<Change>) {
+    let kind = old["kind"].as_str().unwrap_or_default();
+    let name = old["metadata"]["name"].as_str().unwrap_or_default();
+    let governing = context
+        .previous
+        .statefulset()
+        .and_then(|s| s["spec"]["serviceName"].as_str());
+    let change = match kind {
+        // The rename itself is reported with the cluster's identity.
+        "StatefulSet" => Change::new(
+            ChangeClass::Unsafe,
+            object,
+            "",
+            "no longer rendered: deleting or pruning it stops every dnode (the PVCs and their data stay behind)",
+        )
+        .remedy("keep metadata.name (see its change)"),
+        "Service" if Some(name) == governing => Change::new(
+            ChangeClass::Unsafe,
+            object,
+            "",
+            "the governing Service is no longer rendered: pruning it removes every dnode's DNS name while the dnodes run",
+        )
+        .remedy("keep spec.service.name (see its change)"),
+        "Job" if context.new_job().is_some() => Change::new(
+            ChangeClass::Safe,
+            object,
+            "",
+            format!(
+                "replaced by Job/{} (bootstrap Jobs are named after their content; the script is idempotent)",
+                context.new_job().unwrap_or_default()
+            ),
+        )
+        .remedy("let your GitOps tool prune the old Job, or `kubectl delete job` it"),
+        _ => Change::new(ChangeClass::Safe, object, "", "no longer rendered")
+            .remedy("`kubectl apply` leaves it in place: delete it, or let your GitOps tool prune it"),
+    };
+    changes.push(change);
+}
+
+fn service(
+    context: &Context<'_>,
+    object: &str,
+    old: &Value,
+    new: &Value,
+    changes: &mut Vec<Change>,
+) -> Vec<&'static str> {
+    if old["spec"]["selector"] != new["spec"]["selector"] {
+        let governing = context
+            .previous
+            .statefulset()
+            .and_then(|s| s["spec"]["serviceName"].as_str())
+            == old["metadata"]["name"].as_str();
+        let who = if governing {
+            "the running dnodes lose their DNS names (their FQDNs are this Service's records)"
+        } else {
+            "clients are sent to other pods"
+        };
+        changes.push(
+            Change::new(
+                ChangeClass::Unsafe,
+                object,
+                "spec.selector",
+                format!(
+                    "selector {} → {}: the Service is re-pointed, and {who}",
+                    show(&old["spec"]["selector"]),
+                    show(&new["spec"]["selector"])
+                ),
+            )
+            .remedy("keep metadata.name: the selector is the cluster's name"),
+        );
+    }
+    let headless = |v: &Value| v["spec"]["clusterIP"].as_str() == Some("None");
+    if headless(old) != headless(new) {
+        let name = new["metadata"]["name"].as_str().unwrap_or("?");
+        let namespace = new["metadata"]["namespace"].as_str().unwrap_or("<namespace>");
+        changes.push(
+            Change::new(
+                ChangeClass::Rejected,
+                object,
+                "spec.clusterIP",
+                format!(
+                    "clusterIP {} → {}; the API server answers: Service \"{name}\" is invalid: spec.clusterIPs[0]: Invalid value: \"None\": may not change once set",
+                    show(&old["spec"]["clusterIP"]),
+                    show(&new["spec"]["clusterIP"])
+                ),
+            )
+            .remedy(format!(
+                "kubectl delete service {name} -n {namespace}, then apply: pods and data stay; peers cannot resolve each other for the seconds in between"
+            )),
+        );
+    }
+    vec!["spec.clusterIP", "spec.selector"]
+}
+
+fn job(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) -> Vec<&'static str> {
+    let paths = changed_paths(&old["spec"], &new["spec"], "spec");
+    let immutable: Vec<&String> = paths
+        .iter()
+        .filter(|p| {
+            ["spec.template", "spec.selector", "spec.completions"]
+                .iter()
+                .any(|i| p.starts_with(i))
+        })
+        .collect();
+    if !immutable.is_empty() {
+        let name = new["metadata"]["name"].as_str().unwrap_or("?");
+        changes.push(
+            Change::new(
+                ChangeClass::Rejected,
+                object,
+                "spec.template",
+                format!("the API server answers: Job.batch \"{name}\" is invalid: spec.template: Invalid value: …: field is immutable"),
+            )
+            .remedy(format!("kubectl delete job {name}, then apply (the bootstrap script is idempotent)")),
+        );
+    }
+    vec!["spec.template", "spec.selector", "spec.completions"]
+}
+
+fn statefulset(
+    context: &Context<'_>,
+    object: &str,
+    old: &Value,
+    new: &Value,
+    changes: &mut Vec<Change>,
+) -> Vec<&'static str> {
+    let (b, a) = (&old["spec"], &new["spec"]);
+    immutable_statefulset_fields(object, b, a, changes);
+    replicas_and_mnodes(context, object, old, new, changes);
+    image(object, old, new, changes);
+    configuration(context, object, old, new, changes);
+    password(object, old, new, changes);
+    run_as_user(object, old, new, changes);
+    retention(object, b, a, changes);
+    vec![
+        "spec.selector",
+        "spec.podManagementPolicy",
+        "spec.serviceName",
+        "spec.volumeClaimTemplates",
+        "spec.replicas",
+        "spec.persistentVolumeClaimRetentionPolicy",
+        "metadata.annotations.tdgen.io/mnodes",
+    ]
+}
+
+/// Everything but the mutable fields is refused; the claim templates and the service name are
+/// reported with the identity, which says what they mean for the data.
+fn immutable_statefulset_fields(object: &str, b: &Value, a: &Value, changes: &mut Vec<Change>) {
+    let fields: BTreeSet<&String> = b
+        .as_object()
+        .into_iter()
+        .flatten()
+        .chain(a.as_object().into_iter().flatten())
+        .map(|(k, _)| k)
+        .filter(|k| !STATEFULSET_MUTABLE.contains(&k.as_str()))
+        .collect();
+    for field in fields {
+        if b[field] == a[field] {
+            continue;
+        }
+        let message = format!(
+            "{field} {} → {}; the API server answers: {STATEFULSET_FORBIDDEN}",
+            show(&b[field]),
+            show(&a[field])
+        );
+        let mut change = Change::new(ChangeClass::Rejected, object, &format!("spec.{field}"), message);
+        change = match field.as_str() {
+            "podManagementPolicy" => {
+                let old = show(&b[field]);
+                change
+                    .remedy(format!(
+                        "keep spec.podManagementPolicy: {old}, or `kubectl delete statefulset <name> -n <namespace> --cascade=orphan` and apply: pods and PVCs stay and the new StatefulSet adopts them"
+                    ))
+                    .command(RemedyCommand::keep(&[("spec.podManagementPolicy", old)]))
+            }
+            "volumeClaimTemplates" | "serviceName" => continue,
+            _ => change.remedy(
+                "`kubectl delete statefulset <name> -n <namespace> --cascade=orphan` and apply: pods and PVCs stay",
+            ),
+        };
+        changes.push(change);
+    }
+}
+
+fn mnodes_of(statefulset: &Value) -> Option<u32> {
+    statefulset["metadata"]["annotations"]["tdgen.io/mnodes"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// Scale-in needs `drop dnode` first; mnodes live in SQL, not in any Kubernetes field.
+fn replicas_and_mnodes(context: &Context<'_>, object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
+    let replicas = |v: &Value| v["spec"]["replicas"].as_u64().map_or(1, |r| r as u32);
+    let (from, to) = (replicas(old), replicas(new));
+    let (mnodes_before, mnodes_after) = (mnodes_of(old), context.plan.spec.mnodes);
+    let keep_shape = [
+        ("spec.dnodes", from.to_string()),
+        ("spec.mnodes", mnodes_after.to_string()),
+    ];
+    let set = super::set_flags;
+    if to < from {
+        let mut change = Change::new(
+            ChangeClass::Unsafe,
+            object,
+            "spec.replicas",
+            format!(
+                "dnodes {from} → {to}: removing pods without `drop dnode` leaves offline dnodes and deletes nothing safely (the TDengine doc's common error)"
+            ),
+        );
+        if mnodes_before.is_some_and(|m| m > mnodes_after) {
+            change = change
+                .remedy(format!(
+                    "first move to {mnodes_after} mnode(s), then scale in with the runbook (it drops each dnode before its pod and PVC), then apply"
+                ))
+                .command(RemedyCommand::new(&["plan", "mnodes"], set(&keep_shape)));
+        } else {
+            change =
+                change.remedy("scale in with the runbook (it drops each dnode before its pod and PVC), then apply");
+        }
+        let mut args = set(&keep_shape);
+        args.extend(["--to".to_owned(), to.to_string()]);
+        changes.push(change.command(RemedyCommand::new(&["plan", "scale"], args)));
+    } else if to > from {
+        let mut args = set(&keep_shape);
+        args.extend(["--to".to_owned(), to.to_string()]);
+        changes.push(
+            Change::new(
+                ChangeClass::Safe,
+                object,
+                "spec.replicas",
+                format!("dnodes {from} → {to}: the new pods join as dnodes"),
+            )
+            .remedy("the scale-out runbook checks that each one joined")
+            .command(RemedyCommand::new(&["plan", "scale"], args)),
+        );
+    }
+    if let Some(before) = mnodes_before
+        && before != mnodes_after
+        && !(to < from && before > mnodes_after)
+    {
+        changes.push(
+            Change::new(
+                ChangeClass::Unsafe,
+                object,
+                "metadata.annotations[\"tdgen.io/mnodes\"]",
+                format!("mnodes {before} → {mnodes_after}: mnodes are created and dropped by SQL, not by Kubernetes"),
+            )
+            .remedy("apply, then bring the cluster to the new mnode count with the runbook")
+            .command(RemedyCommand::new(&["plan", "mnodes"], Vec::new())),
+        );
+    }
+}
+
+fn image(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
+    let (before, after) = (
+        image_version(&container(old)["image"]),
+        image_version(&container(new)["image"]),
+    );
+    if let (Some(before), Some(after)) = (before, after)
+        && after < before
+    {
+        let tag = container(old)["image"]
+            .as_str()
+            .and_then(|i| i.split('@').next())
+            .and_then(|i| i.rsplit_once(':'))
+            .map(|(_, t)| t.to_owned())
+            .unwrap_or_default();
+        changes.push(
+            Change::new(
+                ChangeClass::Unsafe,
+                object,
+                "spec.template.spec.containers[0].image",
+                format!("TDengine {before} → {after} is a downgrade"),
+            )
+            .remedy(format!(
+                "data files written by a newer taosd may not open in an older one: keep spec.image.tag: {tag}, or restore a backup taken before the upgrade"
+            ))
+            .command(RemedyCommand::keep(&[("spec.image.tag", tag)])),
+        );
+    }
+}
+
+fn env_value(statefulset: &Value, name: &str) -> Value {
+    container(statefulset)["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Parameters (and the time zone) that every dnode must share: a dnode restarted with another
+/// value is refused by the others (`timezone not match`, …, util/src/terror.c), so a rolling
+/// update cannot change them.
+fn configuration(context: &Context<'_>, object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
+    let tz = |s: &Value| env_value(s, "TZ")["value"].clone();
+    if tz(old) != tz(new) {
+        let before = show(&tz(old));
+        changes.push(
+            Change::new(
+                ChangeClass::Unsafe,
+                object,
+                "env TZ",
+                format!(
+                    "time zone {before} → {}: it must match on every dnode, and the pods roll one at a time: each restarted dnode is refused by the others (`timezone not match`)",
+                    show(&tz(new))
+                ),
+            )
+            .remedy(format!(
+                "keep spec.timezone: {before}; to change it, stop every dnode (`kubectl scale statefulset <name> --replicas=0`), apply, and scale back"
+            ))
+            .command(RemedyCommand::keep(&[("spec.timezone", before.clone())])),
+        );
+    }
+    let before = Context::config(context.previous.objects(), old);
+    let after = Context::config(context.current, new);
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let persisted = context.running.is_none_or(|v| v >= PERSISTED_CONFIG_SINCE);
+    for key in keys {
+        let (old_value, new_value) = (before.get(key), after.get(key));
+        if old_value.map(|v| &v.1) == new_value.map(|v| &v.1) {
+            continue;
+        }
+        let name = new_value.or(old_value).map_or(key.as_str(), |v| v.0.as_str());
+        let value = |v: Option<&(String, String)>| v.map_or_else(|| "unset".to_owned(), |v| v.1.clone());
+        let what = format!("taos.cfg {name} {} → {}", value(old_value), value(new_value));
+        let cluster_wide = matches!(crate::catalog::lookup(name), crate::catalog::Lookup::Known(p) if p.cluster_wide);
+        let mut change = if cluster_wide {
+            Change::new(ChangeClass::Unsafe, object, &format!("taos.cfg {name}"), format!("{what}: it must match on every dnode, so a rolling update cannot change it (each restarted dnode is refused by the others)"))
+                .remedy(format!("change it on the running cluster with `ALTER ALL DNODES '{name}' '{}'` if it is a runtime parameter, or stop every dnode, apply, and start them together", value(new_value)))
+        } else if persisted {
+            Change::new(ChangeClass::Unsafe, object, &format!("taos.cfg {name}"), format!("{what}: from TDengine 3.3.5.0 taosd keeps the values it first started with, so a restart may not change it"))
+                .remedy(format!("apply, then set it with `ALTER ALL DNODES '{name}' '{}'` (or `ALTER DNODE <id> …`); parameters that cannot change at run time need a fresh data directory", value(new_value)))
+        } else {
+            Change::new(
+                ChangeClass::Safe,
+                object,
+                &format!("taos.cfg {name}"),
+                format!("{what}: the pods roll and read it"),
+            )
+        };
+        if change.class == ChangeClass::Unsafe
+            && let Some((_, old)) = old_value
+        {
+            change = change.command(RemedyCommand::keep(&[(&format!("spec.config.{name}"), old.clone())]));
+        }
+        changes.push(change);
+    }
+}
+
+/// The Secret and key the root password comes from, whichever way it is delivered.
+fn password_reference(statefulset: &Value) -> Option<(String, String)> {
+    let from_env = &env_value(statefulset, "TAOS_ROOT_PASSWORD")["valueFrom"]["secretKeyRef"];
+    if let (Some(name), Some(key)) = (from_env["name"].as_str(), from_env["key"].as_str()) {
+        return Some((name.to_owned(), key.to_owned()));
+    }
+    let file = env_value(statefulset, "TAOS_ROOT_PASSWORD_FILE")["value"]
+        .as_str()?
+        .to_owned();
+    let secret = statefulset["spec"]["template"]["spec"]["volumes"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == "root-password")?["secret"]["secretName"]
+        .as_str()?
+        .to_owned();
+    let key = file.rsplit('/').next().unwrap_or_default().to_owned();
+    Some((secret, key))
+}
+
+/// The image sets the root password once, at first start: a changed reference changes nothing
+/// in taosd, but the probes (3.4.1.0+), the bootstrap Job and every script then use the new value.
+fn password(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
+    let (before, after) = (password_reference(old), password_reference(new));
+    if before == after {
+        return;
+    }
+    let show = |r: &Option<(String, String)>| {
+        r.as_ref().map_or_else(
+            || "none (the image's default)".to_owned(),
+            |(s, k)| format!("Secret {s} key {k}"),
+        )
+    };
+    let mut change = Change::new(
+        ChangeClass::Unsafe,
+        object,
+        "root password reference",
+        format!(
+            "root password {} → {}: taosd keeps the password it has; the probes (TDengine 3.4.1.0+), the bootstrap Job and the runbooks would authenticate with the new Secret's value and fail",
+            show(&before),
+            show(&after)
+        ),
+    )
+    .remedy("first change the password in taosd to the new Secret's value (`ALTER USER root PASS '…'` in the taos shell), then apply");
+    if let Some((secret, key)) = before {
+        change = change.command(RemedyCommand::keep(&[
+            ("spec.rootPassword.secretName", secret),
+            ("spec.rootPassword.key", key),
+        ]));
+    }
+    changes.push(change);
+}
+
+/// The user taosd runs as owns every file of the data volume.
+fn run_as_user(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
+    let user = |s: &Value| s["spec"]["template"]["spec"]["securityContext"]["runAsUser"].clone();
+    if user(old) == user(new) {
+        return;
+    }
+    let show_user = |u: &Value| {
+        u.as_i64()
+            .map_or_else(|| "root (the image's user)".to_owned(), |u| format!("uid {u}"))
+    };
+    let mut change = Change::new(
+        ChangeClass::Unsafe,
+        object,
+        "spec.template.spec.securityContext.runAsUser",
+        format!(
+            "taosd would run as {} instead of {}: the data volume's files belong to the old user (fsGroup only changes their group), so taosd may not open them",
+            show_user(&user(new)),
+            show_user(&user(old))
+        ),
+    )
+    .remedy("keep the security profile; to switch, change the volume's file owner first (a one-off pod that runs chown -R on each PVC while the dnode is stopped)");
+    let profile = if user(old).is_null() {
+        "official-image"
+    } else {
+        "hardened"
+    };
+    let mut keep = vec![("spec.security.profile", profile.to_owned())];
+    if let Some(uid) = user(old).as_i64() {
+        keep.push(("spec.security.runAsUser", uid.to_string()));
+    }
+    change = change.command(RemedyCommand::keep(&keep));
+    changes.push(change);
+}
+
+fn retention(object: &str, b: &Value, a: &Value, changes: &mut Vec<Change>) {
+    let policy = |v: &Value, field: &str| v["persistentVolumeClaimRetentionPolicy"][field].clone();
+    for field in ["whenDeleted", "whenScaled"] {
+        let (before, after) = (policy(b, field), policy(a, field));
+        if before == after {
+            continue;
+        }
+        let mut message = format!(
+            "PVC retention {field} {} → {}: changed in place; the pods do not roll",
+            show(&before),
+            show(&after)
+        );
+        if field == "whenScaled" && after == "Delete" {
+            message.push_str("; from now on a scale-in deletes the PVCs itself, which is only safe after `drop dnode`");
+        }
+        changes.push(Change::new(
+            ChangeClass::Safe,
+            object,
+            &format!("spec.persistentVolumeClaimRetentionPolicy.{field}"),
+            message,
+        ));
+    }
+}
+
+/// Leaf paths where two JSON trees differ.
+fn changed_paths(a: &Value, b: &Value, path: &str) -> Vec<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter()
+                .flat_map(|k| {
+                    changed_paths(
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        &format!("{path}.{k}"),
+                    )
+                })
+                .collect()
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .flat_map(|(i, (p, q))| changed_paths(p, q, &format!("{path}[{i}]")))
+            .collect(),
+        (x, y) if x == y => Vec::new(),
+        _ => vec![path.to_owned()],
+    }
+}
+
+fn summarise(paths: &[String]) -> String {
+    let mut shown: Vec<&str> = paths.iter().map(String::as_str).take(3).collect();
+    if paths.len() > 3 {
+        shown.push("…");
+    }
+    shown.join(", ")
+}
