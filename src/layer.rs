@@ -46,6 +46,8 @@ struct Layer {
     source: Source,
     index: SourceIndex,
     value: Value,
+    /// Paths whose values had the wrong type (left unset).
+    unreadable: Vec<String>,
 }
 
 /// The merged spec and the layers it came from.
@@ -56,6 +58,8 @@ pub struct Loaded {
     /// The preset that was applied.
     pub preset: &'static str,
     layers: Vec<Layer>,
+    /// Paths whose values could not be read (left unset, so the rest is still checked).
+    unreadable: Vec<String>,
 }
 
 impl Loaded {
@@ -84,43 +88,37 @@ impl Loaded {
             sources: self.sources(),
         }
     }
+
+    /// Whether a value finding is about a path that could not be read (and so stands at its
+    /// default): such a finding would be about the default, not about what was written.
+    pub(crate) fn about_unreadable(&self, finding: &Finding) -> bool {
+        self.unreadable.iter().any(|p| {
+            finding.path == *p
+                || finding.path.starts_with(&format!("{p}."))
+                || finding.path.starts_with(&format!("{p}["))
+        })
+    }
 }
 
-/// Read every layer of `request` and merge them. Fails with every layer's parse errors.
+/// Read every layer of `request` and merge them. Fails with every layer's reading errors.
 pub fn load(request: &Request) -> Result<Loaded, Report> {
+    let (loaded, findings, sources) = load_partial(request);
+    if findings.iter().any(Finding::is_error) {
+        return Err(Report { findings, sources });
+    }
+    Ok(loaded)
+}
+
+/// Read and merge whatever can be read: the merged spec of every value that was readable, the
+/// reading findings (which may be errors), and every source text.
+pub(crate) fn load_partial(request: &Request) -> (Loaded, Vec<Finding>, Vec<Source>) {
     let mut findings = Vec::new();
     let mut sources = Vec::new();
     let file = request.file.as_ref().and_then(|source| {
         sources.push(source.clone());
-        read_layer(source.clone(), &mut findings)
+        read_layer(source.clone(), LayerKind::File, &mut findings)
     });
-    let preset_name = request
-        .preset
-        .clone()
-        .or_else(|| file.as_ref().and_then(|f| f.spec_preset()))
-        .unwrap_or_else(|| DEFAULT_PRESET.to_owned());
-    let preset = match Preset::find(&preset_name) {
-        Some(preset) => Some(preset),
-        None => {
-            let mut finding = Finding::error(
-                "unknown-preset",
-                "spec.preset",
-                format!("there is no preset `{preset_name}`"),
-            )
-            .with_help(format!(
-                "{}available presets: {}",
-                did_you_mean(&preset_name, Preset::names()),
-                Preset::names().join(", ")
-            ));
-            if request.preset.is_some() {
-                finding.path = "--preset".into();
-            } else if let Some(file) = &file {
-                finding.location = file.index.value("spec.preset").and_then(|span| file.locate(span));
-            }
-            findings.push(finding);
-            None
-        }
-    };
+    let preset = choose_preset(request, file.as_ref(), &mut findings);
     let mut layers = Vec::new();
     if let Some(preset) = preset {
         let source = Source {
@@ -128,7 +126,7 @@ pub fn load(request: &Request) -> Result<Loaded, Report> {
             text: preset.text.into(),
         };
         sources.push(source.clone());
-        layers.extend(read_layer(source, &mut findings));
+        layers.extend(read_layer(source, LayerKind::Preset, &mut findings));
     }
     layers.extend(file);
     for set in &request.sets {
@@ -139,7 +137,7 @@ pub fn load(request: &Request) -> Result<Loaded, Report> {
                     text: text.into(),
                 };
                 sources.push(source.clone());
-                layers.extend(read_layer(source, &mut findings));
+                layers.extend(read_layer(source, LayerKind::Flag, &mut findings));
             }
             Err(message) => findings.push(
                 Finding::error("invalid-set", "--set", format!("`--set {set}`: {message}"))
@@ -157,25 +155,77 @@ pub fn load(request: &Request) -> Result<Loaded, Report> {
             text: text.into(),
         };
         sources.push(source.clone());
-        layers.extend(read_layer(source, &mut findings));
-    }
-    if !findings.is_empty() {
-        return Err(Report { findings, sources });
+        layers.extend(read_layer(source, LayerKind::Flag, &mut findings));
     }
     let mut merged = Value::Object(Default::default());
     for layer in &layers {
         merge(&mut merged, &layer.value);
     }
-    let spec: Spec = serde_json::from_value(merged).map_err(|e| Report {
-        findings: vec![Finding::error(
-            "merge",
-            "",
-            format!("the layers do not combine into a spec: {e}"),
-        )],
-        sources: sources.clone(),
-    })?;
-    let preset = preset.map_or(DEFAULT_PRESET, |p| p.name);
-    Ok(Loaded { spec, preset, layers })
+    // Every layer was typed on its own, so their merge is a spec too.
+    let spec: Spec = serde_json::from_value(merged).unwrap_or_default();
+    let unreadable = layers.iter().flat_map(|l| l.unreadable.iter().cloned()).collect();
+    let loaded = Loaded {
+        spec,
+        preset: preset.map_or(DEFAULT_PRESET, |p| p.name),
+        layers,
+        unreadable,
+    };
+    (loaded, findings, sources)
+}
+
+/// The preset: `--preset`, else the last `--set spec.preset=…`, else the file's `spec.preset`,
+/// else the default. `--preset` and `--set spec.preset` naming different presets is an error.
+fn choose_preset(request: &Request, file: Option<&Layer>, findings: &mut Vec<Finding>) -> Option<Preset> {
+    let from_set = request.sets.iter().rev().find_map(|set| {
+        let (path, value) = set.split_once('=')?;
+        (split_path(path).ok()? == ["spec", "preset"]).then(|| (set.clone(), value.to_owned()))
+    });
+    if let (Some(flag), Some((set, value))) = (&request.preset, &from_set)
+        && flag != value
+    {
+        findings.push(
+            Finding::error(
+                "preset-conflict",
+                "--preset",
+                format!("`--preset {flag}` and `--set {set}` name different presets"),
+            )
+            .with_help("name the preset once"),
+        );
+        return None;
+    }
+    let (name, place) = match (&request.preset, &from_set, file.and_then(Layer::spec_preset)) {
+        (Some(flag), _, _) => (flag.clone(), "--preset".to_owned()),
+        (None, Some((set, value)), _) => (value.clone(), format!("--set {set}")),
+        (None, None, Some(value)) => (value, String::new()),
+        (None, None, None) => (DEFAULT_PRESET.to_owned(), String::new()),
+    };
+    if let Some(preset) = Preset::find(&name) {
+        return Some(preset);
+    }
+    let mut finding = Finding::error("unknown-preset", "spec.preset", format!("there is no preset `{name}`"))
+        .with_help(format!(
+            "{}available presets: {}",
+            did_you_mean(&name, Preset::names()),
+            Preset::names().join(", ")
+        ));
+    if !place.is_empty() {
+        finding.path = place;
+    } else if let Some(file) = file {
+        finding.location = file.index.value("spec.preset").and_then(|span| file.locate(span));
+    }
+    findings.push(finding);
+    None
+}
+
+/// Where a layer comes from, which decides what it must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LayerKind {
+    /// A spec the user gave (`-f`): it must carry the envelope.
+    File,
+    /// An embedded preset.
+    Preset,
+    /// A layer generated from a flag (`--set`, `-n`).
+    Flag,
 }
 
 impl Layer {
@@ -194,41 +244,177 @@ impl Layer {
     }
 }
 
-fn read_layer(source: Source, findings: &mut Vec<Finding>) -> Option<Layer> {
-    // Every unknown field at once, each with a suggestion; serde would stop at the first.
+/// The deepest nesting a spec can need (the Kubernetes types inside it included).
+const MAX_DEPTH: usize = 32;
+/// The most unreadable values one layer reports before giving up on it.
+const MAX_UNREADABLE: usize = 64;
+
+/// Read one layer: its syntax as a whole, then every unknown field, then the type of every
+/// value. A value of the wrong type is reported and left unset, and the rest is read on, so
+/// that every other field is still checked.
+fn read_layer(source: Source, kind: LayerKind, findings: &mut Vec<Finding>) -> Option<Layer> {
     let index = SourceIndex::new(&source.text);
-    let unknown = crate::fields::unknown_fields(&source, &index);
-    if !unknown.is_empty() {
-        findings.extend(unknown);
+    let at = |span: Span| {
+        Some(Location {
+            source: source.name.clone(),
+            span: (kind != LayerKind::Flag).then_some(span),
+        })
+    };
+    if let Some((message, span)) = index.syntax_error() {
+        let finding = Finding::error("yaml-syntax", "", format!("this is not valid YAML: {message}"))
+            .with_help("check the indentation (spaces, never tabs) and that every `{`, `[` and quote is closed");
+        findings.push(Finding {
+            location: at(*span),
+            ..flag_message(finding, &source, kind)
+        });
         return None;
     }
-    let spec: Spec = match yaml::from_str(&source.text) {
-        Ok(spec) => spec,
-        Err(e) => {
-            let mut finding = read_error_finding(&e, &source, &index);
-            if source.name.starts_with("--set ") {
-                // The generated YAML is not something the user wrote; name the expression.
-                finding.message = format!("`{}`: {}", source.name, finding.message);
-                finding.location = None;
-            }
-            findings.push(finding);
-            return None;
-        }
-    };
+    if let [_, second, ..] = index.documents() {
+        findings.push(Finding {
+            location: at(*second),
+            ..Finding::error(
+                "multiple-documents",
+                "",
+                format!(
+                    "the text holds {} YAML documents; a spec is one",
+                    index.documents().len()
+                ),
+            )
+            .with_help("keep one document (remove the `---` separators); render several clusters with one file each")
+        });
+        return None;
+    }
+    if let (depth, deepest) = index.depth()
+        && depth > MAX_DEPTH
+    {
+        findings.push(Finding {
+            location: at(deepest),
+            ..Finding::error(
+                "too-deep",
+                "",
+                format!("the text nests {depth} levels deep; no spec needs more than {MAX_DEPTH}"),
+            )
+            .with_help("this is not a tdgen spec; check that the right file was given")
+        });
+        return None;
+    }
+    // Every unknown field at once, each with a suggestion; serde skips them.
+    findings.extend(crate::fields::unknown_fields(&source, &index));
+    let (spec, unreadable) = read_typed(&source, &index, kind, findings)?;
+    if kind == LayerKind::File && (spec.api_version.is_none() || spec.kind.is_none()) {
+        findings.push(Finding {
+            location: at(Span { line: 1, column: 1, len: 1 }),
+            ..Finding::error(
+                "missing-envelope",
+                "",
+                format!(
+                    "{} is not a tdgen spec: it has no `apiVersion: {}` and `kind: {}`",
+                    source.name,
+                    crate::spec::API_VERSION,
+                    crate::spec::KIND
+                ),
+            )
+            .with_help("a spec starts with those two lines (`tdgen init` writes one); an empty file, a file of comments or another kind of file is refused, so a wrong path never deploys the defaults. Without -f, tdgen renders the preset alone")
+        });
+    }
     let value = serde_json::to_value(&spec).unwrap_or(Value::Null);
-    Some(Layer { source, index, value })
+    Some(Layer {
+        source,
+        index,
+        value,
+        unreadable,
+    })
 }
 
-/// A finding for what the typed YAML reader refused: syntax, duplicate keys, wrong types.
-fn read_error_finding(error: &yaml::ReadError, source: &Source, index: &SourceIndex) -> Finding {
-    let position = error.line.zip(error.column);
-    let path = position
-        .and_then(|(line, column)| index.path_at(line, column))
-        .unwrap_or_default()
-        .to_owned();
-    let span = position.map(|(line, column)| {
+/// Type the layer, leaving every value of the wrong type unset (and reported).
+fn read_typed(
+    source: &Source,
+    index: &SourceIndex,
+    kind: LayerKind,
+    findings: &mut Vec<Finding>,
+) -> Option<(Spec, Vec<String>)> {
+    let mut text = source.text.to_string();
+    let mut unreadable: Vec<String> = Vec::new();
+    for _ in 0..MAX_UNREADABLE {
+        let error = match yaml::from_str::<Spec>(&text) {
+            Ok(spec) => return Some((spec, unreadable)),
+            Err(error) => error,
+        };
+        let current = SourceIndex::new(&text);
+        let path = error
+            .line
+            .zip(error.column)
+            .and_then(|(line, column)| current.path_at(line, column))
+            .unwrap_or_default()
+            .to_owned();
+        // An error inside a value already given up on is that value's consequence, not news.
+        let inside =
+            |p: &String| path == *p || path.starts_with(&format!("{p}.")) || path.starts_with(&format!("{p}["));
+        if !unreadable.iter().any(inside) {
+            findings.push(flag_message(
+                read_error_finding(&error, &path, source, index),
+                source,
+                kind,
+            ));
+        }
+        if matches!(
+            error.kind,
+            yaml::ReadErrorKind::DuplicateKey(_) | yaml::ReadErrorKind::Syntax
+        ) {
+            return None;
+        }
+        let key = nearest_key(&current, &path, &unreadable)?;
+        text = current.with_null(&text, &key)?;
+        unreadable.push(key);
+    }
+    None
+}
+
+/// The closest enclosing key of `path` that was not already given up on: list items and
+/// required fields inside a value are left unset with their whole field.
+fn nearest_key(index: &SourceIndex, path: &str, given_up: &[String]) -> Option<String> {
+    let mut path = path.to_owned();
+    loop {
+        if index.key(&path).is_some() && !given_up.contains(&path) {
+            return Some(path);
+        }
+        path = parent_path(&path)?;
+    }
+}
+
+/// `a.b[0]` → `a.b`, `a.b` → `a`, `a["x.y"]` → `a`; `None` at the top.
+fn parent_path(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return None;
+    }
+    if path.ends_with(']')
+        && let Some(open) = path.rfind('[')
+    {
+        return Some(path[..open].to_owned());
+    }
+    Some(
+        path.rsplit_once('.')
+            .map_or_else(String::new, |(parent, _)| parent.to_owned()),
+    )
+}
+
+/// A `--set` layer's generated YAML is not something the user wrote: name the expression.
+fn flag_message(mut finding: Finding, source: &Source, kind: LayerKind) -> Finding {
+    if kind == LayerKind::Flag {
+        finding.message = format!("`{}`: {}", source.name, finding.message);
+        finding.location = None;
+        if finding.code == "invalid-value" {
+            finding.help = Some("--set sets one value; write lists and maps in the spec file".into());
+        }
+    }
+    finding
+}
+
+/// A finding for what the typed YAML reader refused: duplicate keys, wrong types.
+fn read_error_finding(error: &yaml::ReadError, path: &str, source: &Source, index: &SourceIndex) -> Finding {
+    let span = error.line.zip(error.column).map(|(line, column)| {
         let starts_here = |s: &Span| (s.line, s.column) == (line, column);
-        let len = [index.value(&path), index.key(&path)]
+        let len = [index.value(path), index.key(path)]
             .into_iter()
             .flatten()
             .find(starts_here)
@@ -240,12 +426,6 @@ fn read_error_finding(error: &yaml::ReadError, source: &Source, index: &SourceIn
         Some(text.chars().skip(s.column - 1).take(s.len).collect::<String>())
     });
     let finding = match &error.kind {
-        yaml::ReadErrorKind::Syntax => Finding::error(
-            "yaml-syntax",
-            path,
-            format!("this is not valid YAML: {}", error.message),
-        )
-        .with_help("check the indentation (spaces, never tabs) and that every `{`, `[` and quote is closed"),
         yaml::ReadErrorKind::DuplicateKey(key) => Finding::error(
             "duplicate-key",
             path,
@@ -253,12 +433,44 @@ fn read_error_finding(error: &yaml::ReadError, source: &Source, index: &SourceIn
         )
         .with_help("keep one: other YAML tools silently keep the first or the last, so the intent is ambiguous"),
         yaml::ReadErrorKind::Type { expected } => {
-            let what = written.map_or_else(|| "the value".to_owned(), |w| format!("`{w}`"));
-            Finding::error("invalid-value", path, format!("{what} is not {expected}"))
-                .with_help("see `tdgen schema` for every field's type")
+            let written = written.unwrap_or_default();
+            let whole_number = expected == "a whole number";
+            let digits = !written.is_empty()
+                && written
+                    .trim_start_matches(['-', '+'])
+                    .bytes()
+                    .all(|b| b.is_ascii_digit());
+            let message = if whole_number && digits {
+                format!("`{written}` is too large: whole numbers here go up to {}", i64::MAX)
+            } else if written.starts_with('{') || written.ends_with(':') {
+                format!("found a mapping where {expected} belongs")
+            } else if written.starts_with('[') || written.starts_with('-') {
+                format!("found a list where {expected} belongs")
+            } else if written.is_empty() {
+                format!("the value is not {expected}")
+            } else {
+                format!("`{written}` is not {expected}")
+            };
+            Finding::error("invalid-value", path, message).with_help("see `tdgen schema` for every field's type")
         }
-        yaml::ReadErrorKind::Other => Finding::error("invalid-value", path, error.message.clone())
-            .with_help("see `tdgen schema` for every field's type"),
+        yaml::ReadErrorKind::Choice { allowed } => {
+            let written = written.unwrap_or_default();
+            Finding::error(
+                "invalid-choice",
+                path,
+                format!("`{written}` is not one of {}", allowed.join(", ")),
+            )
+            .with_help(format!(
+                "{}write one of them exactly (case matters)",
+                did_you_mean(&written, allowed.iter().copied())
+            ))
+        }
+        yaml::ReadErrorKind::Syntax | yaml::ReadErrorKind::Other => Finding::error(
+            "invalid-value",
+            path,
+            format!("this value cannot be read: {}", error.message),
+        )
+        .with_help("see `tdgen schema` for every field's type"),
     };
     Finding {
         location: span.map(|span| Location {
@@ -355,7 +567,7 @@ mod tests {
     fn precedence_is_preset_then_file_then_set() {
         let mut request = Request::from_text(
             "s.yaml",
-            "spec:\n  preset: ha\n  dnodes: 4\n  config: {a: '1', b: '2'}\n",
+            "apiVersion: tdgen/v1\nkind: TDengineCluster\nspec:\n  preset: ha\n  dnodes: 4\n  config: {a: '1', b: '2'}\n",
         );
         request.sets = vec!["spec.dnodes=5".into(), "spec.config.b=3".into()];
         let loaded = load(&request).unwrap();
@@ -368,12 +580,16 @@ mod tests {
         assert_eq!(config["b"].as_str(), "3");
         assert_eq!(loaded.locate("spec.dnodes").unwrap().source, "--set spec.dnodes=5");
         assert_eq!(loaded.locate("spec.mnodes").unwrap().source, "preset ha");
-        assert_eq!(loaded.locate("spec.config.a").unwrap().span.unwrap().line, 4);
+        assert_eq!(loaded.locate("spec.config.a").unwrap().span.unwrap().line, 6);
     }
 
     #[test]
     fn unknown_preset_suggests_the_closest() {
-        let report = load(&Request::from_text("s.yaml", "spec:\n  preset: hа2\n")).unwrap_err();
+        let report = load(&Request::from_text(
+            "s.yaml",
+            "apiVersion: tdgen/v1\nkind: TDengineCluster\nspec:\n  preset: hа2\n",
+        ))
+        .unwrap_err();
         assert_eq!(report.findings[0].code, "unknown-preset");
         let mut request = Request {
             preset: Some("seeed".into()),

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! ```
-//! let spec = "metadata: {name: td, namespace: tsdb}\nspec: {dnodes: 3, timezone: UTC}\n";
+//! let spec = "apiVersion: tdgen/v1\nkind: TDengineCluster\nmetadata: {name: td, namespace: tsdb}\nspec: {dnodes: 3, timezone: UTC}\n";
 //! let checked = tdgen::check(&tdgen::Request::from_text("spec.yaml", spec)).expect("valid spec");
 //! let manifests = tdgen::render(&checked.valid);
 //! let sts = manifests.statefulset().expect("a StatefulSet");
@@ -65,13 +65,20 @@ pub struct Checked {
 }
 
 /// Load, merge and validate a request. Fails with every error and warning found.
+///
+/// Every finding comes back at once: a field that cannot be read (unknown, or of the wrong
+/// type) is reported and left out, and every other value is still checked.
 pub fn check(request: &Request) -> Result<Checked, Report> {
-    let loaded = load(request)?;
+    let (loaded, mut findings, sources) = layer::load_partial(request);
+    let reading_failed = findings.iter().any(Finding::is_error);
     let validation = validate(&loaded.spec);
-    let report = loaded.report(validation.findings);
+    findings.extend(validation.findings.into_iter().filter(|f| !loaded.about_unreadable(f)));
+    findings.sort_by_key(|f| f.severity);
+    let mut report = loaded.report(findings);
+    report.sources = sources;
     match validation.valid {
-        Some(valid) => Ok(Checked { valid, report, loaded }),
-        None => Err(report),
+        Some(valid) if !reading_failed => Ok(Checked { valid, report, loaded }),
+        _ => Err(report),
     }
 }
 

@@ -15,7 +15,7 @@ pub struct Source {
 }
 
 /// A position in a [`Source`]: 1-based line and column, and the length of the marked text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Span {
     /// 1-based line.
     pub line: usize,
@@ -34,6 +34,15 @@ pub struct SourceIndex {
     values: BTreeMap<String, Span>,
     segments: BTreeMap<String, Vec<String>>,
     collections: std::collections::BTreeSet<String>,
+    /// Character ranges: the end of each key, and the whole of each value node.
+    key_ends: BTreeMap<String, usize>,
+    extents: BTreeMap<String, (usize, usize)>,
+    /// What the parser could not read, and where (when the text is not YAML).
+    syntax: Option<(String, Span)>,
+    /// Where each document starts.
+    documents: Vec<Span>,
+    /// The deepest nesting of collections, and where it is reached.
+    depth: (usize, Span),
 }
 
 /// A position in the document tree: its printable path and its raw segments.
@@ -64,8 +73,26 @@ impl Node {
 }
 
 enum Frame {
-    Map { node: Node, pending_key: Option<Node> },
-    Seq { node: Node, next: usize },
+    Map {
+        node: Node,
+        pending_key: Option<Node>,
+        start: usize,
+        end: usize,
+    },
+    Seq {
+        node: Node,
+        next: usize,
+        start: usize,
+        end: usize,
+    },
+}
+
+impl Frame {
+    fn extend(&mut self, to: usize) {
+        match self {
+            Frame::Map { end, .. } | Frame::Seq { end, .. } => *end = (*end).max(to),
+        }
+    }
 }
 
 /// The path of `key` inside `parent`: `parent.key` for plain words, `parent["k.e/y"]` otherwise,
@@ -80,58 +107,129 @@ pub fn join_path(parent: &str, key: &str) -> String {
 }
 
 impl SourceIndex {
-    /// Index a YAML text. A text that does not parse yields what was read before the error
-    /// (the typed reader reports the error itself).
+    /// Index a YAML text. A text that does not parse yields what was read before the error,
+    /// and the error itself ([`SourceIndex::syntax_error`]).
     pub fn new(text: &str) -> Self {
         let mut index = SourceIndex::default();
         let mut stack: Vec<Frame> = Vec::new();
+        let chars: Vec<char> = text.chars().collect();
         for item in Parser::new_from_str(text) {
-            let Ok((event, span)) = item else { break };
+            let (event, span) = match item {
+                Ok(item) => item,
+                Err(error) => {
+                    let marker = error.marker();
+                    let at = Span {
+                        line: marker.line().max(1),
+                        column: marker.col() + 1,
+                        len: 1,
+                    };
+                    index.syntax = Some((error.info().to_owned(), at));
+                    break;
+                }
+            };
+            let (start, end) = (span.start.index(), span.end.index());
             let here = Span {
                 line: span.start.line(),
                 column: span.start.col() + 1,
-                len: span.end.index().saturating_sub(span.start.index()).max(1),
+                len: end.saturating_sub(start).max(1),
             };
+            if matches!(event, Event::Scalar(..) | Event::Alias(_)) {
+                for frame in &mut stack {
+                    frame.extend(end);
+                }
+            }
             match event {
+                Event::DocumentStart(..) => index.documents.push(here),
                 Event::Scalar(value, ..) => {
                     if let Some(Frame::Map {
                         pending_key: pending @ None,
                         node,
+                        ..
                     }) = stack.last_mut()
                     {
                         let key = node.child(&value);
                         index.keys.insert(key.path.clone(), here);
+                        index.key_ends.insert(key.path.clone(), end);
                         index.segments.insert(key.path.clone(), key.segments.clone());
                         *pending = Some(key);
                     } else {
-                        index.values.insert(next_node(&mut stack).path, here);
+                        let node = next_node(&mut stack);
+                        index.extents.insert(node.path.clone(), (start, end));
+                        index.values.insert(node.path, here);
                     }
                 }
                 Event::Alias(_) => {
-                    index.values.insert(next_node(&mut stack).path, here);
+                    let node = next_node(&mut stack);
+                    index.extents.insert(node.path.clone(), (start, end));
+                    index.values.insert(node.path, here);
                 }
-                Event::MappingStart(..) => {
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
                     let node = next_node(&mut stack);
                     index.values.entry(node.path.clone()).or_insert(here);
                     index.collections.insert(node.path.clone());
-                    stack.push(Frame::Map {
-                        node,
-                        pending_key: None,
-                    });
-                }
-                Event::SequenceStart(..) => {
-                    let node = next_node(&mut stack);
-                    index.values.entry(node.path.clone()).or_insert(here);
-                    index.collections.insert(node.path.clone());
-                    stack.push(Frame::Seq { node, next: 0 });
+                    let frame = if matches!(event, Event::MappingStart(..)) {
+                        Frame::Map {
+                            node,
+                            pending_key: None,
+                            start,
+                            end,
+                        }
+                    } else {
+                        Frame::Seq {
+                            node,
+                            next: 0,
+                            start,
+                            end,
+                        }
+                    };
+                    stack.push(frame);
+                    if stack.len() > index.depth.0 {
+                        index.depth = (stack.len(), here);
+                    }
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
-                    stack.pop();
+                    let Some(mut frame) = stack.pop() else { continue };
+                    // A flow collection ends at its closing bracket; a block one at its last node.
+                    if let Some('}' | ']') = chars.get(start) {
+                        frame.extend(end);
+                    }
+                    let (Frame::Map { node, start, end, .. } | Frame::Seq { node, start, end, .. }) = frame;
+                    for outer in &mut stack {
+                        outer.extend(end);
+                    }
+                    index.extents.insert(node.path, (start, end));
                 }
                 _ => {}
             }
         }
         index
+    }
+
+    /// What the parser could not read, and where.
+    pub fn syntax_error(&self) -> Option<&(String, Span)> {
+        self.syntax.as_ref()
+    }
+
+    /// Where each YAML document of the text starts.
+    pub fn documents(&self) -> &[Span] {
+        &self.documents
+    }
+
+    /// The deepest nesting of mappings and lists, and where it is reached.
+    pub fn depth(&self) -> (usize, Span) {
+        self.depth
+    }
+
+    /// The text with the value at `key_path` replaced by `null` (`key: null`), or `None` when
+    /// the path is not a key of the text.
+    pub fn with_null(&self, text: &str, key_path: &str) -> Option<String> {
+        let key_end = *self.key_ends.get(key_path)?;
+        let (_, value_end) = self.extents.get(key_path).copied().unwrap_or((key_end, key_end));
+        let chars: Vec<char> = text.chars().collect();
+        let mut out: String = chars[..key_end.min(chars.len())].iter().collect();
+        out.push_str(": null");
+        out.extend(&chars[value_end.clamp(key_end, chars.len())..]);
+        Some(out)
     }
 
     /// The span of the scalar value at `path`; for a mapping or list (or a missing value),
@@ -175,8 +273,8 @@ impl SourceIndex {
 /// The node that starts now, consuming the parent's pending key or list slot.
 fn next_node(stack: &mut [Frame]) -> Node {
     match stack.last_mut() {
-        Some(Frame::Map { pending_key, node }) => pending_key.take().unwrap_or_else(|| node.clone()),
-        Some(Frame::Seq { node, next }) => {
+        Some(Frame::Map { pending_key, node, .. }) => pending_key.take().unwrap_or_else(|| node.clone()),
+        Some(Frame::Seq { node, next, .. }) => {
             let item = node.item(*next);
             *next += 1;
             item
@@ -219,5 +317,25 @@ mod tests {
         assert_eq!(labels.value(path).map(|s| s.line), Some(3));
         let segments: Vec<_> = labels.keys_with_segments().filter(|(p, _)| *p == path).collect();
         assert_eq!(segments[0].1, ["metadata", "labels", "app.kubernetes.io/part-of"]);
+    }
+
+    #[test]
+    fn a_value_is_replaced_by_null_whatever_its_style() {
+        let cases = [
+            ("a: three\nb: 1\n", "a", "a: null\nb: 1\n"),
+            ("a: {x: [1, 2], y: 3}\nb: 1\n", "a.x", "a: {x: null, y: 3}\nb: 1\n"),
+            ("a:\n  x:\n    y: 1\n  z: 2\n", "a.x", "a:\n  x: null\n  z: 2\n"),
+            ("a:\n- k: 1\n  v: 2\nb: 1\n", "a", "a: null\nb: 1\n"),
+            ("'q k': x\n", "[\"q k\"]", "'q k': null\n"),
+        ];
+        for (text, path, expected) in cases {
+            let index = SourceIndex::new(text);
+            assert_eq!(
+                index.with_null(text, path).as_deref(),
+                Some(expected),
+                "{text:?} at {path}"
+            );
+        }
+        assert_eq!(SourceIndex::new("a: 1\n").with_null("a: 1\n", "b"), None);
     }
 }

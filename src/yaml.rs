@@ -23,6 +23,8 @@ pub(crate) enum ReadErrorKind {
     DuplicateKey(String),
     /// A value has the wrong type; `expected` names the type in plain words.
     Type { expected: String },
+    /// A value that must be one of a few words is none of them.
+    Choice { allowed: Vec<&'static str> },
     /// Anything else the typed reader refused.
     Other,
 }
@@ -40,10 +42,31 @@ fn classify(error: &serde_saphyr::Error) -> ReadErrorKind {
         E::NullIntoString { .. } => ReadErrorKind::Type {
             expected: "a string".into(),
         },
-        E::SerdeUnknownField { .. } | E::SerdeMissingField { .. } | E::SerdeUnknownVariant { .. } => {
-            ReadErrorKind::Other
-        }
-        E::Message { .. } | E::ExternalMessage { .. } | E::Eof { .. } | E::Unexpected { .. } => ReadErrorKind::Syntax,
+        E::SerdeUnknownVariant { expected, .. } => ReadErrorKind::Choice {
+            allowed: expected.clone(),
+        },
+        E::SerdeUnknownField { .. } | E::SerdeMissingField { .. } => ReadErrorKind::Other,
+        // What the reader expected when another kind of node came: a type error, worded for
+        // spec authors (the text's syntax was already checked as a whole).
+        E::Unexpected { expected, .. } => match *expected {
+            "mapping start" | "mapping end" | "empty mapping start" | "empty mapping end" => ReadErrorKind::Type {
+                expected: "a mapping (`key: value` lines)".into(),
+            },
+            "sequence start" => ReadErrorKind::Type {
+                expected: "a list".into(),
+            },
+            "string scalar" | "str expected" | "missing string" | "scalar" => ReadErrorKind::Type {
+                expected: "a single value".into(),
+            },
+            "bool expected" | "missing bool" => ReadErrorKind::Type {
+                expected: "true or false".into(),
+            },
+            "ptr expects number" | "ptr expects unsigned integer" | "missing numeric ptr" => ReadErrorKind::Type {
+                expected: "a number".into(),
+            },
+            _ => ReadErrorKind::Other,
+        },
+        E::Message { .. } | E::ExternalMessage { .. } | E::Eof { .. } => ReadErrorKind::Syntax,
         E::IndentationError { .. } => ReadErrorKind::Syntax,
         E::UnexpectedSequenceEnd { .. } | E::UnexpectedMappingEnd { .. } | E::ContainerEndMismatch { .. } => {
             ReadErrorKind::Syntax

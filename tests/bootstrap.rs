@@ -2,13 +2,11 @@
 //! `tests/fakes/taos` (the real shell's bytes: `\r\n` lines, `DB error` on stderr with exit 0,
 //! 255 on a refused connection), under both the current and the pre-rewrite shell.
 
-use tdgen::Request;
-
-use crate::support::{FakeCluster, Run, SHELLS, Shell};
+use crate::support::{FakeCluster, Run, SHELLS, Shell, request};
 
 /// The rendered bootstrap script of `spec`.
 fn script(spec: &str) -> String {
-    let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid spec");
+    let checked = tdgen::check(&request(spec)).expect("valid spec");
     let manifests = tdgen::render(&checked.valid);
     manifests
         .of_kind("ConfigMap")
@@ -258,7 +256,7 @@ fn a_wrong_password_is_reported_not_mistaken_for_an_empty_cluster() {
 #[test]
 fn the_job_is_bounded_and_named_after_its_content() {
     let job_of = |spec: &str| {
-        let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid spec");
+        let checked = tdgen::check(&request(spec)).expect("valid spec");
         tdgen::render(&checked.valid).job().cloned().expect("a Job")
     };
     let job = job_of(THREE);

@@ -52,7 +52,7 @@ fn render_reads_stdin_flags_and_json() {
             "-o",
             "json",
         ],
-        Some("metadata: {name: td}\n"),
+        Some("apiVersion: tdgen/v1\nkind: TDengineCluster\nmetadata: {name: td}\n"),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -67,26 +67,29 @@ fn render_reads_stdin_flags_and_json() {
 
 #[test]
 fn invalid_specs_exit_1_with_located_findings_and_no_output() {
-    let out = tdgen(&["render", "-f", "-"], Some("spec:\n  dnodes: 2\n  mnodes: 3\n"));
+    let out = tdgen(
+        &["render", "-f", "-"],
+        Some("apiVersion: tdgen/v1\nkind: TDengineCluster\nspec:\n  dnodes: 2\n  mnodes: 3\n"),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "no manifests on error");
     let stderr = text(&out.stderr);
     assert!(stderr.contains("error[mnodes-exceed-dnodes]"), "{stderr}");
-    assert!(stderr.contains("--> <stdin>:3:11 (spec.mnodes)"), "{stderr}");
+    assert!(stderr.contains("--> <stdin>:5:11 (spec.mnodes)"), "{stderr}");
 
     let out = tdgen(
         &["validate", "-f", "-", "--format", "json"],
-        Some("spec:\n  storage:\n    data: {sise: 1Gi}\n"),
+        Some("apiVersion: tdgen/v1\nkind: TDengineCluster\nspec:\n  storage:\n    data: {sise: 1Gi}\n"),
     );
     assert_eq!(out.status.code(), Some(1));
     let findings: serde_json::Value = serde_json::from_slice(&out.stderr).expect("json findings");
     assert_eq!(findings[0]["code"], "unknown-field");
-    assert_eq!(findings[0]["location"]["line"], 3);
+    assert_eq!(findings[0]["location"]["line"], 5);
 }
 
 #[test]
 fn warnings_pass_unless_denied() {
-    let spec = "spec: {storage: {data: {size: 4096Mi}}}\n";
+    let spec = "apiVersion: tdgen/v1\nkind: TDengineCluster\nspec: {storage: {data: {size: 4096Mi}}}\n";
     let out = tdgen(&["validate", "-f", "-"], Some(spec));
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("warning[non-canonical-quantity]"));
@@ -242,4 +245,46 @@ fn plan_diff_and_explain_commands() {
 
     let out = tdgen(&["explain", "-n", "tsdb"], None);
     assert!(text(&out.stdout).contains("tdengine-0.taosd.tsdb.svc.cluster.local:6030"));
+}
+
+#[test]
+fn set_preset_acts_like_the_flag() {
+    let by_set = tdgen(&["render", "--set", "spec.preset=dev"], None);
+    let by_flag = tdgen(&["render", "--preset", "dev"], None);
+    assert_eq!(by_set.status.code(), Some(0), "{}", text(&by_set.stderr));
+    assert_eq!(
+        by_set.stdout, by_flag.stdout,
+        "--set spec.preset=dev renders the dev preset"
+    );
+    let out = tdgen(&["render", "--set", "spec.preset=nonsense"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[unknown-preset]: there is no preset `nonsense`"));
+    let out = tdgen(&["render", "--preset", "ha", "--set", "spec.preset=dev"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error[preset-conflict]"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_explicit_input_must_be_a_spec() {
+    for input in [
+        "",
+        "# only a comment\n",
+        "spec: {dnodes: 3}\n",
+        "apiVersion: v1\nkind: ConfigMap\n",
+    ] {
+        let out = tdgen(&["render", "-f", "-"], Some(input));
+        assert_eq!(out.status.code(), Some(1), "{input:?}");
+        assert!(out.stdout.is_empty(), "{input:?}: nothing rendered");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("missing-envelope") || stderr.contains("error[kind]"),
+            "{input:?}: {stderr}"
+        );
+    }
+    let out = tdgen(&["render"], None);
+    assert_eq!(out.status.code(), Some(0), "no -f still means the defaults");
 }

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use tdgen::Request;
 
+use crate::support::spec;
+
 /// Codes that no spec file can trigger, with the test that covers each instead.
 const COVERED_ELSEWHERE: [(&str, &str); 3] = [
     ("invalid-set", "cli::set_errors_name_the_expression"),
@@ -13,7 +15,7 @@ const COVERED_ELSEWHERE: [(&str, &str); 3] = [
         "annotations-too-large",
         "diagnostics::oversized_annotations_are_rejected",
     ),
-    ("merge", "unreachable: layers are typed before they merge"),
+    ("preset-conflict", "cli::set_preset_acts_like_the_flag"),
 ];
 
 fn expected_code(text: &str) -> &str {
@@ -95,7 +97,10 @@ fn the_corpus_is_large_and_every_documented_code_is_exercised() {
 #[test]
 fn oversized_annotations_are_rejected() {
     let big = "x".repeat(300 * 1024);
-    let report = report_for("s.yaml", &format!("metadata:\n  annotations:\n    note: {big}\n"));
+    let report = report_for(
+        "s.yaml",
+        &spec(&format!("metadata:\n  annotations:\n    note: {big}\n")),
+    );
     assert!(
         report.findings.iter().any(|f| f.code == "annotations-too-large"),
         "{:?}",
@@ -105,8 +110,10 @@ fn oversized_annotations_are_rejected() {
 
 #[test]
 fn all_findings_are_reported_at_once() {
-    let text = "metadata:\n  name: TD\nspec:\n  dnodes: 2\n  mnodes: 3\n  timezone: Mars/Olympus\n  storage:\n    data: {size: 5GB}\n";
-    let report = report_for("s.yaml", text);
+    let text = spec(
+        "metadata:\n  name: TD\nspec:\n  dnodes: 2\n  mnodes: 3\n  timezone: Mars/Olympus\n  storage:\n    data: {size: 5GB}\n",
+    );
+    let report = report_for("s.yaml", &text);
     let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
     for code in [
         "invalid-name",
@@ -121,7 +128,7 @@ fn all_findings_are_reported_at_once() {
 
 #[test]
 fn findings_are_data_with_paths_and_positions() {
-    let report = report_for("s.yaml", "spec:\n  storage:\n    data:\n      size: 5GB\n");
+    let report = report_for("s.yaml", &spec("spec:\n  storage:\n    data:\n      size: 5GB\n"));
     let finding = &report.findings[0];
     assert_eq!(
         (finding.code, finding.path.as_str()),
@@ -130,8 +137,8 @@ fn findings_are_data_with_paths_and_positions() {
     let location = finding.location.as_ref().expect("located");
     assert_eq!(location.source, "s.yaml");
     let span = location.span.expect("span");
-    assert_eq!((span.line, span.column, span.len), (4, 13, 3));
+    assert_eq!((span.line, span.column, span.len), (6, 13, 3));
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
-    assert_eq!(json[0]["location"]["line"], 4);
+    assert_eq!(json[0]["location"]["line"], 6);
     assert_eq!(json[0]["severity"], "error");
 }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use tdgen::Request;
 use tdgen::diff::{ChangeClass, Previous, diff, read_previous};
+
+use crate::support::{request, spec};
 
 /// The spec every row starts from: most knobs on, so that a change to any field shows.
 const BASELINE: &str = r#"
@@ -176,7 +177,7 @@ const FIELDS: &[Row] = &[
     ),
     on(
         "spec.preset",
-        Base::Only("spec: {preset: seed}"),
+        Base::Only("apiVersion: tdgen/v1\nkind: TDengineCluster\nspec: {preset: seed}"),
         "spec: {preset: ha}",
         REJECTED,
         "a layer under the file: seed → ha changes podManagementPolicy and the claim template",
@@ -1011,12 +1012,12 @@ fn every_field_change_has_its_class_exit_code_and_working_remedies() {
 /// The library path: render `old`, read it back, diff against `new`.
 fn report(old: &str, new: &str) -> tdgen::diff::DiffReport {
     let render = |spec: &str| {
-        let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid");
+        let checked = tdgen::check(&request(spec)).expect("valid");
         tdgen::render(&checked.valid)
     };
     let objects: Vec<Value> = serde_saphyr::from_multiple(&render(old).to_yaml().expect("yaml")).expect("stream");
     let previous = Previous::from_objects(objects, false).expect("a tdgen render");
-    let checked = tdgen::check(&Request::from_text("s.yaml", new)).expect("valid");
+    let checked = tdgen::check(&request(new)).expect("valid");
     diff(&previous, &checked.valid)
 }
 
@@ -1140,8 +1141,8 @@ fn storage_changes_say_what_changed() {
 #[test]
 fn scaling_three_to_one_with_three_mnodes_lowers_the_mnodes_first() {
     let dir = scratch("three-to-one");
-    std::fs::write(dir.join("old.yaml"), "spec: {dnodes: 3, mnodes: 3}\n").expect("old");
-    std::fs::write(dir.join("new.yaml"), "spec: {dnodes: 1, mnodes: 1}\n").expect("new");
+    std::fs::write(dir.join("old.yaml"), spec("spec: {dnodes: 3, mnodes: 3}\n")).expect("old");
+    std::fs::write(dir.join("new.yaml"), spec("spec: {dnodes: 1, mnodes: 1}\n")).expect("new");
     assert_eq!(
         tdgen(&["render", "-f", "old.yaml", "--output-dir", "previous"], &dir)
             .status
@@ -1229,7 +1230,7 @@ fn the_gate_fails_closed() {
 #[test]
 fn unchanged_renders_are_empty_and_read_from_streams_lists_and_directories() {
     let spec = "metadata: {name: td, namespace: tsdb}\nspec: {dnodes: 5, image: {tag: '3.3.6.13'}, config: {supportVnodes: 16}}\n";
-    let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid");
+    let checked = tdgen::check(&request(spec)).expect("valid");
     let manifests = tdgen::render(&checked.valid);
     let dir = scratch("forms");
     manifests.write_dir(&dir.join("tree")).expect("dir");
@@ -1249,7 +1250,7 @@ fn unchanged_renders_are_empty_and_read_from_streams_lists_and_directories() {
 #[test]
 fn a_docs_clusterip_service_cannot_become_headless_in_place() {
     let spec = "spec: {dnodes: 3}\n";
-    let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid");
+    let checked = tdgen::check(&request(spec)).expect("valid");
     let yaml = tdgen::render(&checked.valid).to_yaml().expect("yaml");
     let mut objects: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("stream");
     for object in &mut objects {

@@ -1,9 +1,7 @@
 //! `tdgen explain`: the summary names every dnode, the mnodes, the tolerance and the clients.
 
-use tdgen::Request;
-
 fn explain(spec: &str) -> String {
-    let checked = tdgen::check(&Request::from_text("s.yaml", spec)).expect("valid");
+    let checked = tdgen::check(&crate::support::request(spec)).expect("valid");
     tdgen::explain::explain(&checked.valid).expect("explains")
 }
 

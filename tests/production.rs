@@ -10,7 +10,7 @@ use tdgen::{Manifest, Request};
 use crate::support::*;
 
 fn render(spec: &str) -> tdgen::Manifests {
-    render_request(&Request::from_text("s.yaml", spec))
+    render_request(&request(spec))
 }
 
 fn matches(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
@@ -210,11 +210,7 @@ fn the_password_and_probes_follow_the_image_version() {
         probe("spec: {image: {tag: '3.3.6.13'}}"),
         (vec!["taos-check".to_owned()], vec!["taos-check".to_owned()])
     );
-    let report = tdgen::check(&Request::from_text(
-        "s.yaml",
-        "spec: {rootPassword: {secretName: root}}",
-    ))
-    .unwrap_err();
+    let report = tdgen::check(&request("spec: {rootPassword: {secretName: root}}")).unwrap_err();
     assert_eq!(
         report.findings[0].code, "root-password-unsupported",
         "3.0.7.1 has no password variable"
@@ -320,7 +316,7 @@ proptest! {
         hardened in any::<bool>(),
         file_mode in any::<bool>(),
     ) {
-        let spec = serde_json::json!({"spec": {
+        let spec = serde_json::json!({"apiVersion": "tdgen/v1", "kind": "TDengineCluster", "spec": {
             "image": {"tag": tag},
             "rootPassword": {"secretName": secret, "key": key},
             "security": {"profile": if hardened { "hardened" } else { "official-image" }},

@@ -147,10 +147,7 @@ fn kubelet_expansion_yields_every_pods_fqdn_and_the_first_endpoint() {
         );
     }
     // Namespace-free output learns the namespace at run time, whatever `kubectl apply -n` says.
-    let manifests = render_request(&Request::from_text(
-        "s.yaml",
-        "metadata: {name: td}\nspec: {dnodes: 2}\n",
-    ));
+    let manifests = render_request(&request("metadata: {name: td}\nspec: {dnodes: 2}\n"));
     let resolved = kubelet_env(&container_env(&manifests), "td-1", "anywhere");
     assert_eq!(resolved["TAOS_FQDN"], "td-1.taosd.anywhere.svc.cluster.local");
     assert_eq!(resolved["TAOS_FIRST_EP"], "td-0.taosd.anywhere.svc.cluster.local:6030");

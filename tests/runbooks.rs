@@ -12,9 +12,7 @@ use crate::support::*;
 use crate::support::{FakeCluster, SHELLS, Shell};
 
 fn valid(spec: &str) -> tdgen::ValidSpec {
-    tdgen::check(&Request::from_text("s.yaml", spec))
-        .expect("valid spec")
-        .valid
+    tdgen::check(&request(spec)).expect("valid spec").valid
 }
 
 /// Every plan of one input, as one document: shell scripts, and one Markdown rendering.

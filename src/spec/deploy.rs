@@ -13,7 +13,8 @@ macro_rules! layer_struct {
     ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        #[serde(rename_all = "camelCase")]
+        #[schemars(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fmeta])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $field: Option<$ty>,)*
         }

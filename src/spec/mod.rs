@@ -1,9 +1,11 @@
 //! The user-facing spec (`apiVersion: tdgen/v1`, `kind: TDengineCluster`): serde + schemars types only.
 //!
 //! Every field is optional so that one type serves as a *layer* (built-in defaults < preset <
-//! spec file < `--set`, see [`crate::layer`]). Unknown fields are rejected (`deny_unknown_fields`)
-//! and doc comments become the JSON Schema's descriptions. No cross-field logic lives here: that
-//! belongs to [`mod@crate::validate`].
+//! spec file < `--set`, see [`crate::layer`]). Unknown fields are found all at once by
+//! [`crate::layer`], against the JSON Schema (where every object says
+//! `additionalProperties: false`); serde itself skips them, so that every other field is still
+//! read and checked. Doc comments become the JSON Schema's descriptions. No cross-field logic
+//! lives here: that belongs to [`mod@crate::validate`].
 
 use std::collections::BTreeMap;
 
@@ -22,7 +24,8 @@ pub const KIND: &str = "TDengineCluster";
 ///
 /// The envelope looks like a Kubernetes object so it is familiar and can evolve by version.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "TDengineCluster")]
 pub struct Spec {
     /// Must be `tdgen/v1`.
@@ -41,7 +44,8 @@ pub struct Spec {
 
 /// Identity of the cluster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Metadata {
     /// StatefulSet name, also the `app` selector label and the prefix of every pod name.
     /// Default `tdengine`.
@@ -62,7 +66,8 @@ pub struct Metadata {
 
 /// The cluster's desired shape.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ClusterSpec {
     /// Start from this preset (`seed`, `dev`, `ha`; see `tdgen presets`). Default `seed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,7 +185,8 @@ pub struct ClusterSpec {
 
 /// The container image.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Image {
     /// Image repository. Default `tdengine/tdengine`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,7 +245,8 @@ impl PodManagementPolicy {
 
 /// The governing Service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ServiceSpec {
     /// Name of the headless Service that gives each dnode its DNS name. Default `taosd`.
     /// The client Service is named `<name>-client`.
@@ -249,7 +256,8 @@ pub struct ServiceSpec {
 
 /// Persistent storage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Storage {
     /// The data volume (`/var/lib/taos`, claim template `taosdata`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,7 +273,8 @@ pub struct Storage {
 
 /// One persistent volume claim template.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Volume {
     /// Requested size as a Kubernetes quantity. Default `5Gi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,7 +286,8 @@ pub struct Volume {
 
 /// Probe timing for the three probes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Probes {
     /// Startup probe. Default `failureThreshold: 360, periodSeconds: 10` (one hour: a dnode that
     /// returns after an outage needs time to catch up, and a short budget restart-loops it).
@@ -293,7 +303,8 @@ pub struct Probes {
 
 /// The standard Kubernetes probe fields (the handler is tdgen's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ProbeTiming {
     /// Seconds after start before the first probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,23 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tdgen::{Manifest, Manifests, Request};
 
+/// The envelope every spec given as input carries.
+pub const ENVELOPE: &str = "apiVersion: tdgen/v1\nkind: TDengineCluster\n";
+
+/// A spec text: the envelope (unless `body` already starts a spec with it), then `body`.
+pub fn spec(body: &str) -> String {
+    if body.lines().any(|l| l.starts_with("apiVersion:")) {
+        body.to_owned()
+    } else {
+        format!("{ENVELOPE}{body}")
+    }
+}
+
+/// A request for the spec `body` (the envelope added).
+pub fn request(body: &str) -> Request {
+    Request::from_text("s.yaml", spec(body))
+}
+
 /// Render a spec file through the library, failing the test on any error.
 pub fn render_file(path: &Path) -> Manifests {
     let text = std::fs::read_to_string(path).expect("fixture readable");
