@@ -19,6 +19,8 @@ pub struct Parameter {
     pub cluster_wide: bool,
     /// Takes several whitespace-separated tokens (`dataDir`).
     pub multi_token: bool,
+    /// Its value is a credential: it must come from a Secret, never from the spec.
+    pub credential: bool,
 }
 
 /// What the catalog says about a key.
@@ -54,6 +56,7 @@ static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
                 removed,
                 cluster_wide: notes.contains(&"cluster-wide"),
                 multi_token: notes.contains(&"multi-token"),
+                credential: notes.contains(&"credential"),
             };
             (name.to_ascii_lowercase(), parameter)
         })
@@ -84,6 +87,11 @@ pub fn lookup(key: &str) -> Lookup {
     }
 }
 
+/// Whether a parameter's value is a credential (case-insensitively, as taosd matches names).
+pub fn is_credential(key: &str) -> bool {
+    matches!(lookup(key), Lookup::Known(p) if p.credential)
+}
+
 /// Every documented parameter name, for suggestions.
 pub fn names() -> impl Iterator<Item = &'static str> {
     PARAMETERS.values().map(|p| p.name)
@@ -106,5 +114,9 @@ mod tests {
         assert!(matches!(lookup("numOfMnodes"), Lookup::Legacy(advice) if advice.contains("spec.mnodes")));
         assert_eq!(lookup("noSuchThing"), Lookup::Unknown);
         assert!(names().count() > 150);
+        for credential in ["adapterToken", "ssAccessString", "s3Accesskey", "S3ACCESSKEY"] {
+            assert!(is_credential(credential), "{credential}");
+        }
+        assert!(!is_credential("s3Endpoint"));
     }
 }

@@ -390,9 +390,10 @@ pub fn env_name_to_config_key(name: &str) -> Option<String> {
     Some(key)
 }
 
-/// A config value is data, not a template: `$(X)` in it must reach taosd literally.
+/// A config value is data, not a template: every `$` is doubled, so that the kubelet's
+/// expansion (`$$` → `$`, `$(X)` → X's value) hands taosd exactly what was written.
 fn escape_references(value: &str) -> String {
-    value.replace("$(", "$$(")
+    value.replace('$', "$$")
 }
 
 #[cfg(test)]

@@ -9,9 +9,6 @@ use crate::spec::ConfigValue;
 use crate::suggest::closest;
 use crate::version::Version;
 
-/// Parameters whose values are credentials: they must come from a Secret, never the spec.
-const SECRET_PARAMETERS: [&str; 2] = ["adapterToken", "ssAccessString"];
-
 /// taosd's default reserve on the data directory (`minimalDataDirGB`).
 const DEFAULT_MINIMAL_DATA_DIR_GB: f64 = 2.0;
 
@@ -23,13 +20,33 @@ impl Validator {
         version: Option<Version>,
     ) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for (key, ConfigValue(value)) in config {
             let path = join_path("spec.config", &key);
+            if let Some(first) = seen.insert(key.to_ascii_lowercase(), key.clone()) {
+                self.error(
+                    "config-duplicate",
+                    &path,
+                    format!("`{key}` and `{first}` name the same parameter"),
+                    "taosd matches parameter names case-insensitively, and both would become the same variable: keep one",
+                );
+                continue;
+            }
             if let Some(help) = dedicated_field(&key) {
                 self.error(
                     "config-has-field",
                     &path,
                     format!("`{key}` is not set through spec.config"),
+                    help,
+                );
+                continue;
+            }
+            let env = crate::plan::config_env_name(&key);
+            if let Some(help) = owned_variable_help(&env) {
+                self.error(
+                    "config-owned-env",
+                    &path,
+                    format!("`{key}` would set {env}, which tdgen sets itself"),
                     help,
                 );
                 continue;
@@ -44,9 +61,9 @@ impl Validator {
                 continue;
             }
             match catalog::lookup(&key) {
-                Lookup::Known(parameter) if SECRET_PARAMETERS.iter().any(|s| s.eq_ignore_ascii_case(&key)) => {
+                Lookup::Known(parameter) if parameter.credential => {
                     let env = crate::plan::config_env_name(parameter.name);
-                    self.error("config-secret", &path, format!("`{key}` holds a credential, and tdgen renders no secret values"), format!("pass it from a Secret: spec.extraEnv: [{{name: {env}, valueFrom: {{secretKeyRef: {{name: …, key: …}}}}}}]"));
+                    self.error("config-secret", &path, format!("`{key}` holds a credential, and tdgen renders no secret values"), secret_help(&env));
                     continue;
                 }
                 Lookup::Known(parameter) => self.known_parameter(&path, &key, &value, parameter, version),
@@ -159,6 +176,27 @@ impl Validator {
                 "taosd stops writing when free space falls below minimalDataDirGB; leave room for data",
             );
         }
+    }
+}
+
+/// How to pass a credential parameter: as its variable, from a Secret.
+pub(super) fn secret_help(env: &str) -> String {
+    format!(
+        "pass it from a Secret: spec.extraEnv: [{{name: {env}, valueFrom: {{secretKeyRef: {{name: …, key: …}}}}}}] (taosd reads TAOS_* variables as parameters)"
+    )
+}
+
+/// The field that sets a variable tdgen owns, when a config key would collide with it.
+fn owned_variable_help(env: &str) -> Option<&'static str> {
+    match env {
+        "TAOS_ROOT_PASSWORD" | "TAOS_ROOT_PASSWORD_FILE" => {
+            Some("the image reads the root password from it: reference a Secret with spec.rootPassword")
+        }
+        "TAOS_DISABLE_ADAPTER" => Some("set spec.components.adapter.enabled"),
+        "TAOS_DISABLE_KEEPER" => Some("set spec.components.keeper.enabled"),
+        "TAOS_DISABLE_EXPLORER" => Some("set spec.components.explorer.enabled"),
+        name if super::deploy::OWNED_ENV.contains(&name) => Some("set the spec field that derives it"),
+        _ => None,
     }
 }
 

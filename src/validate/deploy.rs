@@ -222,7 +222,7 @@ impl Validator {
             ),
             root_password: self.root_password(c.root_password.clone(), version),
             mnode_bootstrap: self.mnode_bootstrap(c.mnode_bootstrap.clone().unwrap_or_default(), mnodes),
-            extra_env: self.extra_env(c.extra_env.clone().unwrap_or_default()),
+            extra_env: self.extra_env(c.extra_env.clone().unwrap_or_default(), config_variables(c)),
             extra_volumes: c.extra_volumes.clone().unwrap_or_default(),
             extra_volume_mounts: c.extra_volume_mounts.clone().unwrap_or_default(),
             probe_modes: version.is_some_and(|v| v >= PROBE_MODES_SINCE),
@@ -641,7 +641,10 @@ impl Validator {
         Some(wait.clamp(30, 86_400))
     }
 
-    fn extra_env(&mut self, env: Vec<EnvVar>) -> Vec<EnvVar> {
+    /// Extra variables: valid names, none that tdgen or spec.config sets, none twice, and no
+    /// credential as a literal.
+    fn extra_env(&mut self, env: Vec<EnvVar>, config: BTreeMap<String, String>) -> Vec<EnvVar> {
+        let mut seen: Vec<&str> = Vec::new();
         for (i, var) in env.iter().enumerate() {
             let path = format!("spec.extraEnv[{i}].name");
             let valid = var
@@ -650,6 +653,7 @@ impl Validator {
                 .next()
                 .is_some_and(|c| c.is_ascii_alphabetic() || "-._".contains(c))
                 && var.name.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+            let config_key = crate::plan::env_name_to_config_key(&var.name);
             if !valid {
                 self.error(
                     "invalid-env-name",
@@ -664,9 +668,30 @@ impl Validator {
                     format!("tdgen sets `{}` itself", var.name),
                     "use the spec field that derives it instead",
                 );
-            } else if let Some(key) =
-                crate::plan::env_name_to_config_key(&var.name).filter(|_| var.value_from.is_none())
-            {
+            } else if seen.contains(&var.name.as_str()) {
+                self.error(
+                    "env-duplicate",
+                    &path,
+                    format!("`{}` appears twice in spec.extraEnv", var.name),
+                    "keep one: the kubelet keeps the last, and `kubectl apply --server-side` refuses duplicate names",
+                );
+            } else if let Some(key) = config.get(&var.name) {
+                self.error(
+                    "env-duplicate",
+                    &path,
+                    format!("`{}` is also set by spec.config.{key}", var.name),
+                    "keep one: duplicate variables are refused by `kubectl apply --server-side`, and which one taosd sees is an accident",
+                );
+            } else if let Some(key) = config_key.as_deref().filter(|k| crate::catalog::is_credential(k)) {
+                if var.value.is_some() {
+                    self.error(
+                        "env-secret-literal",
+                        &path,
+                        format!("`{}` is the credential parameter `{key}`, written as a literal", var.name),
+                        super::config::secret_help(&var.name),
+                    );
+                }
+            } else if let Some(key) = config_key.filter(|_| var.value_from.is_none()) {
                 self.warn(
                     "env-is-config",
                     &path,
@@ -674,6 +699,7 @@ impl Validator {
                     format!("set spec.config.{key} instead, so tdgen checks it against the parameter catalog"),
                 );
             }
+            seen.push(&var.name);
         }
         env
     }
@@ -727,6 +753,18 @@ impl Validator {
             }
         }
     }
+}
+
+/// The variables spec.config becomes in env mode, with the key each comes from.
+fn config_variables(c: &ClusterSpec) -> BTreeMap<String, String> {
+    if c.config_mode.unwrap_or(ConfigMode::Env) != ConfigMode::Env {
+        return BTreeMap::new();
+    }
+    c.config
+        .iter()
+        .flatten()
+        .map(|(key, _)| (crate::plan::config_env_name(key), key.clone()))
+        .collect()
 }
 
 fn is_cidr(text: &str) -> bool {
