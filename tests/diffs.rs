@@ -1041,12 +1041,36 @@ fn a_renamed_cluster_is_blocking_and_its_old_objects_are_not_safe_to_prune() {
         .find(|c| c.object == "StatefulSet/tdengine" && c.field.is_empty())
         .expect("removed StatefulSet");
     assert_eq!(sts.class, ChangeClass::Unsafe, "removing a StatefulSet is never safe");
+    let governing = report
+        .changes
+        .iter()
+        .find(|c| c.object == "Service/taosd" && c.field.is_empty())
+        .expect("the old governing Service");
+    assert_eq!(
+        governing.class,
+        ChangeClass::Unsafe,
+        "pruning it removes the dnodes' DNS names"
+    );
+}
+
+#[test]
+fn a_service_re_pointed_to_other_pods_is_unsafe() {
+    let old = "metadata: {name: tdengine}\nspec: {dnodes: 3, service: {name: peers}}\n";
+    let report = report(
+        old,
+        "metadata: {name: tsdb}\nspec: {dnodes: 3, service: {name: peers}}\n",
+    );
     let selector = report
         .changes
         .iter()
-        .find(|c| c.object == "Service/taosd" && c.field == "spec.selector")
+        .find(|c| c.object == "Service/peers" && c.field == "spec.selector")
         .expect("re-pointed Service");
     assert_eq!(selector.class, ChangeClass::Unsafe);
+    assert!(
+        selector.message.contains("the running dnodes lose their DNS names"),
+        "{}",
+        selector.message
+    );
 }
 
 #[test]

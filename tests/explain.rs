@@ -11,13 +11,13 @@ fn explains_fqdns_mnodes_tolerance_storage_and_clients() {
         "metadata: {name: td, namespace: tsdb}\nspec: {dnodes: 4, mnodes: 3, storage: {data: {size: 10Gi}, logs: {size: 1Gi}}}",
     );
     for expected in [
-        "dnode 3  td-3.taosd.tsdb.svc.cluster.local:6030\n",
-        "dnode 2  td-2.taosd.tsdb.svc.cluster.local:6030  mnode",
-        "First endpoint (TAOS_FIRST_EP): td-0.taosd.tsdb.svc.cluster.local:6030",
+        "dnode 3  td-3.td.tsdb.svc.cluster.local:6030\n",
+        "dnode 2  td-2.td.tsdb.svc.cluster.local:6030  mnode",
+        "First endpoint (TAOS_FIRST_EP): td-0.td.tsdb.svc.cluster.local:6030",
         "REPLICA 3 databases: 1 dnode",
         "Storage requested: 44Gi (4 × (10Gi data + 1Gi logs)",
-        "taos -h td-0.taosd.tsdb.svc.cluster.local -P 6030",
-        "http://taosd-client.tsdb.svc.cluster.local:6041/rest/sql",
+        "taos -h td-0.td.tsdb.svc.cluster.local -P 6030",
+        "http://td-client.tsdb.svc.cluster.local:6041/rest/sql",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }

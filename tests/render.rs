@@ -149,8 +149,8 @@ fn kubelet_expansion_yields_every_pods_fqdn_and_the_first_endpoint() {
     // Namespace-free output learns the namespace at run time, whatever `kubectl apply -n` says.
     let manifests = render_request(&request("metadata: {name: td}\nspec: {dnodes: 2}\n"));
     let resolved = kubelet_env(&container_env(&manifests), "td-1", "anywhere");
-    assert_eq!(resolved["TAOS_FQDN"], "td-1.taosd.anywhere.svc.cluster.local");
-    assert_eq!(resolved["TAOS_FIRST_EP"], "td-0.taosd.anywhere.svc.cluster.local:6030");
+    assert_eq!(resolved["TAOS_FQDN"], "td-1.td.anywhere.svc.cluster.local");
+    assert_eq!(resolved["TAOS_FIRST_EP"], "td-0.td.anywhere.svc.cluster.local:6030");
 }
 
 #[test]
@@ -285,4 +285,67 @@ fn readme_example_spec_renders() {
         .expect("a yaml block in the README");
     let manifests = render_request(&Request::from_text("README.md", spec));
     assert!(manifests.statefulset().is_some());
+}
+
+#[test]
+fn null_storage_class_means_the_clusters_default_and_empty_means_none() {
+    let class = |body: &str| {
+        let manifests = render_request(&request(body));
+        let claim = manifests
+            .statefulset()
+            .and_then(|s| s.spec.clone())
+            .expect("spec")
+            .volume_claim_templates
+            .expect("claims")[0]
+            .clone();
+        claim.spec.expect("claim spec").storage_class_name
+    };
+    assert_eq!(class("spec: {}"), Some("standard".into()), "the seed preset's class");
+    assert_eq!(
+        class("spec: {storage: {data: {storageClassName: null}}}"),
+        None,
+        "null overrides the preset"
+    );
+    assert_eq!(
+        class("spec: {storage: {data: {storageClassName: ''}}}"),
+        Some(String::new()),
+        "\"\" is no dynamic provisioning"
+    );
+    assert_eq!(
+        class("spec: {storage: {data: {storageClassName: fast}}}"),
+        Some("fast".into())
+    );
+}
+
+#[test]
+fn two_clusters_in_one_namespace_share_no_object_name() {
+    let names = |body: &str| -> std::collections::BTreeSet<(String, String)> {
+        render_request(&request(body))
+            .objects()
+            .iter()
+            .map(|o| (o.kind().to_owned(), o.name().to_owned()))
+            .collect()
+    };
+    let production = "spec: {preset: production, dnodes: 3}\n";
+    for (a, b) in [
+        (
+            "metadata: {name: alpha, namespace: db}\n",
+            "metadata: {name: beta, namespace: db}\n",
+        ),
+        (
+            "metadata: {name: tdengine, namespace: db}\n",
+            "metadata: {name: beta, namespace: db}\n",
+        ),
+    ] {
+        for extra in ["", production] {
+            let (left, right) = (names(&format!("{a}{extra}")), names(&format!("{b}{extra}")));
+            let shared: Vec<_> = left.intersection(&right).collect();
+            assert!(shared.is_empty(), "{a} and {b} share {shared:?}");
+        }
+    }
+    let doc = names("metadata: {name: tdengine}\n");
+    assert!(
+        doc.contains(&("Service".to_owned(), "taosd".to_owned())),
+        "the doc's cluster keeps its names"
+    );
 }

@@ -279,9 +279,10 @@ pub struct Volume {
     /// Requested size as a Kubernetes quantity. Default `5Gi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
-    /// Storage class. Omitted → the cluster's default class.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage_class_name: Option<String>,
+    /// StorageClass: a name; `null` for the cluster's default class (also over a preset's
+    /// class); `""` for no dynamic provisioning (pre-provisioned volumes only).
+    #[serde(default, deserialize_with = "explicit_null", skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<Option<String>>,
 }
 
 /// Probe timing for the three probes.
@@ -330,6 +331,14 @@ pub struct ProbeTiming {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub termination_grace_period_seconds: Option<i64>,
+}
+
+/// A field where `null` is a choice of its own (it overrides a lower layer's value): absent is
+/// `None`, `null` is `Some(None)`, a value is `Some(Some(value))`.
+fn explicit_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// One taos.cfg parameter value, kept exactly as written (`16`, `1.50`, `on`).

@@ -63,7 +63,12 @@ impl Validator {
             match catalog::lookup(&key) {
                 Lookup::Known(parameter) if parameter.credential => {
                     let env = crate::plan::config_env_name(parameter.name);
-                    self.error("config-secret", &path, format!("`{key}` holds a credential, and tdgen renders no secret values"), secret_help(&env));
+                    self.error(
+                        "config-secret",
+                        &path,
+                        format!("`{key}` holds a credential, and tdgen renders no secret values"),
+                        secret_help(&env),
+                    );
                     continue;
                 }
                 Lookup::Known(parameter) => self.known_parameter(&path, &key, &value, parameter, version),

@@ -551,7 +551,7 @@ impl Validator {
     fn log_volume(&mut self, logs: Option<spec::Volume>) -> Option<(String, Option<String>)> {
         let logs = logs?;
         let (size, _) = self.size("spec.storage.logs.size", logs.size.as_deref().unwrap_or("1Gi"));
-        let class = logs.storage_class_name;
+        let class = logs.storage_class_name.flatten();
         self.storage_class("spec.storage.logs.storageClassName", class.as_deref());
         Some((size, class))
     }
@@ -687,7 +687,10 @@ impl Validator {
                     self.error(
                         "env-secret-literal",
                         &path,
-                        format!("`{}` is the credential parameter `{key}`, written as a literal", var.name),
+                        format!(
+                            "`{}` is the credential parameter `{key}`, written as a literal",
+                            var.name
+                        ),
                         super::config::secret_help(&var.name),
                     );
                 }

@@ -34,8 +34,19 @@ pub mod defaults {
     pub const CLUSTER_DOMAIN: &str = "cluster.local";
     /// `spec.serverPort`.
     pub const SERVER_PORT: u16 = 6030;
-    /// `spec.service.name`.
+    /// `spec.service.name` of the doc's cluster.
     pub const SERVICE_NAME: &str = "taosd";
+
+    /// `spec.service.name` when unset: the doc's `taosd` for its cluster `tdengine`, the
+    /// cluster's own name otherwise, so that two clusters in one namespace never share a
+    /// Service (the client Service adds `-client`).
+    pub fn service_name(cluster: &str) -> String {
+        if cluster == NAME {
+            SERVICE_NAME.into()
+        } else {
+            cluster.into()
+        }
+    }
     /// `spec.storage.data.size`.
     pub const DATA_SIZE: &str = "5Gi";
 }
@@ -107,7 +118,8 @@ pub struct Resolved {
     pub cluster_domain: String,
     /// taosd server port.
     pub server_port: u16,
-    /// Name of the headless governing Service.
+    /// Name of the headless governing Service (default: `taosd` for the doc's cluster
+    /// `tdengine`, the cluster's own name otherwise, so no two clusters share it).
     pub service_name: String,
     /// Data volume size, canonical.
     pub data_size: String,
@@ -192,6 +204,11 @@ impl Validator {
         let name = meta.name.unwrap_or_else(|| defaults::NAME.into());
         let mnodes = self.mnodes(cluster.mnodes, dnodes);
         let deploy = self.deploy(&cluster, &name, dnodes, mnodes, version);
+        let service_name = cluster
+            .service
+            .clone()
+            .and_then(|s| s.name)
+            .unwrap_or_else(|| defaults::service_name(&name));
         let resolved = Resolved {
             name,
             namespace: meta.namespace,
@@ -209,12 +226,9 @@ impl Validator {
                 .cluster_domain
                 .unwrap_or_else(|| defaults::CLUSTER_DOMAIN.into()),
             server_port: self.port("spec.serverPort", cluster.server_port),
-            service_name: cluster
-                .service
-                .and_then(|s| s.name)
-                .unwrap_or_else(|| defaults::SERVICE_NAME.into()),
+            service_name,
             data_size,
-            data_storage_class: data.storage_class_name,
+            data_storage_class: data.storage_class_name.flatten(),
             startup_probe: self.probe("startup", probes.startup, startup_default()),
             readiness_probe: self.probe("readiness", probes.readiness, readiness_default()),
             liveness_probe: self.probe("liveness", probes.liveness, liveness_default()),
@@ -225,7 +239,8 @@ impl Validator {
             deploy,
         };
         self.file_mode_values(&resolved);
-        self.names(&resolved);
+        let explicit_service = cluster_service_set(spec);
+        self.names(&resolved, explicit_service);
         self.fqdn_budget(&resolved);
         self.timezone(&resolved.timezone);
         self.probe_relations(&resolved);
@@ -492,16 +507,16 @@ impl Validator {
         map
     }
 
-    /// A StorageClass name, when one is given.
+    /// A StorageClass name, when one is given (`""` is Kubernetes' "no dynamic provisioning").
     fn storage_class(&mut self, path: &str, class: Option<&str>) {
-        if let Some(class) = class
+        if let Some(class) = class.filter(|c| !c.is_empty())
             && let Err(why) = dns_subdomain(class)
         {
             self.error(
                 "invalid-storage-class",
                 path,
                 format!("`{class}` is not a valid StorageClass name: {why}"),
-                "omit the field to use the cluster's default class",
+                "write `null` for the cluster's default class, or `\"\"` for pre-provisioned volumes only",
             );
         }
     }
@@ -522,7 +537,8 @@ impl Validator {
         }
     }
 
-    fn names(&mut self, r: &Resolved) {
+    fn names(&mut self, r: &Resolved, explicit_service: bool) {
+        let name_ok = dns_label(&r.name, MAX_STATEFULSET_NAME_LEN).is_ok();
         if let Err(why) = dns_label(&r.name, MAX_STATEFULSET_NAME_LEN) {
             self.error("invalid-name", "metadata.name", format!("`{}` is not a valid StatefulSet name: {why}", r.name), "use lowercase letters, digits and `-`, at most 52 characters (pods add `-<revision hash>` to reach the 63 limit)");
         }
@@ -536,8 +552,23 @@ impl Validator {
                 "use lowercase letters, digits and `-`, at most 63 characters",
             );
         }
-        if let Err(why) = dns_1035_label(&format!("{}-client", r.service_name)) {
-            self.error("invalid-service-name", "spec.service.name", format!("`{}` is not a valid Service name: {why}", r.service_name), "start with a letter; use lowercase letters, digits and `-`; at most 56 characters (the client Service adds `-client`)");
+        match dns_1035_label(&format!("{}-client", r.service_name)) {
+            Err(why) if explicit_service => {
+                self.error("invalid-service-name", "spec.service.name", format!("`{}` is not a valid Service name: {why}", r.service_name), "start with a letter; use lowercase letters, digits and `-`; at most 56 characters (the client Service adds `-client`)");
+            }
+            // The name itself is reported above; its Service would only repeat it.
+            Err(why) if name_ok => {
+                self.error(
+                    "invalid-service-name",
+                    "metadata.name",
+                    format!(
+                        "the Services are named after the cluster, and `{}` is not a valid Service name: {why}",
+                        r.service_name
+                    ),
+                    "start metadata.name with a letter, or set spec.service.name",
+                );
+            }
+            _ => {}
         }
         if let Err(why) = dns_subdomain(&r.cluster_domain) {
             self.error(
@@ -596,6 +627,14 @@ impl Validator {
             _ => {}
         }
     }
+}
+
+/// Whether the spec names the governing Service itself.
+fn cluster_service_set(spec: &Spec) -> bool {
+    spec.spec
+        .as_ref()
+        .and_then(|c| c.service.as_ref())
+        .is_some_and(|s| s.name.is_some())
 }
 
 /// Exec probe timeouts above this are errors: no health check legitimately takes longer.
