@@ -311,9 +311,12 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
     let checked = checked(&args.input, &args.findings)?;
     let manifests = tdgen::render(&checked.valid);
     if let Some(dir) = &args.output_dir {
-        let written = manifests.write_dir(dir).map_err(anyhow::Error::from)?;
-        for path in written {
+        let done = manifests.write_dir(dir).map_err(anyhow::Error::from)?;
+        for path in &done.written {
             eprintln!("wrote {}", path.display());
+        }
+        for path in &done.removed {
+            eprintln!("removed {} (rendered before, not any more)", path.display());
         }
         return Ok(());
     }

@@ -236,6 +236,16 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// Two groups of objects would be written to the same file of an output directory.
+    #[error("{first} and {second} would both be written to {file}; rename the cluster (metadata.name) or its Service (spec.service.name)")]
+    FileCollision {
+        /// The file name.
+        file: String,
+        /// What was to be written there first.
+        first: String,
+        /// What collided with it.
+        second: String,
+    },
     /// `--previous` is not a previous render of a cluster.
     #[error("{}: not a previous render: {reason}; render with `tdgen render --output-dir`, or pass --allow-new for a cluster's first render", path.display())]
     Previous {

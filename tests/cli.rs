@@ -288,3 +288,88 @@ fn an_explicit_input_must_be_a_spec() {
     let out = tdgen(&["render"], None);
     assert_eq!(out.status.code(), Some(0), "no -f still means the defaults");
 }
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tdgen-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+#[test]
+fn output_dir_never_writes_through_a_link() {
+    let dir = scratch("links");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    std::fs::write(dir.join("elsewhere"), "precious\n").expect("target");
+    std::os::unix::fs::symlink(dir.join("elsewhere"), out.join("tdengine.yaml")).expect("link");
+    std::os::unix::fs::symlink(dir.join("missing/nothing"), out.join("taosd-service.yaml")).expect("dangling");
+    let rendered = tdgen(&["render", "--output-dir", out.to_str().unwrap()], None);
+    assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("elsewhere")).unwrap(), "precious\n", "the link's target is untouched");
+    assert!(!dir.join("missing").exists(), "nothing created through the dangling link");
+    for name in ["tdengine.yaml", "taosd-service.yaml"] {
+        let meta = std::fs::symlink_metadata(out.join(name)).unwrap();
+        assert!(meta.file_type().is_file(), "{name} is now a file of its own");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn output_dir_removes_what_tdgen_no_longer_renders_and_nothing_else() {
+    let dir = scratch("stale");
+    let out = dir.join("out");
+    let arg = out.to_str().unwrap();
+    assert_eq!(tdgen(&["render", "--preset", "production", "-n", "db", "--output-dir", arg], None).status.code(), Some(0));
+    std::fs::write(out.join("mine.yaml"), "# my own file\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: mine}\n").unwrap();
+    let before: Vec<String> = names(&out);
+    let out_seed = tdgen(&["render", "-n", "db", "--output-dir", arg], None);
+    assert_eq!(out_seed.status.code(), Some(0), "{}", text(&out_seed.stderr));
+    let after = names(&out);
+    assert!(after.contains(&"mine.yaml".to_owned()), "a file without tdgen's marker stays");
+    let expected: Vec<String> = {
+        let checked = tdgen::check(&tdgen::Request { namespace: Some("db".into()), ..Default::default() }).unwrap();
+        let mut names: Vec<String> = tdgen::render(&checked.valid).files().unwrap().into_iter().map(|(n, _)| n).collect();
+        names.push("mine.yaml".into());
+        names.sort();
+        names
+    };
+    assert_eq!(after, expected, "before: {before:?}");
+    assert!(text(&out_seed.stderr).contains("removed "), "{}", text(&out_seed.stderr));
+    for name in after.iter().filter(|n| *n != "mine.yaml") {
+        let first = std::fs::read_to_string(out.join(name)).unwrap();
+        assert!(first.starts_with(tdgen::emit::dir::MARKER), "{name} carries the marker");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn output_dir_refuses_collisions_and_changes_nothing_on_failure() {
+    let dir = scratch("collide");
+    let out = dir.join("out");
+    let arg = out.to_str().unwrap();
+    let collision = tdgen(&["render", "--set", "metadata.name=kustomization", "--output-dir", arg], None);
+    assert_eq!(collision.status.code(), Some(2));
+    assert!(text(&collision.stderr).contains("would both be written to kustomization.yaml"), "{}", text(&collision.stderr));
+    assert!(!out.join("kustomization.yaml").exists());
+    assert_eq!(tdgen(&["render", "--output-dir", arg], None).status.code(), Some(0));
+    let before: Vec<(String, String)> = names(&out).into_iter().map(|n| { let t = std::fs::read_to_string(out.join(&n)).unwrap(); (n, t) }).collect();
+    std::fs::remove_file(out.join("tdengine-job.yaml")).unwrap();
+    std::fs::create_dir(out.join("tdengine-job.yaml")).unwrap();
+    let failed = tdgen(&["render", "--set", "spec.dnodes=4", "--output-dir", arg], None);
+    assert_eq!(failed.status.code(), Some(2));
+    for (name, text_before) in before.iter().filter(|(n, _)| n != "tdengine-job.yaml") {
+        assert_eq!(&std::fs::read_to_string(out.join(name)).unwrap(), text_before, "{name} unchanged after a failed render");
+    }
+    assert!(!names(&out).iter().any(|n| n.starts_with('.')), "no temporary file left");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -224,7 +224,8 @@ fn output_dir_files_are_the_docs_names_plus_a_kustomization() {
     assert_eq!(
         kustomization,
         &format!(
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}",
+            "{}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}",
+            tdgen::emit::dir::MARKER,
             listed.concat()
         )
     );

@@ -1,7 +1,9 @@
 //! Emission: typed objects to deterministic bytes — a YAML stream, a JSON `List`, or a
-//! directory of files with a `kustomization.yaml`.
+//! directory of files with a `kustomization.yaml` (written safely by [`dir`]).
 
-use std::path::{Path, PathBuf};
+pub mod dir;
+
+use std::path::Path;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::Job;
@@ -171,26 +173,33 @@ impl Manifests {
 
     /// The files of an `--output-dir`: `<service>-service.yaml` (both Services), `<name>.yaml`
     /// (the StatefulSet), one file per other kind, and a `kustomization.yaml` listing them.
+    /// Every file starts with [`dir::MARKER`]. Two groups that would share a file name are an
+    /// error (`metadata.name: kustomization` would overwrite the kustomization).
     pub fn files(&self) -> Result<Vec<(String, String)>, Error> {
-        let mut groups: Vec<(String, Vec<&Manifest>)> = Vec::new();
+        let mut groups: Vec<(String, &'static str, Vec<&Manifest>)> = Vec::new();
         for object in &self.objects {
-            let file = match object {
-                Manifest::Service(_) => self.service_file.clone(),
-                Manifest::StatefulSet(_) => self.statefulset_file.clone(),
-                other => format!("{}-{}.yaml", self.instance, other.kind().to_ascii_lowercase()),
+            let (file, group) = match object {
+                Manifest::Service(_) => (self.service_file.clone(), "the Services"),
+                Manifest::StatefulSet(_) => (self.statefulset_file.clone(), "the StatefulSet"),
+                other => (
+                    format!("{}-{}.yaml", self.instance, other.kind().to_ascii_lowercase()),
+                    other.kind(),
+                ),
             };
-            match groups.iter_mut().find(|(name, _)| *name == file) {
-                Some((_, members)) => members.push(object),
-                None => groups.push((file, vec![object])),
+            match groups.iter_mut().find(|(name, _, _)| *name == file) {
+                Some((_, _, members)) => members.push(object),
+                None => groups.push((file, group, vec![object])),
             }
         }
-        let mut files = Vec::new();
-        for (name, members) in groups {
+        let mut files: Vec<(String, String)> = Vec::new();
+        let mut owners: Vec<(String, &'static str)> = Vec::new();
+        for (name, group, members) in groups {
             let text = yaml::to_stream(&members).map_err(|message| Error::Serialize {
                 what: name.clone(),
                 message,
             })?;
-            files.push((name, text));
+            owners.push((name.clone(), group));
+            files.push((name, format!("{}\n{text}", dir::MARKER)));
         }
         let kustomization = Kustomization {
             api_version: "kustomize.config.k8s.io/v1beta1",
@@ -201,26 +210,23 @@ impl Manifests {
             what: "kustomization.yaml".into(),
             message,
         })?;
-        files.push(("kustomization.yaml".into(), text));
+        owners.push(("kustomization.yaml".into(), "the kustomization"));
+        files.push(("kustomization.yaml".into(), format!("{}\n{text}", dir::MARKER)));
+        for (i, (name, group)) in owners.iter().enumerate() {
+            if let Some((_, other)) = owners[..i].iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                return Err(Error::FileCollision {
+                    file: name.clone(),
+                    first: (*other).to_owned(),
+                    second: (*group).to_owned(),
+                });
+            }
+        }
         Ok(files)
     }
 
-    /// Write [`Manifests::files`] into `dir` (created if missing). Returns the paths written.
-    pub fn write_dir(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        std::fs::create_dir_all(dir).map_err(|error| Error::Io {
-            path: dir.to_owned(),
-            error,
-        })?;
-        let mut written = Vec::new();
-        for (name, text) in self.files()? {
-            let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|error| Error::Io {
-                path: path.clone(),
-                error,
-            })?;
-            written.push(path);
-        }
-        Ok(written)
+    /// Write [`Manifests::files`] into `dir` safely (see [`dir::write`]).
+    pub fn write_dir(&self, dir: &Path) -> Result<dir::Written, Error> {
+        dir::write(dir, &self.files()?)
     }
 }
 
