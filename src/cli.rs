@@ -4,9 +4,10 @@
 //! Exit codes: 0 success, 1 the spec is invalid, 2 usage or I/O error, 3 `diff` found changes
 //! that would be rejected or are unsafe.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -169,6 +170,57 @@ enum Failure {
     /// `diff` found changes that would be rejected or are unsafe.
     Blocking,
     Other(anyhow::Error),
+    /// Writing to stdout or stderr failed (other than a reader closing it).
+    Output(std::io::Error),
+}
+
+/// The two streams. Once a reader closes one (`tdgen … | head`), nothing more is written to it
+/// and the command finishes with its own exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Out,
+    Err,
+}
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+fn write_to(stream: Stream, text: &str) -> Result<(), Failure> {
+    let closed = match stream {
+        Stream::Out => &STDOUT_CLOSED,
+        Stream::Err => &STDERR_CLOSED,
+    };
+    if closed.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let written = match stream {
+        Stream::Out => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush())
+        }
+        Stream::Err => {
+            let mut stderr = std::io::stderr().lock();
+            stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush())
+        }
+    };
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            closed.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(Failure::Output(e)),
+    }
+}
+
+/// Machine or human output: stdout.
+fn out(text: &str) -> Result<(), Failure> {
+    write_to(Stream::Out, text)
+}
+
+/// Diagnostics: stderr.
+fn err(text: &str) -> Result<(), Failure> {
+    write_to(Stream::Err, text)
 }
 
 impl From<anyhow::Error> for Failure {
@@ -190,20 +242,51 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    let json = cli.command.json_findings();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid) => ExitCode::from(1),
         Err(Failure::Blocking) => ExitCode::from(3),
-        Err(Failure::Other(e)) => {
-            // A closed pipe (`tdgen render | head`) is not an error worth reporting.
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("error: {e:#}");
+        Err(Failure::Output(e)) => {
+            // stdout may have failed while stderr still works; if not, there is no one to tell.
+            let _ = err(&format!("error: writing the output: {e}\n"));
             ExitCode::from(2)
         }
+        Err(Failure::Other(e)) => {
+            let _ = match json {
+                Some(stream) => write_to(stream, &error_json(&e)),
+                None => err(&format!("error: {e:#}\n")),
+            };
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A usage or I/O error as the JSON findings array `--format json` prints, with a code.
+fn error_json(e: &anyhow::Error) -> String {
+    let code = match e.downcast_ref::<tdgen::Error>() {
+        Some(tdgen::Error::Io { .. }) => "io-error",
+        Some(tdgen::Error::TooLarge { .. }) => "input-too-large",
+        Some(tdgen::Error::Previous { .. }) => "previous-invalid",
+        Some(tdgen::Error::FileCollision { .. }) => "file-collision",
+        _ => "error",
+    };
+    let finding = serde_json::json!([{ "severity": "error", "code": code, "path": "", "message": format!("{e:#}") }]);
+    format!("{}\n", serde_json::to_string_pretty(&finding).unwrap_or_default())
+}
+
+impl Command {
+    /// Where `--format json` findings go, when the command prints them as JSON: stdout for the
+    /// commands whose output they are (`validate`, `diff`), stderr next to manifests.
+    fn json_findings(&self) -> Option<Stream> {
+        let (format, stream) = match self {
+            Command::Validate(args) => (args.findings.format, Stream::Out),
+            Command::Diff(args) => (args.findings.format, Stream::Out),
+            Command::Render(args) => (args.findings.format, Stream::Err),
+            Command::Explain(args) => (args.findings.format, Stream::Err),
+            _ => return None,
+        };
+        (format == FindingFormat::Json).then_some(stream)
     }
 }
 
@@ -211,9 +294,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Render(args) => render(args),
         Command::Validate(args) => {
-            let checked = checked(&args.input, &args.findings)?;
+            let checked = checked(&args.input, &args.findings, Stream::Out)?;
             if args.findings.format == FindingFormat::Text && checked.report.findings.is_empty() {
-                eprintln!("ok: {} is valid", input_name(&args.input));
+                err(&format!("ok: {} is valid\n", input_name(&args.input)))?;
             }
             Ok(())
         }
@@ -234,7 +317,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(args) => plan(args),
         Command::Diff(args) => diff(args),
         Command::Explain(args) => {
-            let checked = checked(&args.input, &args.findings)?;
+            let checked = checked(&args.input, &args.findings, Stream::Err)?;
             out(&tdgen::explain::explain(&checked.valid).context("rendering the explanation")?)
         }
         Command::Presets { action: None } => {
@@ -264,7 +347,7 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
         format: FindingFormat::Text,
         deny_warnings: false,
     };
-    let checked = checked(&args.input, &findings)?;
+    let checked = checked(&args.input, &findings, Stream::Err)?;
     let kind = match args.runbook {
         RunbookName::Mnodes => PlanKind::Mnodes,
         RunbookName::Scale => PlanKind::Scale {
@@ -280,23 +363,27 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
             PlanFormat::Markdown => runbook.to_markdown(),
         }),
         Err(finding) => {
-            print_findings(&checked.loaded.report(vec![*finding]), FindingFormat::Text);
+            print_findings(&checked.loaded.report(vec![*finding]), FindingFormat::Text, Stream::Err)?;
             Err(Failure::Invalid)
         }
     }
 }
 
 fn diff(args: DiffArgs) -> Result<(), Failure> {
-    let checked = checked(&args.input, &args.findings)?;
+    let json = args.findings.format == FindingFormat::Json;
+    // As JSON, the findings of a spec that checks go inside the report: stdout holds one document.
+    let print = if json { Print::OnFailure } else { Print::Always };
+    let checked = checked_printing(&args.input, &args.findings, Stream::Out, print)?;
     let previous = tdgen::diff::read_previous(&args.previous, args.allow_new).map_err(anyhow::Error::from)?;
     let report = tdgen::diff::diff(&previous, &checked.valid);
     let invocation = tdgen::diff::Invocation {
         input: input_flags(&args.input),
         previous: tdgen::diff::shell_word(&args.previous.display().to_string()),
     };
-    let json = args.findings.format == FindingFormat::Json;
     out(&if json {
-        report.to_json(&invocation)
+        let mut value: serde_json::Value = serde_json::from_str(&report.to_json(&invocation)).unwrap_or_default();
+        value["findings"] = serde_json::to_value(&checked.report.findings).unwrap_or_default();
+        format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default())
     } else {
         report.render(&invocation)
     })?;
@@ -308,15 +395,15 @@ fn diff(args: DiffArgs) -> Result<(), Failure> {
 }
 
 fn render(args: RenderArgs) -> Result<(), Failure> {
-    let checked = checked(&args.input, &args.findings)?;
+    let checked = checked(&args.input, &args.findings, Stream::Err)?;
     let manifests = tdgen::render(&checked.valid);
     if let Some(dir) = &args.output_dir {
         let done = manifests.write_dir(dir).map_err(anyhow::Error::from)?;
         for path in &done.written {
-            eprintln!("wrote {}", path.display());
+            err(&format!("wrote {}\n", path.display()))?;
         }
         for path in &done.removed {
-            eprintln!("removed {} (rendered before, not any more)", path.display());
+            err(&format!("removed {} (rendered before, not any more)\n", path.display()))?;
         }
         return Ok(());
     }
@@ -330,7 +417,24 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
 
 /// Load and validate the input, print findings to stderr, and fail on errors (or warnings
 /// with --deny-warnings).
-fn checked(args: &InputArgs, findings: &FindingArgs) -> Result<Checked, Failure> {
+fn checked(args: &InputArgs, findings: &FindingArgs, json_stream: Stream) -> Result<Checked, Failure> {
+    checked_printing(args, findings, json_stream, Print::Always)
+}
+
+/// When to print findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Print {
+    Always,
+    /// Only when the spec is refused (the caller prints them with its own output otherwise).
+    OnFailure,
+}
+
+fn checked_printing(
+    args: &InputArgs,
+    findings: &FindingArgs,
+    json_stream: Stream,
+    print: Print,
+) -> Result<Checked, Failure> {
     let request = Request {
         file: read_input(args)?,
         preset: args.preset.clone(),
@@ -344,19 +448,22 @@ fn checked(args: &InputArgs, findings: &FindingArgs) -> Result<Checked, Failure>
         }
         Err(report) => (None, report),
     };
-    print_findings(&report, findings.format);
     let denied = findings.deny_warnings && report.count(Severity::Warning) > 0;
+    let refused = result.is_none() || denied;
+    if print == Print::Always || refused {
+        print_findings(&report, findings.format, json_stream)?;
+    }
     match result {
         Some(checked) if !denied => Ok(checked),
         _ => Err(Failure::Invalid),
     }
 }
 
-fn print_findings(report: &Report, format: FindingFormat) {
+fn print_findings(report: &Report, format: FindingFormat, json_stream: Stream) -> Result<(), Failure> {
     match format {
-        FindingFormat::Json => eprint!("{}", report.to_json()),
-        FindingFormat::Text if !report.findings.is_empty() => eprint!("{}", report.render()),
-        FindingFormat::Text => {}
+        FindingFormat::Json => write_to(json_stream, &report.to_json()),
+        FindingFormat::Text if !report.findings.is_empty() => err(&report.render()),
+        FindingFormat::Text => Ok(()),
     }
 }
 
@@ -391,25 +498,9 @@ fn input_name(args: &InputArgs) -> String {
 
 fn read_input(args: &InputArgs) -> anyhow::Result<Option<Source>> {
     let Some(path) = &args.file else { return Ok(None) };
-    let text = if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading the spec from stdin")?;
-        text
-    } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-    };
+    let text = tdgen::input::read_limited(path)?;
     Ok(Some(Source {
         name: input_name(args),
         text: text.into(),
     }))
-}
-
-fn out(text: &str) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::Other(e.into()))
 }

@@ -78,8 +78,8 @@ impl Finding {
         Finding {
             severity,
             code,
-            path: path.into(),
-            message: message.into(),
+            path: tidy(&path.into()),
+            message: tidy(&message.into()),
             help: None,
             location: None,
         }
@@ -87,7 +87,7 @@ impl Finding {
 
     /// Attach help text.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(tidy(&help.into()));
         self
     }
 
@@ -150,7 +150,7 @@ impl Report {
             Severity::Warning => "warning",
             Severity::Note => "note",
         };
-        let _ = writeln!(out, "{label}[{}]: {}", finding.code, finding.message);
+        let _ = writeln!(out, "{label}[{}]: {}", finding.code, tidy(&finding.message));
         let at = if finding.path.is_empty() {
             String::new()
         } else {
@@ -158,21 +158,22 @@ impl Report {
         };
         match &finding.location {
             Some(Location { source, span: None }) => {
-                let _ = writeln!(out, "  --> {source}{at}");
+                let _ = writeln!(out, "  --> {}{at}", tidy(source));
             }
             Some(location @ Location { span: Some(span), .. }) => {
                 let Span { line, column, len } = *span;
                 let _ = writeln!(out, "  --> {}:{line}:{column}{at}", location.source);
                 if let Some(text) = self.source_line(&location.source, line) {
+                    let (text, column) = window(text, column);
                     let gutter = " ".repeat(line.to_string().len());
-                    let width = len.min(text.chars().count().saturating_sub(column - 1)).max(1);
+                    let width = len.min(text.chars().count().saturating_sub(column - 1)).clamp(1, 120);
                     let _ = writeln!(out, "{gutter} |");
                     let _ = writeln!(out, "{line} | {text}");
                     let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(column - 1), "^".repeat(width));
                 }
             }
             None if !finding.path.is_empty() => {
-                let _ = writeln!(out, "  --> {}", finding.path);
+                let _ = writeln!(out, "  --> {}", tidy(&finding.path));
             }
             None => {}
         }
@@ -182,7 +183,7 @@ impl Report {
                 .as_ref()
                 .and_then(|l| l.span)
                 .map_or(1, |s| s.line.to_string().len());
-            let _ = writeln!(out, "{} = help: {help}", " ".repeat(gutter));
+            let _ = writeln!(out, "{} = help: {}", " ".repeat(gutter), tidy(help));
         }
         out.push('\n');
     }
@@ -190,6 +191,89 @@ impl Report {
     fn source_line(&self, name: &str, line: usize) -> Option<&str> {
         let source = self.sources.iter().find(|s| s.name == name)?;
         source.text.lines().nth(line.checked_sub(1)?)
+    }
+}
+
+/// The longest excerpt of user text a finding quotes between backquotes.
+const LONGEST_EXCERPT: usize = 200;
+
+/// Text for a terminal: control characters escaped (`\n`, `\u{1b}`), and every backquoted
+/// excerpt longer than [`LONGEST_EXCERPT`] cut in the middle, so that a finding about a huge or
+/// hostile value stays one readable line.
+pub fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(1024));
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let quoted = i % 2 == 1;
+        let count = part.chars().count();
+        if quoted && count > LONGEST_EXCERPT {
+            // Short enough that tidying the result again changes nothing.
+            let head: String = part.chars().take(150).collect();
+            let tail: String = part.chars().skip(count - 20).collect();
+            escape_into(&mut out, &head);
+            out.push_str(&format!("…[{} characters]…", count - 170));
+            escape_into(&mut out, &tail);
+        } else {
+            escape_into(&mut out, part);
+        }
+    }
+    out
+}
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// A source line for a snippet: at most 120 characters around `column` (1-based), control
+/// characters shown as `�` (one character, so the caret stays aligned). Returns the text and
+/// the caret's column in it.
+fn window(line: &str, column: usize) -> (String, usize) {
+    const WIDTH: usize = 120;
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if chars.len() <= WIDTH {
+        return (chars.into_iter().collect(), column);
+    }
+    let start = column.saturating_sub(WIDTH / 2).min(chars.len().saturating_sub(WIDTH));
+    let end = (start + WIDTH).min(chars.len());
+    let mut text = String::new();
+    let mut caret = column - start;
+    if start > 0 {
+        text.push('…');
+        caret += 1;
+    }
+    text.extend(&chars[start..end]);
+    if end < chars.len() {
+        text.push('…');
+    }
+    (text, caret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_cut_and_escaped_once() {
+        let long = format!("the value `{}` is wrong", "x".repeat(1_000_000));
+        let once = tidy(&long);
+        assert!(once.len() < 250, "{once}");
+        assert!(once.contains("…[999830 characters]…"), "{once}");
+        assert_eq!(tidy(&once), once, "tidying is idempotent");
+        assert_eq!(tidy("a\u{1b}[31m`b\nc`"), "a\\u{1b}[31m`b\\nc`");
+        let (line, caret) = window(&format!("{}X{}", "a".repeat(500), "b".repeat(500)), 501);
+        assert_eq!(line.chars().nth(caret - 1), Some('X'));
+        assert!(line.chars().count() <= 122);
     }
 }
 
@@ -237,7 +321,9 @@ pub enum Error {
         limit: u64,
     },
     /// Two groups of objects would be written to the same file of an output directory.
-    #[error("{first} and {second} would both be written to {file}; rename the cluster (metadata.name) or its Service (spec.service.name)")]
+    #[error(
+        "{first} and {second} would both be written to {file}; rename the cluster (metadata.name) or its Service (spec.service.name)"
+    )]
     FileCollision {
         /// The file name.
         file: String,

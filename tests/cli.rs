@@ -82,7 +82,7 @@ fn invalid_specs_exit_1_with_located_findings_and_no_output() {
         Some("apiVersion: tdgen/v1\nkind: TDengineCluster\nspec:\n  storage:\n    data: {sise: 1Gi}\n"),
     );
     assert_eq!(out.status.code(), Some(1));
-    let findings: serde_json::Value = serde_json::from_slice(&out.stderr).expect("json findings");
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json findings on stdout");
     assert_eq!(findings[0]["code"], "unknown-field");
     assert_eq!(findings[0]["location"]["line"], 5);
 }
@@ -239,8 +239,9 @@ fn plan_diff_and_explain_commands() {
         Some(3),
         "a claim template change would be rejected"
     );
-    let report: serde_json::Value = serde_json::from_slice(&shrink.stdout).expect("json");
+    let report: serde_json::Value = serde_json::from_slice(&shrink.stdout).expect("one JSON document");
     assert_eq!(report["changes"][0]["class"], "rejected");
+    assert!(report["findings"].is_array(), "findings inside the report");
     std::fs::remove_dir_all(&dir).unwrap();
 
     let out = tdgen(&["explain", "-n", "tsdb"], None);
@@ -306,8 +307,15 @@ fn output_dir_never_writes_through_a_link() {
     std::os::unix::fs::symlink(dir.join("missing/nothing"), out.join("taosd-service.yaml")).expect("dangling");
     let rendered = tdgen(&["render", "--output-dir", out.to_str().unwrap()], None);
     assert_eq!(rendered.status.code(), Some(0), "{}", text(&rendered.stderr));
-    assert_eq!(std::fs::read_to_string(dir.join("elsewhere")).unwrap(), "precious\n", "the link's target is untouched");
-    assert!(!dir.join("missing").exists(), "nothing created through the dangling link");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("elsewhere")).unwrap(),
+        "precious\n",
+        "the link's target is untouched"
+    );
+    assert!(
+        !dir.join("missing").exists(),
+        "nothing created through the dangling link"
+    );
     for name in ["tdengine.yaml", "taosd-service.yaml"] {
         let meta = std::fs::symlink_metadata(out.join(name)).unwrap();
         assert!(meta.file_type().is_file(), "{name} is now a file of its own");
@@ -320,22 +328,50 @@ fn output_dir_removes_what_tdgen_no_longer_renders_and_nothing_else() {
     let dir = scratch("stale");
     let out = dir.join("out");
     let arg = out.to_str().unwrap();
-    assert_eq!(tdgen(&["render", "--preset", "production", "-n", "db", "--output-dir", arg], None).status.code(), Some(0));
-    std::fs::write(out.join("mine.yaml"), "# my own file\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: mine}\n").unwrap();
+    assert_eq!(
+        tdgen(
+            &["render", "--preset", "production", "-n", "db", "--output-dir", arg],
+            None
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    std::fs::write(
+        out.join("mine.yaml"),
+        "# my own file\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: mine}\n",
+    )
+    .unwrap();
     let before: Vec<String> = names(&out);
     let out_seed = tdgen(&["render", "-n", "db", "--output-dir", arg], None);
     assert_eq!(out_seed.status.code(), Some(0), "{}", text(&out_seed.stderr));
     let after = names(&out);
-    assert!(after.contains(&"mine.yaml".to_owned()), "a file without tdgen's marker stays");
+    assert!(
+        after.contains(&"mine.yaml".to_owned()),
+        "a file without tdgen's marker stays"
+    );
     let expected: Vec<String> = {
-        let checked = tdgen::check(&tdgen::Request { namespace: Some("db".into()), ..Default::default() }).unwrap();
-        let mut names: Vec<String> = tdgen::render(&checked.valid).files().unwrap().into_iter().map(|(n, _)| n).collect();
+        let checked = tdgen::check(&tdgen::Request {
+            namespace: Some("db".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut names: Vec<String> = tdgen::render(&checked.valid)
+            .files()
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         names.push("mine.yaml".into());
         names.sort();
         names
     };
     assert_eq!(after, expected, "before: {before:?}");
-    assert!(text(&out_seed.stderr).contains("removed "), "{}", text(&out_seed.stderr));
+    assert!(
+        text(&out_seed.stderr).contains("removed "),
+        "{}",
+        text(&out_seed.stderr)
+    );
     for name in after.iter().filter(|n| *n != "mine.yaml") {
         let first = std::fs::read_to_string(out.join(name)).unwrap();
         assert!(first.starts_with(tdgen::emit::dir::MARKER), "{name} carries the marker");
@@ -357,19 +393,140 @@ fn output_dir_refuses_collisions_and_changes_nothing_on_failure() {
     let dir = scratch("collide");
     let out = dir.join("out");
     let arg = out.to_str().unwrap();
-    let collision = tdgen(&["render", "--set", "metadata.name=kustomization", "--output-dir", arg], None);
+    let collision = tdgen(
+        &["render", "--set", "metadata.name=kustomization", "--output-dir", arg],
+        None,
+    );
     assert_eq!(collision.status.code(), Some(2));
-    assert!(text(&collision.stderr).contains("would both be written to kustomization.yaml"), "{}", text(&collision.stderr));
+    assert!(
+        text(&collision.stderr).contains("would both be written to kustomization.yaml"),
+        "{}",
+        text(&collision.stderr)
+    );
     assert!(!out.join("kustomization.yaml").exists());
     assert_eq!(tdgen(&["render", "--output-dir", arg], None).status.code(), Some(0));
-    let before: Vec<(String, String)> = names(&out).into_iter().map(|n| { let t = std::fs::read_to_string(out.join(&n)).unwrap(); (n, t) }).collect();
+    let before: Vec<(String, String)> = names(&out)
+        .into_iter()
+        .map(|n| {
+            let t = std::fs::read_to_string(out.join(&n)).unwrap();
+            (n, t)
+        })
+        .collect();
     std::fs::remove_file(out.join("tdengine-job.yaml")).unwrap();
     std::fs::create_dir(out.join("tdengine-job.yaml")).unwrap();
     let failed = tdgen(&["render", "--set", "spec.dnodes=4", "--output-dir", arg], None);
     assert_eq!(failed.status.code(), Some(2));
     for (name, text_before) in before.iter().filter(|(n, _)| n != "tdengine-job.yaml") {
-        assert_eq!(&std::fs::read_to_string(out.join(name)).unwrap(), text_before, "{name} unchanged after a failed render");
+        assert_eq!(
+            &std::fs::read_to_string(out.join(name)).unwrap(),
+            text_before,
+            "{name} unchanged after a failed render"
+        );
     }
-    assert!(!names(&out).iter().any(|n| n.starts_with('.')), "no temporary file left");
+    assert!(
+        !names(&out).iter().any(|n| n.starts_with('.')),
+        "no temporary file left"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run tdgen with stdout and stderr connected as given, feeding `stdin`.
+fn tdgen_with(args: &[&str], stdin: &str, stdout: Stdio, stderr: Stdio) -> Option<i32> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tdgen"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("tdgen starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait().expect("tdgen finishes").code()
+}
+
+/// The write end of a pipe whose reader is already gone.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer)
+}
+
+fn full() -> Stdio {
+    Stdio::from(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full"),
+    )
+}
+
+#[test]
+fn closed_or_full_streams_never_panic() {
+    let invalid = "apiVersion: tdgen/v1\nkind: TDengineCluster\nspec: {dnodes: 2, mnodes: 3}\n";
+    let valid = "apiVersion: tdgen/v1\nkind: TDengineCluster\nspec: {dnodes: 3}\n";
+    // `tdgen validate … 2>&1 | head -1`: the reader leaves, the exit code stays the command's.
+    assert_eq!(
+        tdgen_with(&["validate", "-f", "-"], invalid, Stdio::null(), closed_pipe()),
+        Some(1)
+    );
+    assert_eq!(
+        tdgen_with(&["render", "-f", "-"], valid, closed_pipe(), Stdio::null()),
+        Some(0)
+    );
+    assert_eq!(
+        tdgen_with(&["validate", "-f", "-"], invalid, Stdio::null(), full()),
+        Some(2),
+        "a full stderr is an error"
+    );
+    assert_eq!(
+        tdgen_with(&["render", "-f", "-"], valid, full(), Stdio::null()),
+        Some(2),
+        "a full stdout is an error"
+    );
+    assert_eq!(tdgen_with(&["render", "-f", "-"], valid, full(), full()), Some(2));
+}
+
+#[test]
+fn inputs_are_bounded_and_io_errors_are_said_once() {
+    for args in [
+        vec!["render", "-f", "/dev/zero"],
+        vec!["diff", "--previous", "/dev/zero"],
+    ] {
+        let out = tdgen(&args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("larger than 4 MiB"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = tdgen(&["validate", "-f", "/no/such/file.yaml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "said once: {stderr}"
+    );
+    let out = tdgen(&["validate", "-f", "/no/such/file.yaml", "--format", "json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON finding on stdout");
+    assert_eq!(json[0]["code"], "io-error");
+    let started = std::time::Instant::now();
+    let huge = format!(
+        "apiVersion: tdgen/v1\nkind: TDengineCluster\nspec:\n  timezone: {}\n",
+        "Asia/Shanghai".repeat(120_000)
+    );
+    let out = tdgen(&["validate", "-f", "-"], Some(&huge));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(started.elapsed().as_secs() < 5, "a 1.5 MB time zone is judged quickly");
+    assert!(
+        out.stderr.len() < 2000,
+        "the excerpt is cut: {} bytes",
+        out.stderr.len()
+    );
 }

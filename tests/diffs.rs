@@ -937,13 +937,13 @@ fn every_field_change_has_its_class_exit_code_and_working_remedies() {
         let stdout = text(&out.stdout);
         let outcome = match row.expect {
             Invalid => {
-                if out.status.code() != Some(1) || !text(&out.stderr).contains(row.says) {
+                let said = format!("{stdout}{}", text(&out.stderr));
+                if out.status.code() != Some(1) || !said.contains(row.says) {
                     failures.push(format!(
-                        "{}: expected invalid with {:?}, got {:?}: {}",
+                        "{}: expected invalid with {:?}, got {:?}: {said}",
                         row.path,
                         row.says,
-                        out.status.code(),
-                        text(&out.stderr)
+                        out.status.code()
                     ));
                 }
                 continue;
