@@ -1,5 +1,7 @@
-//! Property: any string placed in any string field of the spec either renders manifests that
-//! read back exactly and add no key of their own, or is rejected with a finding — never a panic.
+//! Property: any string placed in any string field of the spec either renders manifests in
+//! which that exact value arrives where it belongs (after the kubelet's `$(VAR)` expansion for
+//! environment values), that read back exactly and add no key of their own — or is rejected
+//! with a finding. Never a panic.
 
 use std::collections::BTreeSet;
 
@@ -39,7 +41,7 @@ const FIELDS: [(&str, bool); 27] = [
 ];
 
 fn spec_with(pointer: &str, is_key: bool, text: &str) -> Value {
-    let mut spec = json!({"apiVersion": "tdgen/v1", "kind": "TDengineCluster", "metadata": {"name": "td"}, "spec": {}});
+    let mut spec = json!({"apiVersion": "tdgen/v1", "kind": "TDengineCluster", "metadata": {"name": "td"}, "spec": {"image": {"tag": "3.3.6.13"}}});
     let (parent, last) = pointer.rsplit_once('/').expect("pointer");
     let mut node = &mut spec;
     for segment in parent.split('/').skip(1) {
@@ -116,9 +118,131 @@ fn interesting_string() -> impl Strategy<Value = String> {
             "...",
             "\t",
             "tdengine",
+            "$",
+            "$$",
+            "a$$b",
+            "$$(POD_NAME)",
+            "$(TZ)",
+            "${TZ}",
+            "$(",
+            "a$b$(c)$$d",
+            "SupportVnodes",
+            "SUPPORTVNODES",
+            "supportvnodes",
+            "DebugFlag",
         ])
         .prop_map(str::to_owned),
+        "[$()a-z]{0,12}",
     ]
+}
+
+/// The StatefulSet's container as a JSON value, and its environment after the kubelet's
+/// expansion for pod `td-0` in namespace `ns`.
+fn container_and_env(documents: &[Value]) -> (Value, std::collections::BTreeMap<String, String>) {
+    let sts = documents
+        .iter()
+        .find(|d| d["kind"] == "StatefulSet")
+        .expect("a StatefulSet");
+    let container = sts["spec"]["template"]["spec"]["containers"][0].clone();
+    let env: Vec<k8s_openapi::api::core::v1::EnvVar> = serde_json::from_value(container["env"].clone()).expect("env");
+    // Secret references become empty values in the simulation; only literals are compared.
+    let literal: Vec<_> = env
+        .into_iter()
+        .map(|mut var| {
+            if var.value_from.as_ref().is_some_and(|f| f.field_ref.is_none()) {
+                var.value_from = None;
+            }
+            var
+        })
+        .collect();
+    (container, crate::support::kubelet_env(&literal, "td-0", "ns"))
+}
+
+/// Where the value written at `pointer` must arrive, exactly.
+fn arrived(pointer: &str, is_key: bool, text: &str, documents: &[Value]) -> Result<(), String> {
+    let sts = documents
+        .iter()
+        .find(|d| d["kind"] == "StatefulSet")
+        .ok_or("no StatefulSet")?;
+    let pod = &sts["spec"]["template"];
+    let (container, env) = container_and_env(documents);
+    let same = |got: &Value, want: &str| -> Result<(), String> {
+        if got.as_str() == Some(want) {
+            Ok(())
+        } else {
+            Err(format!("{pointer}: {got} instead of {want:?}"))
+        }
+    };
+    match (pointer, is_key) {
+        ("/metadata/name", _) => same(&sts["metadata"]["name"], text),
+        ("/metadata/namespace", _) => documents
+            .iter()
+            .try_for_each(|d| same(&d["metadata"]["namespace"], text)),
+        ("/metadata/labels/team", _) => same(&sts["metadata"]["labels"]["team"], text),
+        ("/metadata/labels", true) => same(&sts["metadata"]["labels"][text], "x"),
+        ("/metadata/annotations/note", _) => same(&sts["metadata"]["annotations"]["note"], text),
+        ("/metadata/annotations", true) => same(&sts["metadata"]["annotations"][text], "x"),
+        ("/spec/preset", _) => tdgen::Preset::find(text)
+            .map(|_| ())
+            .ok_or(format!("no preset {text:?}")),
+        ("/spec/image/repository", _) => same(&container["image"], &format!("{text}:3.3.6.13")),
+        ("/spec/image/tag", _) if text.is_empty() => same(&container["image"], "tdengine/tdengine"),
+        ("/spec/image/tag", _) => same(&container["image"], &format!("tdengine/tdengine:{text}")),
+        ("/spec/image/digest", _) => same(&container["image"], &format!("tdengine/tdengine:3.3.6.13@{text}")),
+        ("/spec/image/pullPolicy", _) => same(&container["imagePullPolicy"], text),
+        ("/spec/timezone", _) => same(&Value::from(env["TZ"].clone()), text),
+        ("/spec/clusterDomain", _) => same(
+            &Value::from(env["TAOS_FQDN"].clone()),
+            &format!("td-0.td.ns.svc.{text}"),
+        ),
+        ("/spec/service/name", _) => same(&sts["spec"]["serviceName"], text),
+        ("/spec/storage/data/size", _) => {
+            let canonical = tdgen::quantity::Quantity::parse(text)
+                .map_err(|e| e.to_string())?
+                .canonical();
+            same(
+                &sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+                &canonical,
+            )
+        }
+        ("/spec/storage/data/storageClassName", _) => same(
+            &sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"],
+            text,
+        ),
+        ("/spec/podManagementPolicy", _) => same(&sts["spec"]["podManagementPolicy"], text),
+        ("/spec/config/debugFlag", _) => same(&Value::from(env["TAOS_DEBUG_FLAG"].clone()), text),
+        ("/spec/config", true) => {
+            let name = tdgen::plan::config_env_name(text);
+            same(&Value::from(env.get(&name).cloned().unwrap_or_default()), "x")
+        }
+        ("/spec/kubernetesVersion", _) => Ok(()),
+        ("/spec/priorityClassName", _) => same(&pod["spec"]["priorityClassName"], text),
+        ("/spec/pod/labels/tier", _) => same(&pod["metadata"]["labels"]["tier"], text),
+        ("/spec/pod/annotations", true) => same(&pod["metadata"]["annotations"][text], "x"),
+        ("/spec/antiAffinity/topologyKey", _) => same(
+            &pod["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+                ["topologyKey"],
+            text,
+        ),
+        ("/spec/clientService/type", _) => {
+            let client = documents
+                .iter()
+                .find(|d| d["kind"] == "Service" && d["spec"]["clusterIP"] != "None")
+                .ok_or("no client Service")?;
+            same(&client["spec"]["type"], text)
+        }
+        ("/spec/rootPassword/secretName", _) => {
+            let var = container["env"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| e["name"] == "TAOS_ROOT_PASSWORD")
+                .ok_or("no password variable")?;
+            same(&var["valueFrom"]["secretKeyRef"]["name"], text)
+        }
+        ("/spec/nodeSelector", true) => same(&pod["spec"]["nodeSelector"][text], "x"),
+        (other, _) => Err(format!("no rule for {other}")),
+    }
 }
 
 proptest! {
@@ -140,6 +264,9 @@ proptest! {
                 let documents: Vec<Value> = serde_saphyr::from_multiple(&stream).expect("the stream reads back");
                 let json: Value = serde_json::from_str(&manifests.to_json().expect("json")).expect("json parses");
                 prop_assert_eq!(json["items"].as_array().expect("items"), &documents);
+                if let Err(why) = arrived(pointer, is_key, &text, &documents) {
+                    prop_assert!(false, "{:?} did not arrive exactly: {}", text, why);
+                }
                 // No key appears that the same spec with a harmless value would not produce,
                 // except the user's own label/annotation/config key itself.
                 let baseline_text = serde_saphyr::to_string(&spec_with(pointer, is_key, "tdengine")).expect("baseline");

@@ -264,16 +264,54 @@ fn the_seed_keeps_the_docs_immutable_identity() {
 
 #[test]
 fn a_pinned_namespace_is_on_every_object_and_absent_otherwise() {
-    for (name, manifests) in all_inputs() {
-        let namespaces: Vec<Option<String>> = yaml_documents(&manifests.to_yaml().unwrap())
-            .iter()
-            .map(|d| d["metadata"]["namespace"].as_str().map(str::to_owned))
-            .collect();
-        assert!(
-            namespaces.windows(2).all(|w| w[0] == w[1]),
-            "{name}: mixed namespaces {namespaces:?}"
-        );
+    let mut inputs: Vec<(String, Request)> = tdgen::Preset::all()
+        .iter()
+        .map(|p| {
+            (
+                format!("preset {}", p.name),
+                Request {
+                    preset: Some(p.name.into()),
+                    ..Request::default()
+                },
+            )
+        })
+        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs");
+    for entry in std::fs::read_dir(dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        inputs.push((path.display().to_string(), Request::from_text("f.yaml", text)));
     }
+    inputs.push((
+        "-n".into(),
+        Request {
+            namespace: Some("flagged".into()),
+            ..Request::default()
+        },
+    ));
+    let (mut pinned, mut free) = (0, 0);
+    for (name, request) in inputs {
+        let checked = tdgen::check(&request).expect("valid");
+        let expected = checked.valid.namespace.clone();
+        if expected.is_some() {
+            pinned += 1
+        } else {
+            free += 1
+        }
+        for document in yaml_documents(&tdgen::render(&checked.valid).to_yaml().unwrap()) {
+            assert_eq!(
+                document["metadata"]["namespace"].as_str(),
+                expected.as_deref(),
+                "{name}: {} {}",
+                document["kind"],
+                document["metadata"]["name"]
+            );
+        }
+    }
+    assert!(
+        pinned > 0 && free > 0,
+        "both cases are exercised ({pinned} pinned, {free} free)"
+    );
 }
 
 #[test]
