@@ -10,6 +10,7 @@
 //! - `runbooks`: `tdgen plan` scripts against fake `kubectl` and `curl`.
 //! - `diffs`: `tdgen diff`, one case per class of change.
 //! - `explain`: `tdgen explain`.
+//! - `readme`: every example of the README, run as written.
 
 mod support;
 
@@ -20,5 +21,6 @@ mod diffs;
 mod explain;
 mod production;
 mod properties;
+mod readme;
 mod render;
 mod runbooks;

@@ -314,17 +314,6 @@ fn a_pinned_namespace_is_on_every_object_and_absent_otherwise() {
     );
 }
 
-#[test]
-fn readme_example_spec_renders() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
-    let spec = readme
-        .split("```yaml\n")
-        .nth(1)
-        .and_then(|s| s.split("```").next())
-        .expect("a yaml block in the README");
-    let manifests = render_request(&Request::from_text("README.md", spec));
-    assert!(manifests.statefulset().is_some());
-}
 
 #[test]
 fn null_storage_class_means_the_clusters_default_and_empty_means_none() {

@@ -1,0 +1,184 @@
+//! The README is a test: every shell block runs as written (in order, in one scratch directory,
+//! with the built `tdgen` on PATH), every spec it shows validates, and output it shows is what
+//! tdgen prints. A comment `<!-- readme-test: … -->` on the line before a block says how:
+//!
+//! - `cluster`: the block needs a cluster; it runs against the stand-ins of `tests/fakes/`
+//!   (`kubectl`, `taos`, `curl`) in front of a healthy 3-dnode cluster `tdengine`.
+//! - `file NAME`: a YAML block is saved as NAME for later blocks (and must validate).
+//! - `output`: a text block that starts with `$ COMMAND`: each shown line without `…` appears in
+//!   what COMMAND prints.
+//! - `run`: the quick start. `cargo run --release -- ARGS` runs the built tdgen with ARGS, and
+//!   `cargo test` is this very test run (and `cargo install` leaves the built tdgen on PATH).
+//! - `skip (reason)`: not run; the reason is said in the README.
+//!
+//! Shell blocks without a comment run too; no shell block is left out silently.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::Sandbox;
+
+#[derive(Debug)]
+struct Block {
+    lang: String,
+    body: String,
+    directive: String,
+    line: usize,
+}
+
+/// The fenced blocks of the README with the directive just above each.
+fn blocks() -> Vec<Block> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let trimmed = lines[i].trim_start();
+        let indent = lines[i].len() - trimmed.len();
+        if let Some(lang) = trimmed.strip_prefix("```").filter(|l| !l.is_empty()) {
+            let directive = i
+                .checked_sub(1)
+                .and_then(|p| lines[p].trim().strip_prefix("<!-- readme-test:"))
+                .and_then(|d| d.strip_suffix("-->"))
+                .map(|d| d.trim().to_owned())
+                .unwrap_or_default();
+            let start = i + 1;
+            let mut end = start;
+            while end < lines.len() && lines[end].trim_start() != "```" {
+                end += 1;
+            }
+            let body: String = lines[start..end]
+                .iter()
+                .map(|l| format!("{}\n", l.get(indent..).unwrap_or_else(|| l.trim_start())))
+                .collect();
+            blocks.push(Block {
+                lang: lang.to_owned(),
+                body,
+                directive,
+                line: i + 1,
+            });
+            i = end + 1;
+        } else {
+            i += 1;
+        }
+    }
+    blocks
+}
+
+/// Stand-in for cargo in the quick start: `cargo run --release --` is the built tdgen.
+const FAKE_CARGO: &str = r#"#!/usr/bin/env bash
+# The README's cargo commands, inside the README test: `run -- ARGS` runs the tdgen this test
+# built, `install` leaves it on PATH, and `test` is the run that executes this very script.
+case "$1" in
+  run) shift; while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do shift; done; shift; exec tdgen "$@" ;;
+  install | test) exit 0 ;;
+esac
+echo "the README test does not know: cargo $*" >&2
+exit 1
+"#;
+
+/// A healthy cluster `tdengine` (namespace `tdengine`, password Secret value `s3cret`) for the
+/// fakes: three ready dnodes with mnodes, a StatefulSet with three pods.
+fn healthy_cluster(sandbox: &Sandbox) {
+    let ep = |o: u32| format!("tdengine-{o}.taosd.tdengine.svc.cluster.local:6030");
+    sandbox.write("dnodes", &(0..3).map(|o| format!("{} {} ready\n", o + 1, ep(o))).collect::<String>());
+    sandbox.write("mnodes", "1 leader ready\n2 follower ready\n3 follower ready\n");
+    sandbox.write("databases", "information_schema NULL\nperformance_schema NULL\nmetrics 3\n");
+    sandbox.write("pods", "tdengine-0\ntdengine-1\ntdengine-2\n");
+    sandbox.write("replicas", "3");
+    sandbox.write("pvcs", "");
+    sandbox.write("password", "s3cret");
+    sandbox.write("secret", "s3cret");
+    sandbox.write("pod-env", "TAOS_ROOT_PASSWORD=s3cret\n");
+}
+
+fn tdgen_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_tdgen")).parent().expect("bin dir").to_owned()
+}
+
+/// Run a script in the sandbox; returns the exit code and everything it printed.
+fn run(sandbox: &Sandbox, script: &str) -> (i32, String) {
+    let path = format!(
+        "{}:{}:{}",
+        sandbox.dir.join("bin").display(),
+        tdgen_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -eo pipefail\n{script}"))
+        .current_dir(&sandbox.dir)
+        .env("PATH", path)
+        .env("FAKE", &sandbox.dir)
+        .env("HOME", &sandbox.dir)
+        .env_remove("NAMESPACE")
+        .output()
+        .expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn every_readme_example_runs_as_written() {
+    let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+    let texts: Vec<(String, String)> = ["taos", "kubectl", "curl"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read_to_string(fakes.join(f)).expect("fake")))
+        .chain([("cargo".to_owned(), FAKE_CARGO.to_owned())])
+        .collect();
+    let refs: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let sandbox = Sandbox::new("readme", &refs);
+    healthy_cluster(&sandbox);
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for block in blocks() {
+        let where_ = format!("README.md:{} ({} block)", block.line, block.lang);
+        let directive = block.directive.as_str();
+        if directive.starts_with("skip") {
+            assert!(directive.contains('('), "{where_}: a skip says why");
+            continue;
+        }
+        let outcome = match block.lang.as_str() {
+            "sh" => Some(run(&sandbox, &block.body)),
+            "yaml" => {
+                let name = directive.strip_prefix("file ").unwrap_or(".readme-spec.yaml").trim();
+                sandbox.write(name, &block.body);
+                Some(run(&sandbox, &format!("tdgen validate -f {name}")))
+            }
+            "text" if directive.starts_with("output") => {
+                let command = block.body.lines().next().and_then(|l| l.strip_prefix("$ ")).expect("`$ COMMAND` first");
+                let (code, printed) = run(&sandbox, command);
+                for shown in block.body.lines().skip(1).filter(|l| !l.contains('…')) {
+                    if !printed.contains(shown) {
+                        failures.push(format!("{where_}: `{command}` does not print {shown:?}:\n{printed}"));
+                    }
+                }
+                Some((code, printed))
+            }
+            _ => None,
+        };
+        let Some((code, printed)) = outcome else { continue };
+        ran += 1;
+        if code != 0 {
+            failures.push(format!("{where_} exits {code}:\n{}\n---\n{printed}", block.body));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(ran >= 7, "only {ran} README blocks ran");
+}
+
+#[test]
+fn the_quick_start_has_exactly_the_two_set_up_commands() {
+    let quick = blocks().into_iter().next().expect("a first block");
+    let commands: Vec<String> = quick
+        .body
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(commands, ["cargo run --release -- render", "cargo test"]);
+}
