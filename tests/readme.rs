@@ -81,9 +81,17 @@ exit 1
 /// fakes: three ready dnodes with mnodes, a StatefulSet with three pods.
 fn healthy_cluster(sandbox: &Sandbox) {
     let ep = |o: u32| format!("tdengine-{o}.taosd.tdengine.svc.cluster.local:6030");
-    sandbox.write("dnodes", &(0..3).map(|o| format!("{} {} ready\n", o + 1, ep(o))).collect::<String>());
+    sandbox.write(
+        "dnodes",
+        &(0..3)
+            .map(|o| format!("{} {} ready\n", o + 1, ep(o)))
+            .collect::<String>(),
+    );
     sandbox.write("mnodes", "1 leader ready\n2 follower ready\n3 follower ready\n");
-    sandbox.write("databases", "information_schema NULL\nperformance_schema NULL\nmetrics 3\n");
+    sandbox.write(
+        "databases",
+        "information_schema NULL\nperformance_schema NULL\nmetrics 3\n",
+    );
     sandbox.write("pods", "tdengine-0\ntdengine-1\ntdengine-2\n");
     sandbox.write("replicas", "3");
     sandbox.write("pvcs", "");
@@ -93,7 +101,10 @@ fn healthy_cluster(sandbox: &Sandbox) {
 }
 
 fn tdgen_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_tdgen")).parent().expect("bin dir").to_owned()
+    Path::new(env!("CARGO_BIN_EXE_tdgen"))
+        .parent()
+        .expect("bin dir")
+        .to_owned()
 }
 
 /// Run a script in the sandbox; returns the exit code and everything it printed.
@@ -150,7 +161,12 @@ fn every_readme_example_runs_as_written() {
                 Some(run(&sandbox, &format!("tdgen validate -f {name}")))
             }
             "text" if directive.starts_with("output") => {
-                let command = block.body.lines().next().and_then(|l| l.strip_prefix("$ ")).expect("`$ COMMAND` first");
+                let command = block
+                    .body
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("$ "))
+                    .expect("`$ COMMAND` first");
                 let (code, printed) = run(&sandbox, command);
                 for shown in block.body.lines().skip(1).filter(|l| !l.contains('…')) {
                     if !printed.contains(shown) {

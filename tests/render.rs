@@ -314,7 +314,6 @@ fn a_pinned_namespace_is_on_every_object_and_absent_otherwise() {
     );
 }
 
-
 #[test]
 fn null_storage_class_means_the_clusters_default_and_empty_means_none() {
     let class = |body: &str| {

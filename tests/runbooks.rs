@@ -117,6 +117,17 @@ fn scale_in_script() -> String {
     plan(&five_dnodes(), PlanKind::Scale { to: 3 }).expect("plan").script
 }
 
+/// [`five`], with the dnode at `ordinal` in `status`.
+fn five_with(test: &str, shell: Shell, ordinal: u32, status: &'static str) -> FakeCluster {
+    let cluster = five(test, shell);
+    let rows: Vec<(u32, u32, &str)> = FIVE
+        .iter()
+        .map(|&(id, o, st)| (id, o, if o == ordinal { status } else { st }))
+        .collect();
+    cluster.dnodes(&rows);
+    cluster
+}
+
 fn five(test: &str, shell: Shell) -> FakeCluster {
     let cluster = FakeCluster::new(test, shell);
     cluster
@@ -203,14 +214,7 @@ fn scale_in_stops_when_a_leaving_dnode_holds_an_mnode() {
 #[test]
 fn an_offline_leaving_dnode_stops_with_the_choice_never_a_force() {
     for shell in SHELLS {
-        let cluster = five("scale-in-offline", shell);
-        cluster.dnodes(&[
-            (1, 0, "ready"),
-            (2, 1, "ready"),
-            (3, 2, "ready"),
-            (5, 3, "offline"),
-            (6, 4, "ready"),
-        ]);
+        let cluster = five_with("scale-in-offline", shell, 3, "offline");
         let run = cluster.run(&scale_in_script(), &NS);
         run.assert_stopped(1, "dnode 5 (tdengine-3.taosd.ns.svc.cluster.local:6030) is offline");
         assert!(run.log.contains("'DROP DNODE 5 FORCE'"), "{}", run.log);
@@ -227,14 +231,7 @@ fn an_offline_leaving_dnode_stops_with_the_choice_never_a_force() {
 #[test]
 fn a_staying_dnode_that_is_offline_stops_the_scale_in() {
     for shell in SHELLS {
-        let cluster = five("scale-in-staying", shell);
-        cluster.dnodes(&[
-            (1, 0, "ready"),
-            (2, 1, "offline"),
-            (3, 2, "ready"),
-            (5, 3, "ready"),
-            (6, 4, "ready"),
-        ]);
+        let cluster = five_with("scale-in-staying", shell, 1, "offline");
         let run = cluster.run(&scale_in_script(), &NS);
         run.assert_stopped(
             1,
