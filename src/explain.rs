@@ -4,9 +4,9 @@
 use serde_json::json;
 
 use crate::error::Error;
+use crate::model::ValidSpec;
 use crate::plan::Plan;
 use crate::quantity::Quantity;
-use crate::validate::ValidSpec;
 
 /// Describe a validated spec in plain text.
 pub fn explain(spec: &ValidSpec) -> Result<String, Error> {

@@ -9,7 +9,8 @@ use crate::error::{Finding, Location};
 use crate::source::{Source, SourceIndex};
 use crate::suggest::did_you_mean;
 
-static SCHEMA: LazyLock<Value> = LazyLock::new(|| serde_json::to_value(crate::json_schema()).unwrap_or(Value::Null));
+static SCHEMA: LazyLock<Value> =
+    LazyLock::new(|| serde_json::to_value(crate::spec::json_schema()).unwrap_or(Value::Null));
 
 /// One finding per key that the spec does not have (keys below an unknown key are skipped).
 pub(crate) fn unknown_fields(source: &Source, index: &SourceIndex) -> Vec<Finding> {

@@ -5,7 +5,21 @@
 //!
 //! ```text
 //! spec text ─► layer (parse + merge: defaults < preset < file < --set) ─► validate (all findings)
-//!           ─► plan (names, FQDNs, env order) ─► build (typed k8s-openapi objects) ─► emit (bytes)
+//!           ─► model (ValidSpec) ─► plan (names, FQDNs, env order) ─► build (typed k8s-openapi
+//!              objects) ─► emit (bytes, files)          explain, runbook, diff: from the plan
+//! ```
+//!
+//! Layers, lowest first. A module uses only modules before it in this list (a test reads
+//! `src/` and holds every `use` to it), so the graph is one-way and no module imports one
+//! that imports it back:
+//!
+//! ```text
+//! tdengine                                      (every TDengine fact, with its source)
+//! source  error  suggest  quantity  yaml  input  templates          (foundations)
+//! spec  preset  fields  layer                   (reading the input)
+//! model  validate                               (the validated model, and the rules that make it)
+//! plan  emit  build                             (deriving, and the manifests)
+//! explain  runbook  diff                        (what is read off a plan)
 //! ```
 //!
 //! ```
@@ -25,7 +39,6 @@
 #![warn(missing_docs)]
 
 pub mod build;
-pub mod catalog;
 pub mod diff;
 pub mod emit;
 pub mod error;
@@ -33,6 +46,7 @@ pub mod explain;
 mod fields;
 pub mod input;
 pub mod layer;
+pub mod model;
 pub mod plan;
 pub mod preset;
 pub mod quantity;
@@ -40,18 +54,19 @@ pub mod runbook;
 pub mod source;
 pub mod spec;
 pub mod suggest;
+pub mod tdengine;
 mod templates;
 pub mod validate;
-pub mod version;
 mod yaml;
 
 pub use emit::{Manifest, Manifests};
 pub use error::{Error, Finding, Report, Severity};
 pub use layer::{Loaded, Request, load};
+pub use model::ValidSpec;
 pub use plan::Plan;
 pub use preset::Preset;
 pub use spec::Spec;
-pub use validate::{ValidSpec, validate};
+pub use validate::validate;
 
 /// A spec that passed validation, with the warnings it still carries.
 #[derive(Debug, Clone)]
@@ -95,7 +110,7 @@ pub fn render_str(spec_yaml: &str) -> Result<Manifests, Error> {
 
 /// The JSON Schema of the spec, for editors and CI.
 pub fn json_schema() -> schemars::Schema {
-    schemars::schema_for!(Spec)
+    spec::json_schema()
 }
 
 /// A commented starter spec with the given preset's values filled in.

@@ -5,31 +5,17 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::model::{PasswordDelivery, ValidSpec, volumes};
 use crate::spec::ConfigMode;
-use crate::validate::deploy::PasswordDelivery;
-use crate::validate::{ADAPTER_PORT, ValidSpec};
+use crate::tdengine::{
+    self,
+    env::{self as td_env, config_env_name},
+};
 
 /// Name of the TDengine container (the doc's, kept so adopting a doc cluster changes nothing).
 pub const CONTAINER_NAME: &str = "tdengine";
-/// Name of the data volume claim template (the doc's; part of every PVC name).
-pub const DATA_CLAIM: &str = "taosdata";
-/// Where taosd keeps its data.
-pub const DATA_MOUNT_PATH: &str = "/var/lib/taos";
-/// Name of the optional log volume claim template.
-pub const LOG_CLAIM: &str = "taoslog";
-/// Where taosd writes its logs.
-pub const LOG_MOUNT_PATH: &str = "/var/log/taos";
 /// The `app.kubernetes.io/managed-by` value.
 pub const MANAGER: &str = "tdgen";
-/// The probe command: the image's own health check.
-pub const PROBE_COMMAND: &str = "taos-check";
-/// taosKeeper's port.
-pub const KEEPER_PORT: u16 = 6043;
-/// taosExplorer's port.
-pub const EXPLORER_PORT: u16 = 6060;
-/// Where the taos.cfg ConfigMap key is mounted (a single file: the image's other files in
-/// /etc/taos, such as taosadapter.toml, stay visible).
-pub const CONFIG_FILE_PATH: &str = "/etc/taos/taos.cfg";
 /// Where the root-password Secret is mounted.
 pub const PASSWORD_DIR: &str = "/etc/taos-secret";
 /// Where the bootstrap script is mounted in the Job.
@@ -205,7 +191,7 @@ impl Plan {
 
     /// The data PVC the StatefulSet creates for dnode `ordinal`.
     pub fn data_pvc(&self, ordinal: u32) -> String {
-        format!("{DATA_CLAIM}-{}-{ordinal}", self.name)
+        format!("{}-{}-{ordinal}", volumes::DATA, self.name)
     }
 }
 
@@ -237,32 +223,23 @@ fn image_reference(spec: &ValidSpec) -> String {
 
 /// taosd's port, then the ports of the components the image starts.
 fn ports(spec: &ValidSpec) -> Vec<Port> {
-    let deploy = &spec.deploy;
     let mut ports = vec![port(spec.server_port)];
-    let components = [
-        (deploy.adapter, ADAPTER_PORT),
-        (deploy.keeper, KEEPER_PORT),
-        (deploy.explorer, EXPLORER_PORT),
-    ];
-    ports.extend(
-        components
-            .into_iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, number)| port(number)),
-    );
+    let running = spec.deploy.components().into_iter().filter(|(_, on)| *on);
+    ports.extend(running.map(|(component, _)| port(component.port)));
     ports
 }
 
 /// `taos-check` learned `startup` and `service` modes in 3.4.1.0; older images have neither.
 fn probe_commands(spec: &ValidSpec) -> (Vec<String>, Vec<String>) {
     let command = |mode: &str| {
-        let mut command = vec![PROBE_COMMAND.to_owned()];
+        let mut command = vec![tdengine::PROBE_COMMAND.to_owned()];
         if spec.deploy.probe_modes {
             command.push(mode.to_owned());
         }
         command
     };
-    (command("startup"), command("service"))
+    let (startup, service) = tdengine::PROBE_MODES;
+    (command(startup), command(service))
 }
 
 /// The taos.cfg of file mode: one `name value` line per parameter, sorted. (Like the bootstrap
@@ -295,49 +272,53 @@ fn version_label(tag: &str) -> String {
 /// The container environment. Order is semantic: `$(VAR)` only expands variables defined
 /// earlier in the list, so the helpers come first and the list is never sorted.
 fn env(spec: &ValidSpec) -> Vec<EnvVar> {
-    let var = |name: &str, source: EnvSource| EnvVar {
-        name: name.to_owned(),
-        source,
-    };
+    let mut env = identity_env(spec);
+    // The image's entrypoint starts each companion unless told not to.
+    for (component, on) in spec.deploy.components() {
+        if !on {
+            env.push(var(component.disable_env, EnvSource::Value("1".into())));
+        }
+    }
+    env.extend(password_env(spec));
+    if spec.deploy.config_mode == ConfigMode::Env {
+        let config = spec.config.iter();
+        env.extend(config.map(|(key, value)| var(&config_env_name(key), EnvSource::Value(escape_references(value)))));
+    }
+    env
+}
+
+/// tdgen's helper variables, then the ones that make a dnode who it is: its time zone, port,
+/// first endpoint and FQDN, built from the helpers by the kubelet.
+fn identity_env(spec: &ValidSpec) -> Vec<EnvVar> {
     let domain = &spec.cluster_domain;
-    let mut env = vec![
+    let port = td_env::SERVER_PORT;
+    vec![
         var("POD_NAME", EnvSource::FieldRef("metadata.name")),
         var("SERVICE_NAME", EnvSource::Value(spec.service_name.clone())),
         var("STS_NAME", EnvSource::Value(spec.name.clone())),
         // The namespace always comes from the pod itself: it is right even when the objects
         // are applied with `kubectl apply -n` or a kustomize `namespace:`.
         var("STS_NAMESPACE", EnvSource::FieldRef("metadata.namespace")),
-        var("TZ", EnvSource::Value(spec.timezone.clone())),
-        var("TAOS_SERVER_PORT", EnvSource::Value(spec.server_port.to_string())),
+        var(td_env::TIMEZONE, EnvSource::Value(spec.timezone.clone())),
+        var(port, EnvSource::Value(spec.server_port.to_string())),
         var(
-            "TAOS_FIRST_EP",
+            td_env::FIRST_EP,
             EnvSource::Value(format!(
-                "$(STS_NAME)-0.$(SERVICE_NAME).$(STS_NAMESPACE).svc.{domain}:$(TAOS_SERVER_PORT)"
+                "$(STS_NAME)-0.$(SERVICE_NAME).$(STS_NAMESPACE).svc.{domain}:$({port})"
             )),
         ),
         var(
-            "TAOS_FQDN",
+            td_env::FQDN,
             EnvSource::Value(format!("$(POD_NAME).$(SERVICE_NAME).$(STS_NAMESPACE).svc.{domain}")),
         ),
-    ];
-    let deploy = &spec.deploy;
-    // The image's entrypoint starts each companion unless told not to.
-    let components = [
-        (deploy.adapter, "TAOS_DISABLE_ADAPTER"),
-        (deploy.keeper, "TAOS_DISABLE_KEEPER"),
-        (deploy.explorer, "TAOS_DISABLE_EXPLORER"),
-    ];
-    for (on, name) in components {
-        if !on {
-            env.push(var(name, EnvSource::Value("1".into())));
-        }
+    ]
+}
+
+fn var(name: &str, source: EnvSource) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        source,
     }
-    env.extend(password_env(spec));
-    if deploy.config_mode == ConfigMode::Env {
-        let config = spec.config.iter();
-        env.extend(config.map(|(key, value)| var(&config_env_name(key), EnvSource::Value(escape_references(value)))));
-    }
-    env
 }
 
 /// The root password for the entrypoint, `taos-check service` and the bootstrap Job.
@@ -346,48 +327,16 @@ pub fn password_env(spec: &ValidSpec) -> Vec<EnvVar> {
         return Vec::new();
     };
     let env = match password.delivery {
-        PasswordDelivery::File => EnvVar {
-            name: "TAOS_ROOT_PASSWORD_FILE".into(),
-            source: EnvSource::Value(format!("{PASSWORD_DIR}/{}", password.key)),
-        },
-        PasswordDelivery::Env => EnvVar {
-            name: "TAOS_ROOT_PASSWORD".into(),
-            source: EnvSource::SecretKey(password.secret_name.clone(), password.key.clone()),
-        },
+        PasswordDelivery::File => var(
+            td_env::ROOT_PASSWORD_FILE,
+            EnvSource::Value(format!("{PASSWORD_DIR}/{}", password.key)),
+        ),
+        PasswordDelivery::Env => var(
+            td_env::ROOT_PASSWORD,
+            EnvSource::SecretKey(password.secret_name.clone(), password.key.clone()),
+        ),
     };
     vec![env]
-}
-
-/// `supportVnodes` → `TAOS_SUPPORT_VNODES`: the inverse of taosd's `taosEnvNameToCfgName`
-/// (strip `TAOS_`, lower-case the first letter, drop each `_` keeping the next letter as is).
-pub fn config_env_name(key: &str) -> String {
-    let mut name = String::from("TAOS_");
-    for (i, c) in key.chars().enumerate() {
-        if i > 0 && c.is_ascii_uppercase() {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
-
-/// taosd's own rule, used to prove [`config_env_name`] inverts it.
-pub fn env_name_to_config_key(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("TAOS_")?;
-    let mut key = String::new();
-    let mut keep_next = false;
-    for (i, c) in rest.chars().enumerate() {
-        match c {
-            '_' => keep_next = true,
-            c if i == 0 => key.push(c.to_ascii_lowercase()),
-            c if keep_next => {
-                key.push(c);
-                keep_next = false;
-            }
-            c => key.push(c.to_ascii_lowercase()),
-        }
-    }
-    Some(key)
 }
 
 /// A config value is data, not a template: every `$` is doubled, so that the kubelet's
@@ -399,23 +348,6 @@ fn escape_references(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_names_invert_taosds_rule() {
-        for key in [
-            "supportVnodes",
-            "debugFlag",
-            "minimalDataDirGB",
-            "s3Accesskey",
-            "monitor",
-            "numOfRpcThreads",
-        ] {
-            let env = config_env_name(key);
-            assert_eq!(env_name_to_config_key(&env).as_deref(), Some(key), "{env}");
-        }
-        assert_eq!(config_env_name("supportVnodes"), "TAOS_SUPPORT_VNODES");
-        assert_eq!(config_env_name("minimalDataDirGB"), "TAOS_MINIMAL_DATA_DIR_G_B");
-    }
 
     #[test]
     fn names_fqdns_and_claims_follow_the_spec() {
@@ -436,6 +368,23 @@ mod tests {
             ["tcp7030", "tcp6041"]
         );
         assert!(plan.selector.iter().all(|(k, v)| plan.labels.get(k) == Some(v)));
+    }
+
+    #[test]
+    fn every_variable_tdgen_derives_is_one_it_owns() {
+        let spec: crate::Spec = crate::yaml::from_str(
+            "spec: {image: {tag: 3.3.6.13}, components: {adapter: {enabled: false}}, rootPassword: {secretName: s}, config: {debugFlag: 131}}",
+        )
+        .unwrap();
+        let plan = Plan::new(&crate::validate(&spec).valid.unwrap());
+        let derived: Vec<&str> = plan.env.iter().map(|v| v.name.as_str()).collect();
+        assert!(derived.contains(&"TAOS_DISABLE_ADAPTER") && derived.contains(&"TAOS_ROOT_PASSWORD"));
+        for name in derived.iter().filter(|n| **n != "TAOS_DEBUG_FLAG") {
+            assert!(
+                crate::model::OWNED_ENV.contains(name),
+                "{name} is derived but not owned"
+            );
+        }
     }
 
     #[test]

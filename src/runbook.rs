@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::error::Finding;
+use crate::model::ValidSpec;
+use crate::model::volumes;
 use crate::plan::{self, Plan};
-use crate::validate::ValidSpec;
 
 /// Which runbook to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,9 +89,9 @@ fn base_context(plan: &Plan) -> Value {
 }
 
 fn claims(plan: &Plan) -> Vec<&'static str> {
-    let mut claims = vec![plan::DATA_CLAIM];
+    let mut claims = vec![volumes::DATA];
     if plan.spec.deploy.logs.is_some() {
-        claims.push(plan::LOG_CLAIM);
+        claims.push(volumes::LOG);
     }
     claims
 }

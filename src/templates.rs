@@ -1,4 +1,4 @@
-//! The minijinja environment for text artefacts (starter specs, and later taos.cfg and
+//! The minijinja environment for text artefacts (starter specs, taos.cfg, scripts and
 //! runbooks). Templates are embedded in the binary; undefined values are errors, and templates
 //! named `*.yaml.j2` JSON-escape every value, which is valid YAML.
 
@@ -6,6 +6,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::tdengine;
 
 const TEMPLATES: [(&str, &str); 12] = [
     ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
@@ -38,6 +39,17 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_filter("shell_quote", shell_quote);
+    // TDengine facts the text artefacts mention, from their one home.
+    env.add_global(
+        "tdengine",
+        minijinja::context! {
+            adapter_port => tdengine::ADAPTER.port,
+            default_server_port => tdengine::DEFAULT_SERVER_PORT,
+            max_mnodes => tdengine::MAX_MNODES,
+            mnode_exists => tdengine::MNODE_EXISTS,
+            mnode_missing => tdengine::MNODE_MISSING,
+        },
+    );
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
         .keep_trailing_newline(true)
         .build()

@@ -11,6 +11,7 @@
 //! - `diffs`: `tdgen diff`, one case per class of change.
 //! - `explain`: `tdgen explain`.
 //! - `readme`: every example of the README, run as written.
+//! - `structure`: the module graph is one-way, and the README's layout matches `src/`.
 
 mod support;
 
@@ -24,3 +25,4 @@ mod properties;
 mod readme;
 mod render;
 mod runbooks;
+mod structure;

@@ -212,7 +212,7 @@ fn arrived(pointer: &str, is_key: bool, text: &str, documents: &[Value]) -> Resu
         ("/spec/podManagementPolicy", _) => same(&sts["spec"]["podManagementPolicy"], text),
         ("/spec/config/debugFlag", _) => same(&Value::from(env["TAOS_DEBUG_FLAG"].clone()), text),
         ("/spec/config", true) => {
-            let name = tdgen::plan::config_env_name(text);
+            let name = tdgen::tdengine::env::config_env_name(text);
             same(&Value::from(env.get(&name).cloned().unwrap_or_default()), "x")
         }
         ("/spec/kubernetesVersion", _) => Ok(()),

@@ -27,6 +27,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::emit::{Manifest, Manifests};
+use crate::model::volumes;
 use crate::plan::{self, Plan};
 
 /// Build every object of the plan, in apply order.
@@ -278,7 +279,7 @@ pub fn client_service(plan: &Plan) -> Service {
     {
         meta.annotations.get_or_insert_with(BTreeMap::new).extend(extra);
     }
-    let settings = settings.unwrap_or(crate::validate::deploy::ClientServiceSettings {
+    let settings = settings.unwrap_or(crate::model::ClientServiceSettings {
         type_: "ClusterIP".into(),
         annotations: BTreeMap::new(),
         load_balancer_source_ranges: Vec::new(),
@@ -303,12 +304,12 @@ pub fn client_service(plan: &Plan) -> Service {
 pub fn statefulset(plan: &Plan) -> StatefulSet {
     let deploy = &plan.spec.deploy;
     let mut claims = vec![claim(
-        plan::DATA_CLAIM,
+        volumes::DATA,
         &plan.spec.data_size,
         plan.spec.data_storage_class.clone(),
     )];
     if let Some((size, class)) = &deploy.logs {
-        claims.push(claim(plan::LOG_CLAIM, size, class.clone()));
+        claims.push(claim(volumes::LOG, size, class.clone()));
     }
     let (when_deleted, when_scaled) = deploy.retention.clone();
     let spec = StatefulSetSpec {

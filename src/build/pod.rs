@@ -12,9 +12,10 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use crate::model::{PasswordDelivery, volumes};
 use crate::plan::{self, EnvSource, Plan};
 use crate::spec::{AntiAffinityMode, ProbeTiming, SecurityProfile};
-use crate::validate::deploy::PasswordDelivery;
+use crate::tdengine;
 
 /// Labels and annotations of the dnode pods.
 pub(super) fn template_metadata(plan: &Plan) -> ObjectMeta {
@@ -169,20 +170,20 @@ fn mount(name: &str, path: &str) -> VolumeMount {
 
 fn volume_mounts(plan: &Plan) -> Vec<VolumeMount> {
     let deploy = &plan.spec.deploy;
-    let mut mounts = vec![mount(plan::DATA_CLAIM, plan::DATA_MOUNT_PATH)];
+    let mut mounts = vec![mount(volumes::DATA, tdengine::DATA_DIR)];
     if deploy.logs.is_some() || hardened(plan) {
-        mounts.push(mount(plan::LOG_CLAIM, plan::LOG_MOUNT_PATH));
+        mounts.push(mount(volumes::LOG, tdengine::LOG_DIR));
     }
     if plan.taos_cfg.is_some() {
         mounts.push(VolumeMount {
             sub_path: Some("taos.cfg".into()),
             read_only: Some(true),
-            ..mount("taoscfg", plan::CONFIG_FILE_PATH)
+            ..mount(volumes::CONFIG, tdengine::CONFIG_FILE)
         });
     }
     mounts.extend(password_mount(plan));
     if hardened(plan) {
-        mounts.push(mount("tmp", "/tmp"));
+        mounts.push(mount(volumes::TMP, "/tmp"));
     }
     mounts.extend(deploy.extra_volume_mounts.iter().cloned());
     mounts
@@ -192,7 +193,7 @@ fn password_mount(plan: &Plan) -> Option<VolumeMount> {
     let password = plan.spec.deploy.root_password.as_ref()?;
     (password.delivery == PasswordDelivery::File).then(|| VolumeMount {
         read_only: Some(true),
-        ..mount("root-password", plan::PASSWORD_DIR)
+        ..mount(volumes::PASSWORD, plan::PASSWORD_DIR)
     })
 }
 
@@ -200,14 +201,14 @@ fn volumes(plan: &Plan) -> Vec<Volume> {
     let deploy = &plan.spec.deploy;
     let mut volumes = Vec::new();
     if let Some((name, _, _)) = &plan.taos_cfg {
-        volumes.push(config_map_volume("taoscfg", name));
+        volumes.push(config_map_volume(volumes::CONFIG, name));
     }
     volumes.extend(password_volume(plan));
     if hardened(plan) {
         // A read-only root filesystem needs somewhere to write temporary files and logs.
-        volumes.push(empty_dir("tmp"));
+        volumes.push(empty_dir(volumes::TMP));
         if deploy.logs.is_none() {
-            volumes.push(empty_dir(plan::LOG_CLAIM));
+            volumes.push(empty_dir(volumes::LOG));
         }
     }
     volumes.extend(deploy.extra_volumes.iter().cloned());
@@ -240,7 +241,7 @@ fn config_map_volume(name: &str, config_map: &str) -> Volume {
 fn password_volume(plan: &Plan) -> Option<Volume> {
     let password = plan.spec.deploy.root_password.as_ref()?;
     (password.delivery == PasswordDelivery::File).then(|| Volume {
-        name: "root-password".into(),
+        name: volumes::PASSWORD.into(),
         secret: Some(SecretVolumeSource {
             secret_name: Some(password.secret_name.clone()),
             default_mode: Some(0o400),
@@ -340,7 +341,7 @@ fn container_security(plan: &Plan) -> SecurityContext {
         context.read_only_root_filesystem = Some(true);
         context.run_as_non_root = Some(true);
     } else if let Some(capabilities) = context.capabilities.as_mut() {
-        capabilities.add = Some(ROOT_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect());
+        capabilities.add = Some(tdengine::ROOT_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect());
     }
     context
 }
@@ -369,9 +370,6 @@ fn bootstrap_security(plan: &Plan) -> SecurityContext {
     }
 }
 
-/// What the official image's root entrypoint needs to write its own files.
-const ROOT_CAPABILITIES: [&str; 5] = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"];
-
 /// Checkov checks that the chosen settings fail on purpose, each with the reason, as
 /// `checkov.io/skipN` annotations (checkov reads them from the object's metadata).
 pub(super) fn checkov_skips(plan: &Plan, workload: Workload) -> BTreeMap<String, String> {
@@ -382,14 +380,20 @@ pub(super) fn checkov_skips(plan: &Plan, workload: Workload) -> BTreeMap<String,
         if workload == Workload::Dnode {
             skips.push((
                 "CKV_K8S_22",
-                "the official TDengine image writes to its root filesystem (/etc/localtime, /etc/taos)".into(),
+                format!(
+                    "the official TDengine image writes to its root filesystem ({})",
+                    tdengine::ROOT_FILESYSTEM_WRITES
+                ),
             ));
         }
         skips.push(("CKV_K8S_23", root.into()));
         if workload == Workload::Dnode {
-            let kept = "the official image's root entrypoint keeps CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID; all else is dropped";
-            skips.push(("CKV_K8S_25", kept.into()));
-            skips.push(("CKV_K8S_37", kept.into()));
+            let kept = format!(
+                "the official image's root entrypoint keeps {}; all else is dropped",
+                capability_list()
+            );
+            skips.push(("CKV_K8S_25", kept.clone()));
+            skips.push(("CKV_K8S_37", kept));
         }
         skips.push(("CKV_K8S_40", root.into()));
     }
@@ -406,7 +410,11 @@ pub(super) fn checkov_skips(plan: &Plan, workload: Workload) -> BTreeMap<String,
     {
         skips.push((
             "CKV_K8S_35",
-            "TDengine before 3.3.8.8 reads the root password only from TAOS_ROOT_PASSWORD".into(),
+            format!(
+                "TDengine before {} reads the root password only from {}",
+                tdengine::PASSWORD_FROM_FILE.since,
+                tdengine::env::ROOT_PASSWORD
+            ),
         ));
     }
     skips
@@ -414,6 +422,14 @@ pub(super) fn checkov_skips(plan: &Plan, workload: Workload) -> BTreeMap<String,
         .enumerate()
         .map(|(i, (check, reason))| (format!("checkov.io/skip{}", i + 1), format!("{check}={reason}")))
         .collect()
+}
+
+/// "CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID".
+fn capability_list() -> String {
+    match tdengine::ROOT_CAPABILITIES.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => tdengine::ROOT_CAPABILITIES.join(", "),
+    }
 }
 
 /// The bootstrap Job's pod: the TDengine image, the script, the password, nothing else.
@@ -432,14 +448,14 @@ pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
             read_only: Some(true),
             ..mount("scripts", plan::SCRIPTS_DIR)
         },
-        mount("taoslog", plan::LOG_MOUNT_PATH),
-        mount("tmp", "/tmp"),
+        mount(volumes::LOG, tdengine::LOG_DIR),
+        mount(volumes::TMP, "/tmp"),
     ];
     mounts.extend(password_mount(plan));
     let mut volumes = vec![
         config_map_volume("scripts", &bootstrap.config_map),
-        empty_dir("taoslog"),
-        empty_dir("tmp"),
+        empty_dir(volumes::LOG),
+        empty_dir(volumes::TMP),
     ];
     volumes.extend(password_volume(plan));
     let small = |cpu: &str, memory: &str| {

@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 use super::{Change, ChangeClass, RemedyCommand};
+use crate::model::volumes;
 use crate::plan::Plan;
+use crate::tdengine::env as td_env;
 
 /// One volume claim template: the part of every PVC name, and what its volumes were made with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +42,13 @@ impl ClusterIdentity {
     /// The identity a plan gives the cluster.
     pub fn from_plan(plan: &Plan) -> ClusterIdentity {
         let mut claims = vec![Claim {
-            name: crate::plan::DATA_CLAIM.into(),
+            name: volumes::DATA.into(),
             size: Some(plan.spec.data_size.clone()),
             storage_class: plan.spec.data_storage_class.clone(),
         }];
         if let Some((size, class)) = &plan.spec.deploy.logs {
             claims.push(Claim {
-                name: crate::plan::LOG_CLAIM.into(),
+                name: volumes::LOG.into(),
                 size: Some(size.clone()),
                 storage_class: class.clone(),
             });
@@ -90,8 +92,8 @@ impl ClusterIdentity {
             statefulset: text(&statefulset["metadata"]["name"]).unwrap_or_default(),
             namespace: text(&statefulset["metadata"]["namespace"]),
             service: text(&spec["serviceName"]).unwrap_or_default(),
-            cluster_domain: env("TAOS_FQDN").and_then(|fqdn| fqdn.split_once(".svc.").map(|(_, d)| d.to_owned())),
-            server_port: env("TAOS_SERVER_PORT").and_then(|p| p.parse().ok()),
+            cluster_domain: env(td_env::FQDN).and_then(|fqdn| fqdn.split_once(".svc.").map(|(_, d)| d.to_owned())),
+            server_port: env(td_env::SERVER_PORT).and_then(|p| p.parse().ok()),
             claims,
         }
     }
@@ -182,7 +184,7 @@ pub fn compare(before: &ClusterIdentity, after: &ClusterIdentity, changes: &mut 
         let mut change = Change::new(
             ChangeClass::Unsafe,
             &object,
-            "env TAOS_FQDN",
+            &format!("env {}", td_env::FQDN),
             format!(
                 "cluster domain {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
                 show(before.cluster_domain.as_deref()),
@@ -201,7 +203,7 @@ pub fn compare(before: &ClusterIdentity, after: &ClusterIdentity, changes: &mut 
         let mut change = Change::new(
             ChangeClass::Unsafe,
             &object,
-            "env TAOS_SERVER_PORT",
+            &format!("env {}", td_env::SERVER_PORT),
             format!(
                 "serverPort {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
                 port(before.server_port),
@@ -306,7 +308,7 @@ fn claims(object: &str, before: &ClusterIdentity, after: &ClusterIdentity, chang
 /// The spec path of a claim template, for messages.
 fn claim_spec_path(claim: &str) -> &'static str {
     match claim {
-        crate::plan::LOG_CLAIM => "spec.storage.logs",
+        volumes::LOG => "spec.storage.logs",
         _ => "spec.storage.data",
     }
 }
@@ -314,8 +316,8 @@ fn claim_spec_path(claim: &str) -> &'static str {
 /// The spec paths (size, storageClassName) of a claim template tdgen renders.
 fn spec_path_for(claim: &str) -> Option<(&'static str, &'static str)> {
     match claim {
-        crate::plan::DATA_CLAIM => Some(("spec.storage.data.size", "spec.storage.data.storageClassName")),
-        crate::plan::LOG_CLAIM => Some(("spec.storage.logs.size", "spec.storage.logs.storageClassName")),
+        volumes::DATA => Some(("spec.storage.data.size", "spec.storage.data.storageClassName")),
+        volumes::LOG => Some(("spec.storage.logs.size", "spec.storage.logs.storageClassName")),
         _ => None,
     }
 }

@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::model::ValidSpec;
 use crate::plan::Plan;
-use crate::validate::ValidSpec;
 
 pub use identity::ClusterIdentity;
 

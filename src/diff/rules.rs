@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{Change, ChangeClass, Previous, RemedyCommand};
+use crate::model::volumes;
 use crate::plan::Plan;
-use crate::version::Version;
+use crate::tdengine::{self, catalog, version::Version};
 
 /// The API server's answer to a forbidden StatefulSet update (apps/validation).
 pub(super) const STATEFULSET_FORBIDDEN: &str = "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
@@ -21,9 +22,6 @@ const STATEFULSET_MUTABLE: [&str; 6] = [
     "persistentVolumeClaimRetentionPolicy",
     "minReadySeconds",
 ];
-/// From TDengine 3.3.5.0 taosd keeps the parameters it started with in its data directory and
-/// reads them instead of taos.cfg and the environment (taos-shell-output.md, "SQL facts").
-const PERSISTED_CONFIG_SINCE: Version = Version([3, 3, 5, 0]);
 
 /// What every rule may need to know about both renders.
 pub(super) struct Context<'a> {
@@ -63,7 +61,7 @@ impl<'a> Context<'a> {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        for volume in volumes.iter().filter(|v| v["name"] == "taoscfg") {
+        for volume in volumes.iter().filter(|v| v["name"] == volumes::CONFIG) {
             let name = &volume["configMap"]["name"];
             let text = objects
                 .iter()
@@ -78,10 +76,10 @@ impl<'a> Context<'a> {
         }
         for var in container(statefulset)["env"].as_array().into_iter().flatten() {
             let Some(name) = var["name"].as_str() else { continue };
-            if crate::validate::deploy::OWNED_ENV.contains(&name) {
+            if crate::model::OWNED_ENV.contains(&name) {
                 continue;
             }
-            let Some(key) = crate::plan::env_name_to_config_key(name) else {
+            let Some(key) = tdengine::env::env_name_to_config_key(name) else {
                 continue;
             };
             let value = var["value"].as_str().map_or_else(
@@ -491,7 +489,7 @@ fn configuration(context: &Context<'_>, object: &str, old: &Value, new: &Value, 
     let before = Context::config(context.previous.objects(), old);
     let after = Context::config(context.current, new);
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    let persisted = context.running.is_none_or(|v| v >= PERSISTED_CONFIG_SINCE);
+    let persisted = context.running.is_none_or(|v| tdengine::PERSISTED_CONFIG.in_version(v));
     for key in keys {
         let (old_value, new_value) = (before.get(key), after.get(key));
         if old_value.map(|v| &v.1) == new_value.map(|v| &v.1) {
@@ -500,12 +498,12 @@ fn configuration(context: &Context<'_>, object: &str, old: &Value, new: &Value, 
         let name = new_value.or(old_value).map_or(key.as_str(), |v| v.0.as_str());
         let value = |v: Option<&(String, String)>| v.map_or_else(|| "unset".to_owned(), |v| v.1.clone());
         let what = format!("taos.cfg {name} {} → {}", value(old_value), value(new_value));
-        let cluster_wide = matches!(crate::catalog::lookup(name), crate::catalog::Lookup::Known(p) if p.cluster_wide);
+        let cluster_wide = matches!(catalog::lookup(name), catalog::Lookup::Known(p) if p.cluster_wide);
         let mut change = if cluster_wide {
             Change::new(ChangeClass::Unsafe, object, &format!("taos.cfg {name}"), format!("{what}: it must match on every dnode, so a rolling update cannot change it (each restarted dnode is refused by the others)"))
                 .remedy(format!("change it on the running cluster with `ALTER ALL DNODES '{name}' '{}'` if it is a runtime parameter, or stop every dnode, apply, and start them together", value(new_value)))
         } else if persisted {
-            Change::new(ChangeClass::Unsafe, object, &format!("taos.cfg {name}"), format!("{what}: from TDengine 3.3.5.0 taosd keeps the values it first started with, so a restart may not change it"))
+            Change::new(ChangeClass::Unsafe, object, &format!("taos.cfg {name}"), format!("{what}: from TDengine {} taosd keeps the values it first started with, so a restart may not change it", tdengine::PERSISTED_CONFIG.since))
                 .remedy(format!("apply, then set it with `ALTER ALL DNODES '{name}' '{}'` (or `ALTER DNODE <id> …`); parameters that cannot change at run time need a fresh data directory", value(new_value)))
         } else {
             Change::new(
@@ -526,17 +524,17 @@ fn configuration(context: &Context<'_>, object: &str, old: &Value, new: &Value, 
 
 /// The Secret and key the root password comes from, whichever way it is delivered.
 fn password_reference(statefulset: &Value) -> Option<(String, String)> {
-    let from_env = &env_value(statefulset, "TAOS_ROOT_PASSWORD")["valueFrom"]["secretKeyRef"];
+    let from_env = &env_value(statefulset, tdengine::env::ROOT_PASSWORD)["valueFrom"]["secretKeyRef"];
     if let (Some(name), Some(key)) = (from_env["name"].as_str(), from_env["key"].as_str()) {
         return Some((name.to_owned(), key.to_owned()));
     }
-    let file = env_value(statefulset, "TAOS_ROOT_PASSWORD_FILE")["value"]
+    let file = env_value(statefulset, tdengine::env::ROOT_PASSWORD_FILE)["value"]
         .as_str()?
         .to_owned();
     let secret = statefulset["spec"]["template"]["spec"]["volumes"]
         .as_array()?
         .iter()
-        .find(|v| v["name"] == "root-password")?["secret"]["secretName"]
+        .find(|v| v["name"] == volumes::PASSWORD)?["secret"]["secretName"]
         .as_str()?
         .to_owned();
     let key = file.rsplit('/').next().unwrap_or_default().to_owned();
@@ -561,9 +559,10 @@ fn password(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
         object,
         "root password reference",
         format!(
-            "root password {} → {}: taosd keeps the password it has; the probes (TDengine 3.4.1.0+), the bootstrap Job and the runbooks would authenticate with the new Secret's value and fail",
+            "root password {} → {}: taosd keeps the password it has; the probes (TDengine {}+), the bootstrap Job and the runbooks would authenticate with the new Secret's value and fail",
             show(&before),
-            show(&after)
+            show(&after),
+            tdengine::PROBE_MODE_CHECKS.since
         ),
     )
     .remedy("first change the password in taosd to the new Secret's value (`ALTER USER root PASS '…'` in the taos shell), then apply");

@@ -20,6 +20,11 @@ pub const API_VERSION: &str = "tdgen/v1";
 /// The `kind` every spec carries.
 pub const KIND: &str = "TDengineCluster";
 
+/// The JSON Schema of the spec, for editors, CI and the unknown-field check.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(Spec)
+}
+
 /// A TDengine cluster spec: the whole input of `tdgen`.
 ///
 /// The envelope looks like a Kubernetes object so it is familiar and can evolve by version.

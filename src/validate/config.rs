@@ -3,14 +3,11 @@
 use std::collections::BTreeMap;
 
 use super::Validator;
-use crate::catalog::{self, Lookup};
 use crate::source::join_path;
 use crate::spec::ConfigValue;
 use crate::suggest::closest;
-use crate::version::Version;
-
-/// taosd's default reserve on the data directory (`minimalDataDirGB`).
-const DEFAULT_MINIMAL_DATA_DIR_GB: f64 = 2.0;
+use crate::tdengine::catalog::{self, Lookup};
+use crate::tdengine::{self, env, version::Version};
 
 impl Validator {
     /// Check every parameter; return the ones to render.
@@ -41,7 +38,7 @@ impl Validator {
                 );
                 continue;
             }
-            let env = crate::plan::config_env_name(&key);
+            let env = env::config_env_name(&key);
             if let Some(help) = owned_variable_help(&env) {
                 self.error(
                     "config-owned-env",
@@ -62,7 +59,7 @@ impl Validator {
             }
             match catalog::lookup(&key) {
                 Lookup::Known(parameter) if parameter.credential => {
-                    let env = crate::plan::config_env_name(parameter.name);
+                    let env = env::config_env_name(parameter.name);
                     self.error(
                         "config-secret",
                         &path,
@@ -146,14 +143,14 @@ impl Validator {
         if parameter.cluster_wide {
             self.note("config-cluster-wide", path, format!("`{key}` must be identical on every dnode"), "tdgen sets it on every dnode; change it for the whole cluster at once (`ALTER ALL DNODES`), never pod by pod");
         }
-        if parameter.name == "dataDir" && !value.trim_start().starts_with(crate::plan::DATA_MOUNT_PATH) {
+        if parameter.name == "dataDir" && !value.trim_start().starts_with(tdengine::DATA_DIR) {
             self.warn(
                 "config-data-dir",
                 path,
                 format!("dataDir `{value}` is not on the data volume"),
                 format!(
                     "only {} is persistent; data elsewhere is lost when the pod is rescheduled",
-                    crate::plan::DATA_MOUNT_PATH
+                    tdengine::DATA_DIR
                 ),
             );
         }
@@ -165,7 +162,7 @@ impl Validator {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("minimalDataDirGB"))
             .and_then(|(_, v)| v.trim().parse::<f64>().ok())
-            .unwrap_or(DEFAULT_MINIMAL_DATA_DIR_GB);
+            .unwrap_or(tdengine::DEFAULT_MINIMAL_DATA_DIR_GB);
         let reserve_bytes = reserve_gb * f64::from(1u32 << 30);
         let size = size_bytes as f64;
         let path = "spec.storage.data.size";
@@ -192,16 +189,20 @@ pub(super) fn secret_help(env: &str) -> String {
 }
 
 /// The field that sets a variable tdgen owns, when a config key would collide with it.
-fn owned_variable_help(env: &str) -> Option<&'static str> {
-    match env {
-        "TAOS_ROOT_PASSWORD" | "TAOS_ROOT_PASSWORD_FILE" => {
-            Some("the image reads the root password from it: reference a Secret with spec.rootPassword")
-        }
-        "TAOS_DISABLE_ADAPTER" => Some("set spec.components.adapter.enabled"),
-        "TAOS_DISABLE_KEEPER" => Some("set spec.components.keeper.enabled"),
-        "TAOS_DISABLE_EXPLORER" => Some("set spec.components.explorer.enabled"),
-        name if super::deploy::OWNED_ENV.contains(&name) => Some("set the spec field that derives it"),
-        _ => None,
+fn owned_variable_help(name: &str) -> Option<&'static str> {
+    let toggles = [
+        (tdengine::ADAPTER, "set spec.components.adapter.enabled"),
+        (tdengine::KEEPER, "set spec.components.keeper.enabled"),
+        (tdengine::EXPLORER, "set spec.components.explorer.enabled"),
+    ];
+    if name == env::ROOT_PASSWORD || name == env::ROOT_PASSWORD_FILE {
+        Some("the image reads the root password from it: reference a Secret with spec.rootPassword")
+    } else if let Some((_, help)) = toggles.iter().find(|(component, _)| component.disable_env == name) {
+        Some(help)
+    } else {
+        crate::model::OWNED_ENV
+            .contains(&name)
+            .then_some("set the spec field that derives it")
     }
 }
 

@@ -1,7 +1,7 @@
 //! Rules for the image reference and the TDengine version it implies.
 
 use super::Validator;
-use crate::version::Version;
+use crate::tdengine::{self, version::Version};
 
 impl Validator {
     /// Check repository, tag and digest; return the TDengine version the tag names, if any.
@@ -65,7 +65,7 @@ impl Validator {
             return None;
         }
         match Version::from_tag(tag) {
-            Some(version) if version.major() != 3 => {
+            Some(version) if version.major() != tdengine::SUPPORTED_MAJOR => {
                 self.error(
                     "unsupported-version",
                     "spec.image.tag",

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use crate::version::Version;
+use super::version::Version;
 
 /// One documented taosd parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum Lookup {
 pub const SOURCE: &str = "the TDengine 3.x taosd reference (docs at commit 0061be84)";
 
 static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
-    rows(include_str!("../data/taosd-parameters.tsv"))
+    rows(include_str!("../../data/taosd-parameters.tsv"))
         .map(|columns| {
             let (name, since, notes) = (
                 columns[0],
@@ -64,7 +64,7 @@ static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
 });
 
 static LEGACY: LazyLock<BTreeMap<String, &'static str>> = LazyLock::new(|| {
-    rows(include_str!("../data/taosd-2x-parameters.tsv"))
+    rows(include_str!("../../data/taosd-2x-parameters.tsv"))
         .filter_map(|columns| Some((columns[0].to_ascii_lowercase(), *columns.get(1)?)))
         .collect()
 });

@@ -1,0 +1,325 @@
+//! The validated model: [`ValidSpec`] and the types it holds, with every default applied.
+//! [`mod@crate::validate`] produces it; `plan`, `build`, `explain`, `runbook` and `diff` consume
+//! it. It holds values only, no rules.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+
+use k8s_openapi::api::core::v1::{Affinity, EnvVar, Toleration, Volume, VolumeMount};
+
+use crate::spec::{self, AntiAffinityMode, ConfigMode, PodManagementPolicy, ProbeTiming, PullPolicy, SecurityProfile};
+use crate::tdengine::{self, env, version::Version};
+
+/// Built-in defaults (the lowest layer): the TDengine doc's cluster.
+pub mod defaults {
+    use crate::spec::ProbeTiming;
+    use crate::tdengine;
+
+    /// `metadata.name`.
+    pub const NAME: &str = "tdengine";
+    /// `spec.image.repository`.
+    pub const REPOSITORY: &str = tdengine::OFFICIAL_IMAGE;
+    /// `spec.image.tag`: the doc's image.
+    pub const TAG: &str = "3.0.7.1";
+    /// `spec.dnodes`.
+    pub const DNODES: u32 = 3;
+    /// `spec.timezone`.
+    pub const TIMEZONE: &str = "Asia/Shanghai";
+    /// `spec.clusterDomain`.
+    pub const CLUSTER_DOMAIN: &str = "cluster.local";
+    /// `spec.serverPort`.
+    pub const SERVER_PORT: u16 = tdengine::DEFAULT_SERVER_PORT;
+    /// `spec.service.name` of the doc's cluster.
+    pub const SERVICE_NAME: &str = "taosd";
+    /// `spec.storage.data.size`.
+    pub const DATA_SIZE: &str = "5Gi";
+    /// `spec.storage.logs.size`, when a log volume is asked for without a size.
+    pub const LOG_SIZE: &str = "1Gi";
+
+    /// `spec.service.name` when unset: the doc's `taosd` for its cluster `tdengine`, the
+    /// cluster's own name otherwise, so that two clusters in one namespace never share a
+    /// Service (the client Service adds `-client`).
+    pub fn service_name(cluster: &str) -> String {
+        if cluster == NAME {
+            SERVICE_NAME.into()
+        } else {
+            cluster.into()
+        }
+    }
+
+    /// `spec.probes.startup`: one hour, because a dnode returning after an outage replays its
+    /// WAL and catches up on vnodes, and a small budget restart-loops it (the doc's warning).
+    pub fn startup_probe() -> ProbeTiming {
+        ProbeTiming {
+            failure_threshold: Some(360),
+            period_seconds: Some(10),
+            timeout_seconds: Some(5),
+            ..Default::default()
+        }
+    }
+
+    /// `spec.probes.readiness`. The doc sets timeoutSeconds: 5000 (83 minutes), which only
+    /// hides a hung check; 5 s is ample for taos-check and above the 1 s default that makes
+    /// exec probes flap.
+    pub fn readiness_probe() -> ProbeTiming {
+        ProbeTiming {
+            initial_delay_seconds: Some(5),
+            period_seconds: Some(10),
+            timeout_seconds: Some(5),
+            ..Default::default()
+        }
+    }
+
+    /// `spec.probes.liveness`.
+    pub fn liveness_probe() -> ProbeTiming {
+        ProbeTiming {
+            initial_delay_seconds: Some(15),
+            period_seconds: Some(20),
+            timeout_seconds: Some(5),
+            ..Default::default()
+        }
+    }
+}
+
+/// The volume names tdgen gives the dnode pod.
+pub mod volumes {
+    /// The data volume claim template (the doc's name; part of every PVC name).
+    pub const DATA: &str = "taosdata";
+    /// The optional log volume claim template (an emptyDir when there is no log volume).
+    pub const LOG: &str = "taoslog";
+    /// The taos.cfg ConfigMap (file mode).
+    pub const CONFIG: &str = "taoscfg";
+    /// The root-password Secret (file delivery).
+    pub const PASSWORD: &str = "root-password";
+    /// A writable /tmp under a read-only root filesystem.
+    pub const TMP: &str = "tmp";
+    /// Every name above: `spec.extraVolumes` may use none of them.
+    pub const ALL: [&str; 5] = [DATA, LOG, CONFIG, PASSWORD, TMP];
+}
+
+/// The oldest Kubernetes minor version (1.x) tdgen renders for.
+pub const MIN_KUBERNETES: u32 = 25;
+/// The newest Kubernetes minor version tdgen knows.
+pub const MAX_KUBERNETES: u32 = 37;
+/// Default target: the oldest version still in wide use on managed platforms.
+pub const DEFAULT_KUBERNETES: u32 = 29;
+
+/// Label keys tdgen sets itself.
+pub const OWNED_LABELS: [&str; 6] = [
+    "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/version",
+];
+
+/// Environment variable names tdgen sets itself: its helpers for `$(VAR)` references, and
+/// the TDengine variables it derives.
+pub const OWNED_ENV: [&str; 13] = [
+    "POD_NAME",
+    "SERVICE_NAME",
+    "STS_NAME",
+    "STS_NAMESPACE",
+    env::TIMEZONE,
+    env::SERVER_PORT,
+    env::FIRST_EP,
+    env::FQDN,
+    tdengine::ADAPTER.disable_env,
+    tdengine::KEEPER.disable_env,
+    tdengine::EXPLORER.disable_env,
+    env::ROOT_PASSWORD,
+    env::ROOT_PASSWORD_FILE,
+];
+
+/// A validated spec: every value checked, every default applied.
+///
+/// Only [`crate::validate::validate`] builds one, so holding a `ValidSpec` proves the spec
+/// passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSpec(Resolved);
+
+impl ValidSpec {
+    /// Seal resolved values that passed every rule. Only validation calls this (the structure
+    /// test holds it to that).
+    pub(crate) fn sealed(resolved: Resolved) -> ValidSpec {
+        ValidSpec(resolved)
+    }
+}
+
+impl Deref for ValidSpec {
+    type Target = Resolved;
+    fn deref(&self) -> &Resolved {
+        &self.0
+    }
+}
+
+/// The resolved values of a [`ValidSpec`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Resolved {
+    /// StatefulSet name.
+    pub name: String,
+    /// Pinned namespace, if any.
+    pub namespace: Option<String>,
+    /// Labels for every object.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations for every object.
+    pub annotations: BTreeMap<String, String>,
+    /// Image repository.
+    pub repository: String,
+    /// Image tag (may be empty when a digest pins the image).
+    pub tag: String,
+    /// Image digest, when pinned.
+    pub digest: Option<String>,
+    /// The TDengine version the tag names, when it names one.
+    pub version: Option<Version>,
+    /// Image pull policy.
+    pub pull_policy: PullPolicy,
+    /// Number of dnodes.
+    pub dnodes: u32,
+    /// Number of mnodes (1 or 3).
+    pub mnodes: u32,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Kubernetes cluster domain.
+    pub cluster_domain: String,
+    /// taosd server port.
+    pub server_port: u16,
+    /// Name of the headless governing Service (default: `taosd` for the doc's cluster
+    /// `tdengine`, the cluster's own name otherwise, so no two clusters share it).
+    pub service_name: String,
+    /// Data volume size, canonical.
+    pub data_size: String,
+    /// Data volume storage class; `None` uses the cluster default.
+    pub data_storage_class: Option<String>,
+    /// Startup probe timing.
+    pub startup_probe: ProbeTiming,
+    /// Readiness probe timing.
+    pub readiness_probe: ProbeTiming,
+    /// Liveness probe timing.
+    pub liveness_probe: ProbeTiming,
+    /// Pod management policy.
+    pub pod_management_policy: PodManagementPolicy,
+    /// taos.cfg parameters by camelCase name.
+    pub config: BTreeMap<String, String>,
+    /// The production deployment knobs.
+    pub deploy: Deploy,
+}
+
+/// How the root password reaches the pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordDelivery {
+    /// `TAOS_ROOT_PASSWORD_FILE` pointing at the mounted Secret key
+    /// ([`tdengine::PASSWORD_FROM_FILE`]).
+    File,
+    /// `TAOS_ROOT_PASSWORD` from `secretKeyRef` ([`tdengine::PASSWORD_FROM_ENV`]).
+    Env,
+}
+
+/// A reference to the root password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordRef {
+    /// Secret name.
+    pub secret_name: String,
+    /// Key in the Secret.
+    pub key: String,
+    /// How it is delivered.
+    pub delivery: PasswordDelivery,
+}
+
+/// The resolved client Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientServiceSettings {
+    /// Service type.
+    pub type_: String,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// LoadBalancer source ranges.
+    pub load_balancer_source_ranges: Vec<String>,
+    /// External traffic policy (NodePort / LoadBalancer only).
+    pub external_traffic_policy: Option<String>,
+}
+
+/// The resolved production knobs.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Deploy {
+    /// Oldest Kubernetes minor version (1.x) the output must apply to.
+    pub kubernetes_minor: u32,
+    /// How spec.config reaches taosd.
+    pub config_mode: ConfigMode,
+    /// Canonical resource requests.
+    pub requests: BTreeMap<String, String>,
+    /// Canonical resource limits.
+    pub limits: BTreeMap<String, String>,
+    /// Node selector.
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations.
+    pub tolerations: Vec<Toleration>,
+    /// Raw affinity.
+    pub affinity: Option<Affinity>,
+    /// Anti-affinity mode.
+    pub anti_affinity: AntiAffinityMode,
+    /// Anti-affinity topology key.
+    pub anti_affinity_topology_key: String,
+    /// Weight of a preferred anti-affinity term.
+    pub anti_affinity_weight: i32,
+    /// Zone spread: topology key, max skew, whenUnsatisfiable.
+    pub topology_spread: Option<(String, i32, String)>,
+    /// PriorityClass.
+    pub priority_class_name: Option<String>,
+    /// Pod termination grace period.
+    pub termination_grace_period_seconds: i64,
+    /// Pod-only labels.
+    pub pod_labels: BTreeMap<String, String>,
+    /// Pod-only annotations.
+    pub pod_annotations: BTreeMap<String, String>,
+    /// PDB: maxUnavailable and unhealthy-pod eviction policy.
+    pub disruption_budget: Option<(i32, String)>,
+    /// NetworkPolicy: client peers and DNS selector.
+    pub network_policy: Option<(Vec<spec::ClientPeer>, BTreeMap<String, String>)>,
+    /// ServiceAccount: (create, name).
+    pub service_account: Option<(bool, String)>,
+    /// Image pull secrets.
+    pub image_pull_secrets: Vec<String>,
+    /// Security profile.
+    pub security_profile: SecurityProfile,
+    /// UID/GID for the hardened profile.
+    pub run_as_user: i64,
+    /// The client Service, when enabled.
+    pub client_service: Option<ClientServiceSettings>,
+    /// taosAdapter on.
+    pub adapter: bool,
+    /// taosKeeper on.
+    pub keeper: bool,
+    /// taosExplorer on.
+    pub explorer: bool,
+    /// Log volume: canonical size and storage class.
+    pub logs: Option<(String, Option<String>)>,
+    /// PVC retention (whenDeleted, whenScaled).
+    pub retention: (String, String),
+    /// Root password reference.
+    pub root_password: Option<PasswordRef>,
+    /// Mnode bootstrap Job: seconds to wait for dnodes.
+    pub mnode_bootstrap: Option<i64>,
+    /// Extra env.
+    pub extra_env: Vec<EnvVar>,
+    /// Extra volumes.
+    pub extra_volumes: Vec<Volume>,
+    /// Extra volume mounts.
+    pub extra_volume_mounts: Vec<VolumeMount>,
+    /// Whether the image's taos-check has `startup` / `service` modes.
+    pub probe_modes: bool,
+}
+
+impl Deploy {
+    /// Each companion of the image with whether this cluster runs it, in port order.
+    pub fn components(&self) -> [(tdengine::Component, bool); 3] {
+        [
+            (tdengine::ADAPTER, self.adapter),
+            (tdengine::KEEPER, self.keeper),
+            (tdengine::EXPLORER, self.explorer),
+        ]
+    }
+}

@@ -1,0 +1,159 @@
+//! Everything tdgen knows about TDengine's image and taosd, each fact with where it comes from.
+//! No other module writes down a TDengine port, path, variable name or version: they ask here.
+//!
+//! Sources are named by file and commit; most are summarised in
+//! `shared/reference/tdengine-anchors.md` (cited as §D1 …). What the `taos` shell prints and
+//! the SQL the scripts send live with the scripts, in `templates/shell/taos.sh.j2`, whose
+//! comments cite `shared/reference/taos-shell-output.md`.
+
+pub mod catalog;
+pub mod env;
+pub mod version;
+
+use version::Version;
+
+/// The official image's repository, the one the TDengine doc deploys
+/// (`shared/reference/000_ea4452c3e6a9ad2d.txt`, `image: "tdengine/tdengine:3.0.7.1"`).
+pub const OFFICIAL_IMAGE: &str = "tdengine/tdengine";
+/// The major version tdgen renders clusters for.
+pub const SUPPORTED_MAJOR: u32 = 3;
+
+/// taosd's port unless `serverPort` says otherwise: in 3.x its only server port, TCP
+/// (taosd reference `serverPort`; §D4).
+pub const DEFAULT_SERVER_PORT: u16 = 6030;
+
+/// A companion process the image's entrypoint starts next to taosd unless told not to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Component {
+    /// Its name in the TDengine docs.
+    pub name: &'static str,
+    /// The TCP port it binds in every pod.
+    pub port: u16,
+    /// The variable that, set to `1`, keeps the entrypoint from starting it.
+    pub disable_env: &'static str,
+}
+
+/// taosAdapter: REST and WebSocket (entrypoint.sh @ `884ae5c2` and @ `15240844`; §D3, §D4).
+pub const ADAPTER: Component = Component {
+    name: "taosAdapter",
+    port: 6041,
+    disable_env: "TAOS_DISABLE_ADAPTER",
+};
+/// taosKeeper: the metrics exporter (entrypoint.sh @ `15240844`; §D3, §D4).
+pub const KEEPER: Component = Component {
+    name: "taosKeeper",
+    port: 6043,
+    disable_env: "TAOS_DISABLE_KEEPER",
+};
+/// taosExplorer: the web UI (entrypoint.sh @ `15240844`; §D3, §D4).
+pub const EXPLORER: Component = Component {
+    name: "taosExplorer",
+    port: 6060,
+    disable_env: "TAOS_DISABLE_EXPLORER",
+};
+/// Every companion the official image starts, in the order tdgen lists their ports.
+pub const COMPONENTS: [Component; 3] = [ADAPTER, KEEPER, EXPLORER];
+
+/// Where taosd keeps its data: the default `dataDir`, and a `VOLUME` of the image's
+/// Dockerfile (§D3, §D5).
+pub const DATA_DIR: &str = "/var/lib/taos";
+/// Where taosd writes its logs: the default `logDir`, and a `VOLUME` of the image (§D3, §D5).
+pub const LOG_DIR: &str = "/var/log/taos";
+/// The file taosd reads its parameters from (`configDir` defaults to `/etc/taos`; §D5). The
+/// image keeps its other configuration (taosadapter.toml, …) in the same directory.
+pub const CONFIG_FILE: &str = "/etc/taos/taos.cfg";
+
+/// The image's health check (`packaging/docker/bin/taos-check` @ `92985b0f`; §D2). Without a
+/// mode it passes while the dnode is still starting.
+pub const PROBE_COMMAND: &str = "taos-check";
+/// The modes `taos-check` learned in 3.4.1.0: one for starting, one for serving.
+pub const PROBE_MODES: (&str, &str) = ("startup", "service");
+
+/// The longest FQDN taosd accepts: `TSDB_FQDN_LEN` is 128 bytes with the terminating NUL
+/// (TDengine `include/util/tdef.h`; §D5).
+pub const MAX_FQDN_LEN: usize = 127;
+/// At most three mnodes, each on its own dnode (`docs/zh/08-operation/03-deployment.md`; §D3).
+pub const MAX_MNODES: u32 = 3;
+/// taosd's refusal of `CREATE MNODE ON DNODE` for a dnode that has one, which a script
+/// re-running a step takes as done (`TSDB_CODE_MND_MNODE_ALREADY_EXIST`,
+/// `source/util/src/terror.c`; `shared/reference/taos-shell-output.md`).
+pub const MNODE_EXISTS: &str = "Mnode already exists";
+/// taosd's refusal of `DROP MNODE ON DNODE` for a dnode without one
+/// (`TSDB_CODE_MND_MNODE_NOT_EXIST`, terror.c).
+pub const MNODE_MISSING: &str = "Mnode not there";
+/// taosd's default free-space reserve on the data directory, `minimalDataDirGB` (§D5).
+pub const DEFAULT_MINIMAL_DATA_DIR_GB: f64 = 2.0;
+/// The Linux capabilities the official image's entrypoint needs as root: it links
+/// `/etc/localtime`, appends to `/etc/hosts`, and writes root-owned files (§D3).
+pub const ROOT_CAPABILITIES: [&str; 5] = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"];
+/// What the official image writes on its root filesystem, so it cannot be read-only (§D3).
+pub const ROOT_FILESYSTEM_WRITES: &str = "/etc/localtime, /etc/taos";
+
+/// Something the TDengine image does from a given version on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capability {
+    /// What it does, in a phrase.
+    pub what: &'static str,
+    /// The first version that does it.
+    pub since: Version,
+    /// Where tdgen learned it.
+    pub source: &'static str,
+}
+
+impl Capability {
+    /// Whether TDengine `version` has it.
+    pub fn in_version(self, version: Version) -> bool {
+        version >= self.since
+    }
+}
+
+/// The entrypoint, `taos-check` and taosKeeper read the root password from
+/// `TAOS_ROOT_PASSWORD`.
+pub const PASSWORD_FROM_ENV: Capability = Capability {
+    what: "reads the root password from TAOS_ROOT_PASSWORD",
+    since: Version([3, 3, 6, 6]),
+    source: "TDengine Kubernetes doc @ 8f00ad13, version notes (§C)",
+};
+/// … and from a file named by `TAOS_ROOT_PASSWORD_FILE`.
+pub const PASSWORD_FROM_FILE: Capability = Capability {
+    what: "reads the root password from the file TAOS_ROOT_PASSWORD_FILE names",
+    since: Version([3, 3, 8, 8]),
+    source: "TDengine Kubernetes doc @ 8f00ad13, version notes (§C)",
+};
+/// `taos-check startup` and `taos-check service`.
+pub const PROBE_MODE_CHECKS: Capability = Capability {
+    what: "has `taos-check startup` and `taos-check service`",
+    since: Version([3, 4, 1, 0]),
+    source: "TDengine Kubernetes doc @ 8f00ad13, probes (§C)",
+};
+/// taosd keeps the parameters it first started with in `dataDir` and reads them instead of
+/// taos.cfg and the environment on a restart.
+pub const PERSISTED_CONFIG: Capability = Capability {
+    what: "keeps its first parameters in dataDir and ignores later taos.cfg and TAOS_* changes",
+    since: Version([3, 3, 5, 0]),
+    source: "TDengine #33475 and PR #34741 (§D1); taos-shell-output.md, SQL facts",
+};
+/// Every version gate, oldest first (for documentation and tests).
+pub const CAPABILITIES: [Capability; 4] = [
+    PERSISTED_CONFIG,
+    PASSWORD_FROM_ENV,
+    PASSWORD_FROM_FILE,
+    PROBE_MODE_CHECKS,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_are_listed_oldest_first() {
+        assert!(CAPABILITIES.windows(2).all(|w| w[0].since <= w[1].since));
+        assert!(PASSWORD_FROM_FILE.in_version(Version([3, 3, 8, 8])));
+        assert!(!PASSWORD_FROM_FILE.in_version(Version([3, 3, 8, 7])));
+    }
+
+    #[test]
+    fn component_ports_differ_from_taosds() {
+        assert!(COMPONENTS.iter().all(|c| c.port != DEFAULT_SERVER_PORT));
+    }
+}
