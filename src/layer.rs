@@ -129,33 +129,14 @@ pub(crate) fn load_partial(request: &Request) -> (Loaded, Vec<Finding>, Vec<Sour
         layers.extend(read_layer(source, LayerKind::Preset, &mut findings));
     }
     layers.extend(file);
-    for set in &request.sets {
-        match set_to_yaml(set) {
-            Ok(text) => {
-                let source = Source {
-                    name: format!("--set {set}"),
-                    text: text.into(),
-                };
+    for flag in flag_sources(request) {
+        match flag {
+            Flag::Text(source) => {
                 sources.push(source.clone());
                 layers.extend(read_layer(source, LayerKind::Flag, &mut findings));
             }
-            Err(message) => findings.push(
-                Finding::error("invalid-set", "--set", format!("`--set {set}`: {message}"))
-                    .with_help("write --set PATH=VALUE, e.g. --set spec.dnodes=5 or --set spec.config.debugFlag=143"),
-            ),
+            Flag::Malformed(finding) => findings.push(*finding),
         }
-    }
-    if let Some(namespace) = &request.namespace {
-        let text = format!(
-            "metadata:\n  namespace: {}\n",
-            serde_json::Value::from(namespace.as_str())
-        );
-        let source = Source {
-            name: format!("-n {namespace}"),
-            text: text.into(),
-        };
-        sources.push(source.clone());
-        layers.extend(read_layer(source, LayerKind::Flag, &mut findings));
     }
     let mut merged = Value::Object(Default::default());
     for layer in &layers {
@@ -171,6 +152,37 @@ pub(crate) fn load_partial(request: &Request) -> (Loaded, Vec<Finding>, Vec<Sour
         unreadable,
     };
     (loaded, findings, sources)
+}
+
+/// A `--set` or `-n` flag: its one-line YAML text, or why it cannot be read.
+enum Flag {
+    Text(Source),
+    Malformed(Box<Finding>),
+}
+
+/// The `--set` flags, then `-n`, in order.
+fn flag_sources(request: &Request) -> Vec<Flag> {
+    let sets = request.sets.iter().map(|set| match set_to_yaml(set) {
+        Ok(text) => Flag::Text(Source {
+            name: format!("--set {set}"),
+            text: text.into(),
+        }),
+        Err(message) => Flag::Malformed(Box::new(
+            Finding::error("invalid-set", "--set", format!("`--set {set}`: {message}"))
+                .with_help("write --set PATH=VALUE, e.g. --set spec.dnodes=5 or --set spec.config.debugFlag=143"),
+        )),
+    });
+    let namespace = request.namespace.iter().map(|namespace| {
+        let text = format!(
+            "metadata:\n  namespace: {}\n",
+            serde_json::Value::from(namespace.as_str())
+        );
+        Flag::Text(Source {
+            name: format!("-n {namespace}"),
+            text: text.into(),
+        })
+    });
+    sets.chain(namespace).collect()
 }
 
 /// The preset: `--preset`, else the last `--set spec.preset=…`, else the file's `spec.preset`,
@@ -254,24 +266,46 @@ const MAX_UNREADABLE: usize = 64;
 /// that every other field is still checked.
 fn read_layer(source: Source, kind: LayerKind, findings: &mut Vec<Finding>) -> Option<Layer> {
     let index = SourceIndex::new(&source.text);
-    let at = |span: Span| {
-        Some(Location {
-            source: source.name.clone(),
-            span: (kind != LayerKind::Flag).then_some(span),
-        })
-    };
+    if let Some(refusal) = refuse_whole_text(&source, &index, kind) {
+        findings.push(refusal);
+        return None;
+    }
+    // Every unknown field at once, each with a suggestion; serde skips them.
+    findings.extend(crate::fields::unknown_fields(&source, &index));
+    let (spec, unreadable) = read_typed(&source, &index, kind, findings)?;
+    if kind == LayerKind::File && (spec.api_version.is_none() || spec.kind.is_none()) {
+        findings.push(missing_envelope(&source));
+    }
+    let value = serde_json::to_value(&spec).unwrap_or(Value::Null);
+    Some(Layer {
+        source,
+        index,
+        value,
+        unreadable,
+    })
+}
+
+/// Where in `source` a finding points (flags are one line: they get no line:column).
+fn located(source: &Source, kind: LayerKind, span: Span) -> Option<Location> {
+    Some(Location {
+        source: source.name.clone(),
+        span: (kind != LayerKind::Flag).then_some(span),
+    })
+}
+
+/// A text that is not one YAML document of sane depth is not read any further.
+fn refuse_whole_text(source: &Source, index: &SourceIndex, kind: LayerKind) -> Option<Finding> {
     if let Some((message, span)) = index.syntax_error() {
         let finding = Finding::error("yaml-syntax", "", format!("this is not valid YAML: {message}"))
             .with_help("check the indentation (spaces, never tabs) and that every `{`, `[` and quote is closed");
-        findings.push(Finding {
-            location: at(*span),
-            ..flag_message(finding, &source, kind)
+        return Some(Finding {
+            location: located(source, kind, *span),
+            ..flag_message(finding, source, kind)
         });
-        return None;
     }
     if let [_, second, ..] = index.documents() {
-        findings.push(Finding {
-            location: at(*second),
+        return Some(Finding {
+            location: located(source, kind, *second),
             ..Finding::error(
                 "multiple-documents",
                 "",
@@ -282,48 +316,36 @@ fn read_layer(source: Source, kind: LayerKind, findings: &mut Vec<Finding>) -> O
             )
             .with_help("keep one document (remove the `---` separators); render several clusters with one file each")
         });
-        return None;
     }
-    if let (depth, deepest) = index.depth()
-        && depth > MAX_DEPTH
-    {
-        findings.push(Finding {
-            location: at(deepest),
-            ..Finding::error(
-                "too-deep",
-                "",
-                format!("the text nests {depth} levels deep; no spec needs more than {MAX_DEPTH}"),
-            )
-            .with_help("this is not a tdgen spec; check that the right file was given")
-        });
-        return None;
-    }
-    // Every unknown field at once, each with a suggestion; serde skips them.
-    findings.extend(crate::fields::unknown_fields(&source, &index));
-    let (spec, unreadable) = read_typed(&source, &index, kind, findings)?;
-    if kind == LayerKind::File && (spec.api_version.is_none() || spec.kind.is_none()) {
-        findings.push(Finding {
-            location: at(Span { line: 1, column: 1, len: 1 }),
-            ..Finding::error(
-                "missing-envelope",
-                "",
-                format!(
-                    "{} is not a tdgen spec: it has no `apiVersion: {}` and `kind: {}`",
-                    source.name,
-                    crate::spec::API_VERSION,
-                    crate::spec::KIND
-                ),
-            )
-            .with_help("a spec starts with those two lines (`tdgen init` writes one); an empty file, a file of comments or another kind of file is refused, so a wrong path never deploys the defaults. Without -f, tdgen renders the preset alone")
-        });
-    }
-    let value = serde_json::to_value(&spec).unwrap_or(Value::Null);
-    Some(Layer {
-        source,
-        index,
-        value,
-        unreadable,
+    let (depth, deepest) = index.depth();
+    (depth > MAX_DEPTH).then(|| Finding {
+        location: located(source, kind, deepest),
+        ..Finding::error(
+            "too-deep",
+            "",
+            format!("the text nests {depth} levels deep; no spec needs more than {MAX_DEPTH}"),
+        )
+        .with_help("this is not a tdgen spec; check that the right file was given")
     })
+}
+
+/// An explicit input without `apiVersion` and `kind` is refused, so a wrong path never
+/// deploys the defaults.
+fn missing_envelope(source: &Source) -> Finding {
+    Finding {
+        location: located(source, LayerKind::File, Span { line: 1, column: 1, len: 1 }),
+        ..Finding::error(
+            "missing-envelope",
+            "",
+            format!(
+                "{} is not a tdgen spec: it has no `apiVersion: {}` and `kind: {}`",
+                source.name,
+                crate::spec::API_VERSION,
+                crate::spec::KIND
+            ),
+        )
+        .with_help("a spec starts with those two lines (`tdgen init` writes one); an empty file, a file of comments or another kind of file is refused, so a wrong path never deploys the defaults. Without -f, tdgen renders the preset alone")
+    }
 }
 
 /// Type the layer, leaving every value of the wrong type unset (and reported).
@@ -433,24 +455,7 @@ fn read_error_finding(error: &yaml::ReadError, path: &str, source: &Source, inde
         )
         .with_help("keep one: other YAML tools silently keep the first or the last, so the intent is ambiguous"),
         yaml::ReadErrorKind::Type { expected } => {
-            let written = written.unwrap_or_default();
-            let whole_number = expected == "a whole number";
-            let digits = !written.is_empty()
-                && written
-                    .trim_start_matches(['-', '+'])
-                    .bytes()
-                    .all(|b| b.is_ascii_digit());
-            let message = if whole_number && digits {
-                format!("`{written}` is too large: whole numbers here go up to {}", i64::MAX)
-            } else if written.starts_with('{') || written.ends_with(':') {
-                format!("found a mapping where {expected} belongs")
-            } else if written.starts_with('[') || written.starts_with('-') {
-                format!("found a list where {expected} belongs")
-            } else if written.is_empty() {
-                format!("the value is not {expected}")
-            } else {
-                format!("`{written}` is not {expected}")
-            };
+            let message = type_message(expected, &written.unwrap_or_default());
             Finding::error("invalid-value", path, message).with_help("see `tdgen schema` for every field's type")
         }
         yaml::ReadErrorKind::Choice { allowed } => {
@@ -478,6 +483,26 @@ fn read_error_finding(error: &yaml::ReadError, path: &str, source: &Source, inde
             span: Some(span),
         }),
         ..finding
+    }
+}
+
+/// What is wrong with `written` where `expected` belongs, in the user's terms.
+fn type_message(expected: &str, written: &str) -> String {
+    let digits = !written.is_empty()
+        && written
+            .trim_start_matches(['-', '+'])
+            .bytes()
+            .all(|b| b.is_ascii_digit());
+    if expected == "a whole number" && digits {
+        format!("`{written}` is too large: whole numbers here go up to {}", i64::MAX)
+    } else if written.starts_with('{') || written.ends_with(':') {
+        format!("found a mapping where {expected} belongs")
+    } else if written.starts_with('[') || written.starts_with('-') {
+        format!("found a list where {expected} belongs")
+    } else if written.is_empty() {
+        format!("the value is not {expected}")
+    } else {
+        format!("`{written}` is not {expected}")
     }
 }
 

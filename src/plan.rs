@@ -122,31 +122,9 @@ impl Plan {
             ("app.kubernetes.io/version".to_owned(), version_label(&spec.tag)),
         ]);
         let deploy = &spec.deploy;
-        let bootstrap = deploy.mnode_bootstrap.map(|wait_seconds| {
-            let mut pod_labels = labels.clone();
-            for key in selector.keys() {
-                pod_labels.remove(key);
-            }
-            pod_labels.insert("app.kubernetes.io/component".into(), "mnode-bootstrap".into());
-            let context = serde_json::json!({
-                "name": spec.name,
-                "service": spec.service_name,
-                "domain": spec.cluster_domain,
-                "port": spec.server_port,
-                "dnodes": spec.dnodes,
-                "wait_seconds": wait_seconds,
-            });
-            Bootstrap {
-                config_map: format!("{}-scripts", spec.name),
-                name: format!("{}-mnode-bootstrap", spec.name),
-                pod_labels,
-                wait_seconds,
-                active_deadline_seconds: bootstrap_deadline(wait_seconds),
-                // Embedded, compiled-once templates with a fixed context: an error is a tdgen bug,
-                // caught by the snapshot and bootstrap tests, never something a spec can cause.
-                script: crate::templates::render("mnode-bootstrap.sh.j2", context).unwrap_or_default(),
-            }
-        });
+        let bootstrap = deploy
+            .mnode_bootstrap
+            .map(|wait_seconds| bootstrap(spec, &labels, &selector, wait_seconds));
         let taos_cfg = (deploy.config_mode == ConfigMode::File).then(|| {
             let text = taos_cfg_text(spec);
             let checksum = format!("{:x}", Sha256::digest(text.as_bytes()));
@@ -192,6 +170,38 @@ impl Plan {
     /// The data PVC the StatefulSet creates for dnode `ordinal`.
     pub fn data_pvc(&self, ordinal: u32) -> String {
         format!("{}-{}-{ordinal}", volumes::DATA, self.name)
+    }
+}
+
+/// The bootstrap Job's names, labels, deadline and script.
+fn bootstrap(
+    spec: &ValidSpec,
+    labels: &BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+    wait_seconds: i64,
+) -> Bootstrap {
+    let mut pod_labels = labels.clone();
+    for key in selector.keys() {
+        pod_labels.remove(key);
+    }
+    pod_labels.insert("app.kubernetes.io/component".into(), "mnode-bootstrap".into());
+    let context = serde_json::json!({
+        "name": spec.name,
+        "service": spec.service_name,
+        "domain": spec.cluster_domain,
+        "port": spec.server_port,
+        "dnodes": spec.dnodes,
+        "wait_seconds": wait_seconds,
+    });
+    Bootstrap {
+        config_map: format!("{}-scripts", spec.name),
+        name: format!("{}-mnode-bootstrap", spec.name),
+        pod_labels,
+        wait_seconds,
+        active_deadline_seconds: bootstrap_deadline(wait_seconds),
+        // Embedded, compiled-once templates with a fixed context: an error is a tdgen bug,
+        // caught by the snapshot and bootstrap tests, never something a spec can cause.
+        script: crate::templates::render("mnode-bootstrap.sh.j2", context).unwrap_or_default(),
     }
 }
 

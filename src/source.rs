@@ -95,6 +95,95 @@ impl Frame {
     }
 }
 
+/// The walk over the parser's events that fills a [`SourceIndex`].
+struct Indexer {
+    index: SourceIndex,
+    stack: Vec<Frame>,
+    chars: Vec<char>,
+}
+
+impl Indexer {
+    /// One parser event at `here` (characters `start..end`).
+    fn event(&mut self, event: Event, here: Span, start: usize, end: usize) {
+        if matches!(event, Event::Scalar(..) | Event::Alias(_)) {
+            for frame in &mut self.stack {
+                frame.extend(end);
+            }
+        }
+        match event {
+            Event::DocumentStart(..) => self.index.documents.push(here),
+            Event::Scalar(value, ..) => self.scalar(&value, here, start, end),
+            Event::Alias(_) => self.value(here, start, end),
+            Event::MappingStart(..) => self.open(true, here, start, end),
+            Event::SequenceStart(..) => self.open(false, here, start, end),
+            Event::MappingEnd | Event::SequenceEnd => self.close(start, end),
+            _ => {}
+        }
+    }
+
+    /// A scalar is a key when its mapping waits for one, a value otherwise.
+    fn scalar(&mut self, value: &str, here: Span, start: usize, end: usize) {
+        let Some(Frame::Map {
+            pending_key: pending @ None,
+            node,
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return self.value(here, start, end);
+        };
+        let key = node.child(value);
+        self.index.keys.insert(key.path.clone(), here);
+        self.index.key_ends.insert(key.path.clone(), end);
+        self.index.segments.insert(key.path.clone(), key.segments.clone());
+        *pending = Some(key);
+    }
+
+    /// A scalar value or an alias: the node its collection expects next.
+    fn value(&mut self, here: Span, start: usize, end: usize) {
+        let node = next_node(&mut self.stack);
+        self.index.extents.insert(node.path.clone(), (start, end));
+        self.index.values.insert(node.path, here);
+    }
+
+    fn open(&mut self, mapping: bool, here: Span, start: usize, end: usize) {
+        let node = next_node(&mut self.stack);
+        self.index.values.entry(node.path.clone()).or_insert(here);
+        self.index.collections.insert(node.path.clone());
+        let frame = if mapping {
+            Frame::Map {
+                node,
+                pending_key: None,
+                start,
+                end,
+            }
+        } else {
+            Frame::Seq {
+                node,
+                next: 0,
+                start,
+                end,
+            }
+        };
+        self.stack.push(frame);
+        if self.stack.len() > self.index.depth.0 {
+            self.index.depth = (self.stack.len(), here);
+        }
+    }
+
+    fn close(&mut self, start: usize, end: usize) {
+        let Some(mut frame) = self.stack.pop() else { return };
+        // A flow collection ends at its closing bracket; a block one at its last node.
+        if let Some('}' | ']') = self.chars.get(start) {
+            frame.extend(end);
+        }
+        let (Frame::Map { node, start, end, .. } | Frame::Seq { node, start, end, .. }) = frame;
+        for outer in &mut self.stack {
+            outer.extend(end);
+        }
+        self.index.extents.insert(node.path, (start, end));
+    }
+}
+
 /// The path of `key` inside `parent`: `parent.key` for plain words, `parent["k.e/y"]` otherwise,
 /// so dotted label keys stay unambiguous.
 pub fn join_path(parent: &str, key: &str) -> String {
@@ -110,9 +199,11 @@ impl SourceIndex {
     /// Index a YAML text. A text that does not parse yields what was read before the error,
     /// and the error itself ([`SourceIndex::syntax_error`]).
     pub fn new(text: &str) -> Self {
-        let mut index = SourceIndex::default();
-        let mut stack: Vec<Frame> = Vec::new();
-        let chars: Vec<char> = text.chars().collect();
+        let mut indexer = Indexer {
+            index: SourceIndex::default(),
+            stack: Vec::new(),
+            chars: text.chars().collect(),
+        };
         for item in Parser::new_from_str(text) {
             let (event, span) = match item {
                 Ok(item) => item,
@@ -123,7 +214,7 @@ impl SourceIndex {
                         column: marker.col() + 1,
                         len: 1,
                     };
-                    index.syntax = Some((error.info().to_owned(), at));
+                    indexer.index.syntax = Some((error.info().to_owned(), at));
                     break;
                 }
             };
@@ -133,76 +224,9 @@ impl SourceIndex {
                 column: span.start.col() + 1,
                 len: end.saturating_sub(start).max(1),
             };
-            if matches!(event, Event::Scalar(..) | Event::Alias(_)) {
-                for frame in &mut stack {
-                    frame.extend(end);
-                }
-            }
-            match event {
-                Event::DocumentStart(..) => index.documents.push(here),
-                Event::Scalar(value, ..) => {
-                    if let Some(Frame::Map {
-                        pending_key: pending @ None,
-                        node,
-                        ..
-                    }) = stack.last_mut()
-                    {
-                        let key = node.child(&value);
-                        index.keys.insert(key.path.clone(), here);
-                        index.key_ends.insert(key.path.clone(), end);
-                        index.segments.insert(key.path.clone(), key.segments.clone());
-                        *pending = Some(key);
-                    } else {
-                        let node = next_node(&mut stack);
-                        index.extents.insert(node.path.clone(), (start, end));
-                        index.values.insert(node.path, here);
-                    }
-                }
-                Event::Alias(_) => {
-                    let node = next_node(&mut stack);
-                    index.extents.insert(node.path.clone(), (start, end));
-                    index.values.insert(node.path, here);
-                }
-                Event::MappingStart(..) | Event::SequenceStart(..) => {
-                    let node = next_node(&mut stack);
-                    index.values.entry(node.path.clone()).or_insert(here);
-                    index.collections.insert(node.path.clone());
-                    let frame = if matches!(event, Event::MappingStart(..)) {
-                        Frame::Map {
-                            node,
-                            pending_key: None,
-                            start,
-                            end,
-                        }
-                    } else {
-                        Frame::Seq {
-                            node,
-                            next: 0,
-                            start,
-                            end,
-                        }
-                    };
-                    stack.push(frame);
-                    if stack.len() > index.depth.0 {
-                        index.depth = (stack.len(), here);
-                    }
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    let Some(mut frame) = stack.pop() else { continue };
-                    // A flow collection ends at its closing bracket; a block one at its last node.
-                    if let Some('}' | ']') = chars.get(start) {
-                        frame.extend(end);
-                    }
-                    let (Frame::Map { node, start, end, .. } | Frame::Seq { node, start, end, .. }) = frame;
-                    for outer in &mut stack {
-                        outer.extend(end);
-                    }
-                    index.extents.insert(node.path, (start, end));
-                }
-                _ => {}
-            }
+            indexer.event(event, here, start, end);
         }
-        index
+        indexer.index
     }
 
     /// What the parser could not read, and where.

@@ -432,17 +432,9 @@ fn capability_list() -> String {
     }
 }
 
-/// The bootstrap Job's pod: the TDengine image, the script, the password, nothing else.
-pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
-    let Some(bootstrap) = &plan.bootstrap else {
-        return PodTemplateSpec::default();
-    };
-    let mut env = vec![env_var(&plan::EnvVar {
-        name: "POD_NAMESPACE".into(),
-        source: EnvSource::FieldRef("metadata.namespace"),
-    })];
-    env.extend(plan::password_env(&plan.spec).iter().map(env_var));
-    // The taos client writes its log and temporary files; the root filesystem is read-only.
+/// The bootstrap Job's mounts and volumes: the script, and (the root filesystem being
+/// read-only) somewhere for the taos client's log and temporary files; the password, if any.
+fn bootstrap_storage(plan: &Plan, scripts: &str) -> (Vec<VolumeMount>, Vec<Volume>) {
     let mut mounts = vec![
         VolumeMount {
             read_only: Some(true),
@@ -453,11 +445,25 @@ pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
     ];
     mounts.extend(password_mount(plan));
     let mut volumes = vec![
-        config_map_volume("scripts", &bootstrap.config_map),
+        config_map_volume("scripts", scripts),
         empty_dir(volumes::LOG),
         empty_dir(volumes::TMP),
     ];
     volumes.extend(password_volume(plan));
+    (mounts, volumes)
+}
+
+/// The bootstrap Job's pod: the TDengine image, the script, the password, nothing else.
+pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
+    let Some(bootstrap) = &plan.bootstrap else {
+        return PodTemplateSpec::default();
+    };
+    let mut env = vec![env_var(&plan::EnvVar {
+        name: "POD_NAMESPACE".into(),
+        source: EnvSource::FieldRef("metadata.namespace"),
+    })];
+    env.extend(plan::password_env(&plan.spec).iter().map(env_var));
+    let (mounts, volumes) = bootstrap_storage(plan, &bootstrap.config_map);
     let small = |cpu: &str, memory: &str| {
         BTreeMap::from([
             ("cpu".to_owned(), cpu.to_owned()),

@@ -123,103 +123,145 @@ fn show(value: Option<&str>) -> &str {
 const ENDPOINT_CHANGED: &str = "every dnode's endpoint changes, and each data directory records the old one: the restarted pods refuse to start (`localEp is different`)";
 const MIGRATE: &str = "to really move the cluster, deploy the new one next to it and copy the data with taosdump";
 
+/// The two endpoints of dnode 0 and the object every identity change is reported on.
+struct Subject {
+    object: String,
+    endpoints: String,
+}
+
 /// Compare two identities; every difference is blocking.
 pub fn compare(before: &ClusterIdentity, after: &ClusterIdentity, changes: &mut Vec<Change>) {
-    let object = format!("StatefulSet/{}", before.statefulset);
-    let endpoints = format!("dnode 0: {} → {}", before.endpoint(0), after.endpoint(0));
-    if before.statefulset != after.statefulset {
-        changes.push(
-            Change::new(
-                ChangeClass::Unsafe,
-                &object,
-                "metadata.name",
-                format!(
-                    "the cluster is renamed to {}: a new, empty StatefulSet is created and the old one, with every dnode's data, is left behind — and deleted when a GitOps tool prunes it; {endpoints}",
-                    after.statefulset
-                ),
-            )
-            .remedy(format!("keep metadata.name: {}; {MIGRATE}", before.statefulset))
-            .command(RemedyCommand::keep(&[("metadata.name", before.statefulset.clone())])),
-        );
-    }
-    if before.namespace != after.namespace {
-        let mut change = Change::new(
-            ChangeClass::Unsafe,
-            &object,
-            "metadata.namespace",
-            format!(
-                "namespace {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
-                show(before.namespace.as_deref()),
-                show(after.namespace.as_deref())
-            ),
-        );
-        change = match &before.namespace {
-            Some(old) => change
-                .remedy(format!("keep the namespace {old} (metadata.namespace or -n); {MIGRATE}"))
-                .command(RemedyCommand::keep(&[("metadata.namespace", old.clone())])),
-            None => change.remedy(format!(
-                "apply the new render into the namespace the cluster runs in, and leave metadata.namespace unset; {MIGRATE}"
-            )),
-        };
-        changes.push(change);
-    }
-    if before.service != after.service {
-        changes.push(
-            Change::new(
-                ChangeClass::Rejected,
-                &object,
-                "spec.serviceName",
-                format!(
-                    "governing Service {} → {}: the API server refuses it ({}); and {ENDPOINT_CHANGED}; {endpoints}",
-                    before.service,
-                    after.service,
-                    super::rules::STATEFULSET_FORBIDDEN
-                ),
-            )
-            .remedy(format!("keep spec.service.name: {}", before.service))
-            .command(RemedyCommand::keep(&[("spec.service.name", before.service.clone())])),
-        );
-    }
-    if before.cluster_domain != after.cluster_domain {
-        let mut change = Change::new(
-            ChangeClass::Unsafe,
-            &object,
-            &format!("env {}", td_env::FQDN),
-            format!(
-                "cluster domain {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
-                show(before.cluster_domain.as_deref()),
-                show(after.cluster_domain.as_deref())
-            ),
-        );
-        if let Some(old) = &before.cluster_domain {
-            change = change
-                .remedy(format!("keep spec.clusterDomain: {old}"))
-                .command(RemedyCommand::keep(&[("spec.clusterDomain", old.clone())]));
-        }
-        changes.push(change);
-    }
-    if before.server_port != after.server_port {
-        let port = |p: Option<u16>| p.map_or_else(|| "unset".to_owned(), |p| p.to_string());
-        let mut change = Change::new(
-            ChangeClass::Unsafe,
-            &object,
-            &format!("env {}", td_env::SERVER_PORT),
-            format!(
-                "serverPort {} → {}: {ENDPOINT_CHANGED}; {endpoints}",
-                port(before.server_port),
-                port(after.server_port)
-            ),
-        );
-        if let Some(old) = before.server_port {
-            change = change
-                .remedy(format!("keep spec.serverPort: {old}"))
-                .command(RemedyCommand::keep(&[("spec.serverPort", old.to_string())]));
-        }
-        changes.push(change);
-    }
+    let subject = Subject {
+        object: format!("StatefulSet/{}", before.statefulset),
+        endpoints: format!("dnode 0: {} → {}", before.endpoint(0), after.endpoint(0)),
+    };
+    type Check = fn(&Subject, &ClusterIdentity, &ClusterIdentity) -> Option<Change>;
+    let checks: [Check; 5] = [renamed, moved, governing_service, cluster_domain, server_port];
+    changes.extend(checks.iter().filter_map(|check| check(&subject, before, after)));
     if before.statefulset == after.statefulset {
-        claims(&object, before, after, changes);
+        claims(&subject.object, before, after, changes);
     }
+}
+
+/// A new name is a new, empty cluster.
+fn renamed(s: &Subject, before: &ClusterIdentity, after: &ClusterIdentity) -> Option<Change> {
+    (before.statefulset != after.statefulset).then(|| {
+        Change::new(
+            ChangeClass::Unsafe,
+            &s.object,
+            "metadata.name",
+            format!(
+                "the cluster is renamed to {}: a new, empty StatefulSet is created and the old one, with every dnode's data, is left behind — and deleted when a GitOps tool prunes it; {}",
+                after.statefulset, s.endpoints
+            ),
+        )
+        .remedy(format!("keep metadata.name: {}; {MIGRATE}", before.statefulset))
+        .command(RemedyCommand::keep(&[("metadata.name", before.statefulset.clone())]))
+    })
+}
+
+/// Another namespace changes every endpoint.
+fn moved(s: &Subject, before: &ClusterIdentity, after: &ClusterIdentity) -> Option<Change> {
+    if before.namespace == after.namespace {
+        return None;
+    }
+    let change = Change::new(
+        ChangeClass::Unsafe,
+        &s.object,
+        "metadata.namespace",
+        format!(
+            "namespace {} → {}: {ENDPOINT_CHANGED}; {}",
+            show(before.namespace.as_deref()),
+            show(after.namespace.as_deref()),
+            s.endpoints
+        ),
+    );
+    Some(match &before.namespace {
+        Some(old) => change
+            .remedy(format!(
+                "keep the namespace {old} (metadata.namespace or -n); {MIGRATE}"
+            ))
+            .command(RemedyCommand::keep(&[("metadata.namespace", old.clone())])),
+        None => change.remedy(format!(
+            "apply the new render into the namespace the cluster runs in, and leave metadata.namespace unset; {MIGRATE}"
+        )),
+    })
+}
+
+/// `serviceName` is immutable, and part of every endpoint.
+fn governing_service(s: &Subject, before: &ClusterIdentity, after: &ClusterIdentity) -> Option<Change> {
+    (before.service != after.service).then(|| {
+        Change::new(
+            ChangeClass::Rejected,
+            &s.object,
+            "spec.serviceName",
+            format!(
+                "governing Service {} → {}: the API server refuses it ({}); and {ENDPOINT_CHANGED}; {}",
+                before.service,
+                after.service,
+                super::rules::STATEFULSET_FORBIDDEN,
+                s.endpoints
+            ),
+        )
+        .remedy(format!("keep spec.service.name: {}", before.service))
+        .command(RemedyCommand::keep(&[("spec.service.name", before.service.clone())]))
+    })
+}
+
+/// The cluster domain ends every FQDN.
+fn cluster_domain(s: &Subject, before: &ClusterIdentity, after: &ClusterIdentity) -> Option<Change> {
+    let domain = |identity: &ClusterIdentity| identity.cluster_domain.clone();
+    endpoint_part(
+        s,
+        td_env::FQDN,
+        ("cluster domain", "spec.clusterDomain"),
+        domain(before),
+        domain(after),
+    )
+}
+
+/// The port ends every endpoint.
+fn server_port(s: &Subject, before: &ClusterIdentity, after: &ClusterIdentity) -> Option<Change> {
+    let port = |identity: &ClusterIdentity| identity.server_port.map(|p| p.to_string());
+    endpoint_part(
+        s,
+        td_env::SERVER_PORT,
+        ("serverPort", "spec.serverPort"),
+        port(before),
+        port(after),
+    )
+}
+
+/// A changed part of every endpoint, set by a spec field through a variable: unsafe, with the
+/// way back when the old value is known. `what` is (its name in messages, its spec field).
+fn endpoint_part(
+    s: &Subject,
+    variable: &str,
+    what: (&str, &'static str),
+    before: Option<String>,
+    after: Option<String>,
+) -> Option<Change> {
+    if before == after {
+        return None;
+    }
+    let (name, field) = what;
+    let change = Change::new(
+        ChangeClass::Unsafe,
+        &s.object,
+        &format!("env {variable}"),
+        format!(
+            "{name} {} → {}: {ENDPOINT_CHANGED}; {}",
+            show(before.as_deref()),
+            show(after.as_deref()),
+            s.endpoints
+        ),
+    );
+    Some(match before {
+        Some(old) => change
+            .remedy(format!("keep {field}: {old}"))
+            .command(RemedyCommand::keep(&[(field, old)])),
+        None => change,
+    })
 }
 
 /// The claim templates: immutable, and each one names PVCs that hold data.
@@ -230,79 +272,84 @@ fn claims(object: &str, before: &ClusterIdentity, after: &ClusterIdentity, chang
         "kubectl delete statefulset {name} -n {namespace} --cascade=orphan, then apply: pods and PVCs stay and the new StatefulSet adopts them"
     );
     for old in &before.claims {
-        let spec_path = claim_spec_path(&old.name);
         match after.claims.iter().find(|c| c.name == old.name) {
-            None => {
-                let mut change = Change::new(
-                    ChangeClass::Rejected,
-                    object,
-                    &format!("spec.volumeClaimTemplates[{}]", old.name),
-                    format!(
-                        "claim template {} is removed: the API server refuses it ({}), and its PVCs {}-{name}-N with their data would be left behind",
-                        old.name,
-                        super::rules::STATEFULSET_FORBIDDEN,
-                        old.name
-                    ),
-                )
-                .remedy(format!("keep {spec_path}"));
-                if let (Some(path), Some(size)) = (spec_path_for(&old.name), &old.size) {
-                    let mut keep = vec![(path.0, size.clone())];
-                    if let Some(class) = &old.storage_class {
-                        keep.push((path.1, class.clone()));
-                    }
-                    change = change.command(RemedyCommand::keep(&keep));
-                }
-                changes.push(change);
-            }
+            None => changes.push(removed_claim(object, old, name)),
             Some(new) => {
                 if new.size != old.size {
                     changes.push(size_change(object, old, new, name, namespace, &orphan));
                 }
                 if new.storage_class != old.storage_class {
-                    let mut change = Change::new(
-                        ChangeClass::Rejected,
-                        object,
-                        &format!("spec.volumeClaimTemplates[{}].storageClassName", old.name),
-                        format!(
-                            "claim template {}: storageClassName {} → {}; the API server refuses it ({}), and existing PVCs keep their class",
-                            old.name,
-                            show(old.storage_class.as_deref()),
-                            show(new.storage_class.as_deref()),
-                            super::rules::STATEFULSET_FORBIDDEN
-                        ),
-                    )
-                    .remedy(format!(
-                        "keep the old class; moving volumes to another class means new PVCs (a dnode at a time: tdgen plan scale in, then out) or a storage-level migration; {orphan}"
-                    ));
-                    if let (Some(path), Some(class)) = (spec_path_for(&old.name), &old.storage_class) {
-                        change = change.command(RemedyCommand::keep(&[(path.1, class.clone())]));
-                    }
-                    changes.push(change);
+                    changes.push(storage_class_change(object, old, new, &orphan));
                 }
             }
         }
     }
-    for new in after
+    let added = after
         .claims
         .iter()
-        .filter(|n| !before.claims.iter().any(|o| o.name == n.name))
-    {
-        changes.push(
-            Change::new(
-                ChangeClass::Rejected,
-                object,
-                &format!("spec.volumeClaimTemplates[{}]", new.name),
-                format!(
-                    "claim template {} is added: the API server refuses it ({})",
-                    new.name,
-                    super::rules::STATEFULSET_FORBIDDEN
-                ),
-            )
-            .remedy(format!(
-                "{orphan}; existing pods get the new volume only when re-created"
-            )),
-        );
+        .filter(|n| !before.claims.iter().any(|o| o.name == n.name));
+    changes.extend(added.map(|new| added_claim(object, new, &orphan)));
+}
+
+fn removed_claim(object: &str, old: &Claim, statefulset: &str) -> Change {
+    let change = Change::new(
+        ChangeClass::Rejected,
+        object,
+        &format!("spec.volumeClaimTemplates[{}]", old.name),
+        format!(
+            "claim template {} is removed: the API server refuses it ({}), and its PVCs {}-{statefulset}-N with their data would be left behind",
+            old.name,
+            super::rules::STATEFULSET_FORBIDDEN,
+            old.name
+        ),
+    )
+    .remedy(format!("keep {}", claim_spec_path(&old.name)));
+    let (Some(path), Some(size)) = (spec_path_for(&old.name), &old.size) else {
+        return change;
+    };
+    let mut keep = vec![(path.0, size.clone())];
+    if let Some(class) = &old.storage_class {
+        keep.push((path.1, class.clone()));
     }
+    change.command(RemedyCommand::keep(&keep))
+}
+
+fn storage_class_change(object: &str, old: &Claim, new: &Claim, orphan: &str) -> Change {
+    let change = Change::new(
+        ChangeClass::Rejected,
+        object,
+        &format!("spec.volumeClaimTemplates[{}].storageClassName", old.name),
+        format!(
+            "claim template {}: storageClassName {} → {}; the API server refuses it ({}), and existing PVCs keep their class",
+            old.name,
+            show(old.storage_class.as_deref()),
+            show(new.storage_class.as_deref()),
+            super::rules::STATEFULSET_FORBIDDEN
+        ),
+    )
+    .remedy(format!(
+        "keep the old class; moving volumes to another class means new PVCs (a dnode at a time: tdgen plan scale in, then out) or a storage-level migration; {orphan}"
+    ));
+    match (spec_path_for(&old.name), &old.storage_class) {
+        (Some(path), Some(class)) => change.command(RemedyCommand::keep(&[(path.1, class.clone())])),
+        _ => change,
+    }
+}
+
+fn added_claim(object: &str, new: &Claim, orphan: &str) -> Change {
+    Change::new(
+        ChangeClass::Rejected,
+        object,
+        &format!("spec.volumeClaimTemplates[{}]", new.name),
+        format!(
+            "claim template {} is added: the API server refuses it ({})",
+            new.name,
+            super::rules::STATEFULSET_FORBIDDEN
+        ),
+    )
+    .remedy(format!(
+        "{orphan}; existing pods get the new volume only when re-created"
+    ))
 }
 
 /// The spec path of a claim template, for messages.

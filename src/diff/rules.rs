@@ -364,64 +364,100 @@ fn mnodes_of(statefulset: &Value) -> Option<u32> {
 /// Scale-in needs `drop dnode` first; mnodes live in SQL, not in any Kubernetes field.
 fn replicas_and_mnodes(context: &Context<'_>, object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
     let replicas = |v: &Value| v["spec"]["replicas"].as_u64().map_or(1, |r| r as u32);
-    let (from, to) = (replicas(old), replicas(new));
-    let (mnodes_before, mnodes_after) = (mnodes_of(old), context.plan.spec.mnodes);
-    let keep_shape = [
-        ("spec.dnodes", from.to_string()),
-        ("spec.mnodes", mnodes_after.to_string()),
-    ];
-    let set = super::set_flags;
-    if to < from {
-        let mut change = Change::new(
-            ChangeClass::Unsafe,
+    let shape = Shape {
+        from: replicas(old),
+        to: replicas(new),
+        mnodes_before: mnodes_of(old),
+        mnodes_after: context.plan.spec.mnodes,
+    };
+    changes.extend(scale_change(object, &shape));
+    changes.extend(mnodes_change(object, &shape));
+}
+
+/// The dnode and mnode counts of both renders.
+struct Shape {
+    from: u32,
+    to: u32,
+    mnodes_before: Option<u32>,
+    mnodes_after: u32,
+}
+
+impl Shape {
+    /// `--set` flags for the old dnode count with the new mnode count: the shape the runbooks
+    /// start from once the new render is applied.
+    fn runbook_flags(&self) -> Vec<String> {
+        super::set_flags(&[
+            ("spec.dnodes", self.from.to_string()),
+            ("spec.mnodes", self.mnodes_after.to_string()),
+        ])
+    }
+
+    fn fewer_mnodes(&self) -> bool {
+        self.mnodes_before.is_some_and(|m| m > self.mnodes_after)
+    }
+}
+
+/// Scaling in needs `drop dnode` first; scaling out is safe, and checked by its runbook.
+fn scale_change(object: &str, shape: &Shape) -> Option<Change> {
+    let (from, to) = (shape.from, shape.to);
+    let mut scale = shape.runbook_flags();
+    scale.extend(["--to".to_owned(), to.to_string()]);
+    if to > from {
+        let change = Change::new(
+            ChangeClass::Safe,
             object,
             "spec.replicas",
+            format!("dnodes {from} → {to}: the new pods join as dnodes"),
+        );
+        return Some(
+            change
+                .remedy("the scale-out runbook checks that each one joined")
+                .command(RemedyCommand::new(&["plan", "scale"], scale)),
+        );
+    }
+    if to == from {
+        return None;
+    }
+    let change = Change::new(
+        ChangeClass::Unsafe,
+        object,
+        "spec.replicas",
+        format!(
+            "dnodes {from} → {to}: removing pods without `drop dnode` leaves offline dnodes and deletes nothing safely (the TDengine doc's common error)"
+        ),
+    );
+    let change = if shape.fewer_mnodes() {
+        change
+            .remedy(format!(
+                "first move to {} mnode(s), then scale in with the runbook (it drops each dnode before its pod and PVC), then apply",
+                shape.mnodes_after
+            ))
+            .command(RemedyCommand::new(&["plan", "mnodes"], shape.runbook_flags()))
+    } else {
+        change.remedy("scale in with the runbook (it drops each dnode before its pod and PVC), then apply")
+    };
+    Some(change.command(RemedyCommand::new(&["plan", "scale"], scale)))
+}
+
+/// Mnodes change by SQL; a scale-in that also lowers them is covered by its own remedy.
+fn mnodes_change(object: &str, shape: &Shape) -> Option<Change> {
+    let before = shape.mnodes_before?;
+    if before == shape.mnodes_after || (shape.to < shape.from && shape.fewer_mnodes()) {
+        return None;
+    }
+    Some(
+        Change::new(
+            ChangeClass::Unsafe,
+            object,
+            "metadata.annotations[\"tdgen.io/mnodes\"]",
             format!(
-                "dnodes {from} → {to}: removing pods without `drop dnode` leaves offline dnodes and deletes nothing safely (the TDengine doc's common error)"
+                "mnodes {before} → {}: mnodes are created and dropped by SQL, not by Kubernetes",
+                shape.mnodes_after
             ),
-        );
-        if mnodes_before.is_some_and(|m| m > mnodes_after) {
-            change = change
-                .remedy(format!(
-                    "first move to {mnodes_after} mnode(s), then scale in with the runbook (it drops each dnode before its pod and PVC), then apply"
-                ))
-                .command(RemedyCommand::new(&["plan", "mnodes"], set(&keep_shape)));
-        } else {
-            change =
-                change.remedy("scale in with the runbook (it drops each dnode before its pod and PVC), then apply");
-        }
-        let mut args = set(&keep_shape);
-        args.extend(["--to".to_owned(), to.to_string()]);
-        changes.push(change.command(RemedyCommand::new(&["plan", "scale"], args)));
-    } else if to > from {
-        let mut args = set(&keep_shape);
-        args.extend(["--to".to_owned(), to.to_string()]);
-        changes.push(
-            Change::new(
-                ChangeClass::Safe,
-                object,
-                "spec.replicas",
-                format!("dnodes {from} → {to}: the new pods join as dnodes"),
-            )
-            .remedy("the scale-out runbook checks that each one joined")
-            .command(RemedyCommand::new(&["plan", "scale"], args)),
-        );
-    }
-    if let Some(before) = mnodes_before
-        && before != mnodes_after
-        && !(to < from && before > mnodes_after)
-    {
-        changes.push(
-            Change::new(
-                ChangeClass::Unsafe,
-                object,
-                "metadata.annotations[\"tdgen.io/mnodes\"]",
-                format!("mnodes {before} → {mnodes_after}: mnodes are created and dropped by SQL, not by Kubernetes"),
-            )
-            .remedy("apply, then bring the cluster to the new mnode count with the runbook")
-            .command(RemedyCommand::new(&["plan", "mnodes"], Vec::new())),
-        );
-    }
+        )
+        .remedy("apply, then bring the cluster to the new mnode count with the runbook")
+        .command(RemedyCommand::new(&["plan", "mnodes"], Vec::new())),
+    )
 }
 
 fn image(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {

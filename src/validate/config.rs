@@ -29,79 +29,102 @@ impl Validator {
                 );
                 continue;
             }
-            if let Some(help) = dedicated_field(&key) {
-                self.error(
-                    "config-has-field",
-                    &path,
-                    format!("`{key}` is not set through spec.config"),
-                    help,
-                );
-                continue;
+            if self.settable_key(&path, &key) && self.catalogued(&path, &key, &value, version) {
+                out.insert(key, value);
             }
-            let env = env::config_env_name(&key);
-            if let Some(help) = owned_variable_help(&env) {
-                self.error(
-                    "config-owned-env",
-                    &path,
-                    format!("`{key}` would set {env}, which tdgen sets itself"),
-                    help,
-                );
-                continue;
-            }
-            if !is_config_key(&key) {
-                self.error(
-                    "config-key-syntax",
-                    &path,
-                    format!("`{key}` is not a taos.cfg parameter name"),
-                    "parameters are camelCase words of letters and digits, e.g. `supportVnodes`, `debugFlag`",
-                );
-                continue;
-            }
-            match catalog::lookup(&key) {
-                Lookup::Known(parameter) if parameter.credential => {
-                    let env = env::config_env_name(parameter.name);
-                    self.error(
-                        "config-secret",
-                        &path,
-                        format!("`{key}` holds a credential, and tdgen renders no secret values"),
-                        secret_help(&env),
-                    );
-                    continue;
-                }
-                Lookup::Known(parameter) => self.known_parameter(&path, &key, &value, parameter, version),
-                Lookup::Legacy(advice) => {
-                    self.error(
-                        "config-2x-parameter",
-                        &path,
-                        format!("`{key}` is a TDengine 2.x parameter; 3.x ignores it without a word"),
-                        advice,
-                    );
-                    continue;
-                }
-                Lookup::Unknown => match closest(&key, catalog::names()) {
-                    Some(near) => {
-                        self.error(
-                            "config-unknown",
-                            &path,
-                            format!("`{key}` is not a taosd parameter"),
-                            format!("did you mean `{near}`? taosd ignores unknown names silently"),
-                        );
-                        continue;
-                    }
-                    None => self.warn(
-                        "config-unknown",
-                        &path,
-                        format!("`{key}` is not in tdgen's catalog of taosd parameters"),
-                        format!(
-                            "taosd ignores unknown names silently; the catalog is {} — if `{key}` is newer, keep it",
-                            catalog::SOURCE
-                        ),
-                    ),
-                },
-            }
-            out.insert(key, value);
         }
         out
+    }
+
+    /// A key spec.config may set: not one a spec field owns, not a variable tdgen sets, and
+    /// spelt like a parameter.
+    fn settable_key(&mut self, path: &str, key: &str) -> bool {
+        if let Some(help) = dedicated_field(key) {
+            self.error(
+                "config-has-field",
+                path,
+                format!("`{key}` is not set through spec.config"),
+                help,
+            );
+            return false;
+        }
+        let env = env::config_env_name(key);
+        if let Some(help) = owned_variable_help(&env) {
+            self.error(
+                "config-owned-env",
+                path,
+                format!("`{key}` would set {env}, which tdgen sets itself"),
+                help,
+            );
+            return false;
+        }
+        if !is_config_key(key) {
+            self.error(
+                "config-key-syntax",
+                path,
+                format!("`{key}` is not a taos.cfg parameter name"),
+                "parameters are camelCase words of letters and digits, e.g. `supportVnodes`, `debugFlag`",
+            );
+            return false;
+        }
+        true
+    }
+
+    /// What the parameter catalog says of a key; whether to render it.
+    fn catalogued(&mut self, path: &str, key: &str, value: &str, version: Option<Version>) -> bool {
+        match catalog::lookup(key) {
+            Lookup::Known(parameter) if parameter.credential => {
+                let env = env::config_env_name(parameter.name);
+                self.error(
+                    "config-secret",
+                    path,
+                    format!("`{key}` holds a credential, and tdgen renders no secret values"),
+                    secret_help(&env),
+                );
+                false
+            }
+            Lookup::Known(parameter) => {
+                self.known_parameter(path, key, value, parameter, version);
+                true
+            }
+            Lookup::Legacy(advice) => {
+                self.error(
+                    "config-2x-parameter",
+                    path,
+                    format!("`{key}` is a TDengine 2.x parameter; 3.x ignores it without a word"),
+                    advice,
+                );
+                false
+            }
+            Lookup::Unknown => self.unknown_parameter(path, key),
+        }
+    }
+
+    /// A key the catalog does not know: a near miss is an error, anything else may be newer.
+    fn unknown_parameter(&mut self, path: &str, key: &str) -> bool {
+        match closest(key, catalog::names()) {
+            Some(near) => {
+                self.error(
+                    "config-unknown",
+                    path,
+                    format!("`{key}` is not a taosd parameter"),
+                    format!("did you mean `{near}`? taosd ignores unknown names silently"),
+                );
+                false
+            }
+            None => {
+                self.warn(
+                    "config-unknown",
+                    path,
+                    format!("`{key}` is not in tdgen's catalog of taosd parameters"),
+                    format!(
+                        "taosd ignores unknown names silently; the catalog is {} — if `{key}` is newer, keep it",
+                        catalog::SOURCE
+                    ),
+                );
+                true
+            }
+        }
     }
 
     fn known_parameter(

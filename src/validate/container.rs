@@ -60,14 +60,7 @@ impl Validator {
         let mut seen: Vec<&str> = Vec::new();
         for (i, var) in env.iter().enumerate() {
             let path = format!("spec.extraEnv[{i}].name");
-            let valid = var
-                .name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || "-._".contains(c))
-                && var.name.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
-            let config_key = env::env_name_to_config_key(&var.name);
-            if !valid {
+            if !is_env_name(&var.name) {
                 self.error(
                     "invalid-env-name",
                     &path,
@@ -95,29 +88,40 @@ impl Validator {
                     format!("`{}` is also set by spec.config.{key}", var.name),
                     "keep one: duplicate variables are refused by `kubectl apply --server-side`, and which one taosd sees is an accident",
                 );
-            } else if let Some(key) = config_key.as_deref().filter(|k| tdengine::catalog::is_credential(k)) {
-                if var.value.is_some() {
-                    self.error(
-                        "env-secret-literal",
-                        &path,
-                        format!(
-                            "`{}` is the credential parameter `{key}`, written as a literal",
-                            var.name
-                        ),
-                        super::config::secret_help(&var.name),
-                    );
-                }
-            } else if let Some(key) = config_key.filter(|_| var.value_from.is_none()) {
-                self.warn(
-                    "env-is-config",
-                    &path,
-                    format!("`{}` is the taos.cfg parameter `{key}`", var.name),
-                    format!("set spec.config.{key} instead, so tdgen checks it against the parameter catalog"),
-                );
+            } else {
+                self.parameter_variable(&path, var);
             }
             seen.push(&var.name);
         }
         env
+    }
+
+    /// A `TAOS_*` variable is a taos.cfg parameter: a credential must come from a Secret, and
+    /// any other literal belongs in spec.config, where the catalog checks it.
+    fn parameter_variable(&mut self, path: &str, var: &EnvVar) {
+        let Some(key) = env::env_name_to_config_key(&var.name) else {
+            return;
+        };
+        if tdengine::catalog::is_credential(&key) {
+            if var.value.is_some() {
+                self.error(
+                    "env-secret-literal",
+                    path,
+                    format!(
+                        "`{}` is the credential parameter `{key}`, written as a literal",
+                        var.name
+                    ),
+                    super::config::secret_help(&var.name),
+                );
+            }
+        } else if var.value_from.is_none() {
+            self.warn(
+                "env-is-config",
+                path,
+                format!("`{}` is the taos.cfg parameter `{key}`", var.name),
+                format!("set spec.config.{key} instead, so tdgen checks it against the parameter catalog"),
+            );
+        }
     }
 
     pub(super) fn volumes(&mut self, deploy: &Deploy) {
@@ -162,6 +166,14 @@ impl Validator {
             }
         }
     }
+}
+
+/// The kubelet's rule for a variable name: `[-._a-zA-Z][-._a-zA-Z0-9]*`.
+fn is_env_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || "-._".contains(c))
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
 }
 
 /// The variables spec.config becomes in env mode, with the key each comes from.

@@ -6,6 +6,21 @@ use crate::tdengine::{self, version::Version};
 impl Validator {
     /// Check repository, tag and digest; return the TDengine version the tag names, if any.
     pub(super) fn image(&mut self, repository: &str, tag: &str, digest: Option<&str>) -> Option<Version> {
+        self.repository(repository);
+        if let Some(digest) = digest
+            && !is_digest(digest)
+        {
+            self.error(
+                "invalid-image-digest",
+                "spec.image.digest",
+                format!("`{digest}` is not an image digest"),
+                "write `sha256:` followed by 64 lowercase hex digits",
+            );
+        }
+        self.tag(tag, digest.is_some())
+    }
+
+    fn repository(&mut self, repository: &str) {
         if let Err(why) = repository_grammar(repository) {
             let help = if why.contains("tag") {
                 "put the tag in spec.image.tag and a digest in spec.image.digest"
@@ -19,24 +34,12 @@ impl Validator {
                 help,
             );
         }
-        if let Some(digest) = digest
-            && !is_digest(digest)
-        {
-            self.error(
-                "invalid-image-digest",
-                "spec.image.digest",
-                format!("`{digest}` is not an image digest"),
-                "write `sha256:` followed by 64 lowercase hex digits",
-            );
-        }
-        let tag_ok = tag.len() <= 128
-            && tag
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    }
+
+    /// A pinned, readable tag of a TDengine 3.x image; the version it names.
+    fn tag(&mut self, tag: &str, pinned_by_digest: bool) -> Option<Version> {
         if tag.is_empty() {
-            if digest.is_none() {
+            if !pinned_by_digest {
                 self.warn(
                     "image-untagged",
                     "spec.image.tag",
@@ -46,7 +49,7 @@ impl Validator {
             }
             return None;
         }
-        if !tag_ok {
+        if !is_tag(tag) {
             self.error(
                 "invalid-image-tag",
                 "spec.image.tag",
@@ -64,6 +67,11 @@ impl Validator {
             );
             return None;
         }
+        self.tag_version(tag)
+    }
+
+    /// The TDengine version a tag names: 3.x, or unknown (version checks are then skipped).
+    fn tag_version(&mut self, tag: &str) -> Option<Version> {
         match Version::from_tag(tag) {
             Some(version) if version.major() != tdengine::SUPPORTED_MAJOR => {
                 self.error(
@@ -147,6 +155,17 @@ fn repository_grammar(repository: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The distribution grammar of a tag: at most 128 of `[A-Za-z0-9_.-]`, not starting with `.`
+/// or `-`.
+fn is_tag(tag: &str) -> bool {
+    tag.len() <= 128
+        && tag
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 fn is_digest(digest: &str) -> bool {

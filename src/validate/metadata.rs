@@ -158,23 +158,10 @@ impl Validator {
 
     /// TDengine keeps FQDNs in 128-byte buffers: the longest dnode FQDN must fit 127 characters.
     pub(super) fn fqdn_budget(&mut self, r: &Resolved) {
-        let fixed = format!(
-            "{}-{}.{}..svc.{}",
-            r.name,
-            r.dnodes.saturating_sub(1),
-            r.service_name,
-            r.cluster_domain
-        )
-        .len();
+        let fixed = longest_fqdn(r, "").len();
         match &r.namespace {
             Some(ns) if fixed + ns.len() > MAX_FQDN_LEN => {
-                let longest = format!(
-                    "{}-{}.{}.{ns}.svc.{}",
-                    r.name,
-                    r.dnodes.saturating_sub(1),
-                    r.service_name,
-                    r.cluster_domain
-                );
+                let longest = longest_fqdn(r, ns);
                 self.error(
                     "fqdn-too-long",
                     "metadata.name",
@@ -202,6 +189,15 @@ impl Validator {
             _ => {}
         }
     }
+}
+
+/// The FQDN of the last dnode (the longest) in `namespace`.
+fn longest_fqdn(r: &Resolved, namespace: &str) -> String {
+    let last = r.dnodes.saturating_sub(1);
+    format!(
+        "{}-{last}.{}.{namespace}.svc.{}",
+        r.name, r.service_name, r.cluster_domain
+    )
 }
 
 /// Whether the spec names the governing Service itself.

@@ -67,21 +67,20 @@ impl Validator {
             .push(Finding::new(Severity::Note, code, path, message).with_help(help));
     }
 
+    /// Every value with its default, checked field by field in the spec's order (findings
+    /// keep it), then the checks across fields.
     fn resolve(&mut self, spec: &Spec) -> Resolved {
         self.envelope(spec);
         let meta = spec.metadata.clone().unwrap_or_default();
         let cluster = spec.spec.clone().unwrap_or_default();
         let image = cluster.image.clone().unwrap_or_default();
         let data = cluster.storage.clone().and_then(|s| s.data).unwrap_or_default();
-        let probes = cluster.probes.clone().unwrap_or_default();
         let dnodes = self.dnodes(cluster.dnodes);
         let repository = image.repository.unwrap_or_else(|| defaults::REPOSITORY.into());
         let tag = image.tag.unwrap_or_else(|| defaults::TAG.into());
         let version = self.image(&repository, &tag, image.digest.as_deref());
-        let (data_size, data_bytes) = self.size(
-            "spec.storage.data.size",
-            data.size.as_deref().unwrap_or(defaults::DATA_SIZE),
-        );
+        let data_size = data.size.as_deref().unwrap_or(defaults::DATA_SIZE);
+        let (data_size, data_bytes) = self.size("spec.storage.data.size", data_size);
         let config = self.config(cluster.config.clone().unwrap_or_default(), version);
         if let Some(bytes) = data_bytes {
             self.data_size_vs_reserve(bytes, &config);
@@ -89,16 +88,17 @@ impl Validator {
         let name = meta.name.unwrap_or_else(|| defaults::NAME.into());
         let mnodes = self.mnodes(cluster.mnodes, dnodes);
         let deploy = self.deploy(&cluster, &name, dnodes, mnodes, version);
-        let service_name = cluster
-            .service
-            .clone()
-            .and_then(|s| s.name)
-            .unwrap_or_else(|| defaults::service_name(&name));
+        let service = cluster.service.clone().and_then(|s| s.name);
+        let service_name = service.unwrap_or_else(|| defaults::service_name(&name));
+        let labels = self.labels(meta.labels.unwrap_or_default());
+        let annotations = self.annotations(meta.annotations.unwrap_or_default());
+        let server_port = self.port("spec.serverPort", cluster.server_port);
+        let [startup_probe, readiness_probe, liveness_probe] = self.probes(cluster.probes.clone().unwrap_or_default());
         let resolved = Resolved {
             name,
             namespace: meta.namespace,
-            labels: self.labels(meta.labels.unwrap_or_default()),
-            annotations: self.annotations(meta.annotations.unwrap_or_default()),
+            labels,
+            annotations,
             repository,
             tag,
             digest: image.digest,
@@ -110,26 +110,30 @@ impl Validator {
             cluster_domain: cluster
                 .cluster_domain
                 .unwrap_or_else(|| defaults::CLUSTER_DOMAIN.into()),
-            server_port: self.port("spec.serverPort", cluster.server_port),
+            server_port,
             service_name,
             data_size,
             data_storage_class: data.storage_class_name.flatten(),
-            startup_probe: self.probe("startup", probes.startup, defaults::startup_probe()),
-            readiness_probe: self.probe("readiness", probes.readiness, defaults::readiness_probe()),
-            liveness_probe: self.probe("liveness", probes.liveness, defaults::liveness_probe()),
+            startup_probe,
+            readiness_probe,
+            liveness_probe,
             pod_management_policy: cluster
                 .pod_management_policy
                 .unwrap_or(PodManagementPolicy::OrderedReady),
             config,
             deploy,
         };
-        self.file_mode_values(&resolved);
-        let explicit_service = metadata::cluster_service_set(spec);
-        self.names(&resolved, explicit_service);
-        self.fqdn_budget(&resolved);
-        self.timezone(&resolved.timezone);
-        self.probe_relations(&resolved);
+        self.across_fields(&resolved, metadata::cluster_service_set(spec));
         resolved
+    }
+
+    /// The rules that need several resolved values at once.
+    fn across_fields(&mut self, resolved: &Resolved, explicit_service: bool) {
+        self.file_mode_values(resolved);
+        self.names(resolved, explicit_service);
+        self.fqdn_budget(resolved);
+        self.timezone(&resolved.timezone);
+        self.probe_relations(resolved);
     }
 
     /// A line break in a taos.cfg value would start a new parameter line in the file.

@@ -2,8 +2,8 @@
 //! a startup budget that lets a returning dnode catch up.
 
 use super::Validator;
-use crate::model::Resolved;
-use crate::spec::ProbeTiming;
+use crate::model::{Resolved, defaults};
+use crate::spec::{self, ProbeTiming};
 
 /// Exec probe timeouts above this are errors: no health check legitimately takes longer.
 pub const MAX_PROBE_TIMEOUT: i64 = 300;
@@ -13,7 +13,16 @@ pub const MAX_PROBE_TIMEOUT: i64 = 300;
 pub const MIN_STARTUP_BUDGET_SECONDS: i64 = 300;
 
 impl Validator {
-    pub(super) fn probe(&mut self, which: &str, value: Option<ProbeTiming>, default: ProbeTiming) -> ProbeTiming {
+    /// The startup, readiness and liveness probes, each over its default.
+    pub(super) fn probes(&mut self, probes: spec::Probes) -> [ProbeTiming; 3] {
+        [
+            self.probe("startup", probes.startup, defaults::startup_probe()),
+            self.probe("readiness", probes.readiness, defaults::readiness_probe()),
+            self.probe("liveness", probes.liveness, defaults::liveness_probe()),
+        ]
+    }
+
+    fn probe(&mut self, which: &str, value: Option<ProbeTiming>, default: ProbeTiming) -> ProbeTiming {
         let given = value.unwrap_or_default();
         let probe = ProbeTiming {
             initial_delay_seconds: given.initial_delay_seconds.or(default.initial_delay_seconds),
