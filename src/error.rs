@@ -296,12 +296,16 @@ impl std::fmt::Display for Report {
     }
 }
 
+/// A report is what [`crate::check`] fails with, so `?` takes it into any error type
+/// (`anyhow`, `Box<dyn Error>`); its message is every finding, rendered.
+impl std::error::Error for Report {}
+
 /// Everything the library can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The spec has errors; the report lists every finding.
-    #[error("the spec is invalid: {}", summary(.0.count(Severity::Error), .0.count(Severity::Warning), .0.count(Severity::Note)))]
+    /// The spec has errors; the report lists every finding, and so does the message.
+    #[error("the spec is invalid ({}):\n{}", summary(.0.count(Severity::Error), .0.count(Severity::Warning), .0.count(Severity::Note)), .0.render().trim_end())]
     Invalid(Box<Report>),
     /// Reading or writing a file failed. (The I/O error is part of the message, not a
     /// `source()`, so that printers walking the chain do not say it twice.)

@@ -55,7 +55,7 @@ fn invalid_specs_match_their_snapshots() {
 
 #[test]
 fn the_corpus_is_large_and_every_documented_code_is_exercised() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
+    let dir = Path::new(crate::support::ROOT).join("tests/fixtures/invalid");
     let mut exercised = BTreeSet::new();
     let mut files = 0;
     for entry in std::fs::read_dir(dir).expect("corpus") {
@@ -64,7 +64,7 @@ fn the_corpus_is_large_and_every_documented_code_is_exercised() {
         files += 1;
     }
     assert!(files >= 40, "only {files} invalid fixtures");
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let readme = std::fs::read_to_string(Path::new(crate::support::ROOT).join("README.md")).expect("README");
     let documented: BTreeSet<String> = readme
         .lines()
         .filter(|l| l.starts_with("| `"))

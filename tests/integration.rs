@@ -10,6 +10,7 @@
 //! - `runbooks`: `tdgen plan` scripts against fake `kubectl` and `curl`.
 //! - `diffs`: `tdgen diff`, one case per class of change.
 //! - `explain`: `tdgen explain`.
+//! - `library`: the library as another crate uses it.
 //! - `readme`: every example of the README, run as written.
 //! - `structure`: the module graph is one-way, and the README's layout matches `src/`.
 
@@ -20,6 +21,7 @@ mod cli;
 mod diagnostics;
 mod diffs;
 mod explain;
+mod library;
 mod production;
 mod properties;
 mod readme;

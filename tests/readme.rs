@@ -28,7 +28,7 @@ struct Block {
 
 /// The fenced blocks of the README with the directive just above each.
 fn blocks() -> Vec<Block> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let readme = std::fs::read_to_string(Path::new(crate::support::ROOT).join("README.md")).expect("README");
     let lines: Vec<&str> = readme.lines().collect();
     let mut blocks = Vec::new();
     let mut i = 0;
@@ -135,7 +135,7 @@ fn run(sandbox: &Sandbox, script: &str) -> (i32, String) {
 
 #[test]
 fn every_readme_example_runs_as_written() {
-    let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+    let fakes = Path::new(crate::support::ROOT).join("tests/fakes");
     let texts: Vec<(String, String)> = ["taos", "kubectl", "curl"]
         .iter()
         .map(|f| (f.to_string(), std::fs::read_to_string(fakes.join(f)).expect("fake")))
@@ -197,4 +197,29 @@ fn the_quick_start_has_exactly_the_two_set_up_commands() {
         .filter(|l| !l.is_empty())
         .collect();
     assert_eq!(commands, ["cargo run --release -- render", "cargo test"]);
+}
+
+/// The README's library example is the code of `tests/consumer`, which scripts/conformance
+/// builds with another Kubernetes version and runs.
+#[test]
+fn the_library_example_is_the_consumer_crate() {
+    let example = blocks()
+        .into_iter()
+        .find(|b| b.lang == "rust")
+        .expect("the README shows a Rust example");
+    let consumer = std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/consumer/src/main.rs"))
+        .expect("tests/consumer/src/main.rs");
+    let between = consumer
+        .split("// README example begins\n")
+        .nth(1)
+        .and_then(|rest| rest.split("    // README example ends").next())
+        .expect("the consumer marks the example");
+    let code: String = between
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    assert_eq!(
+        code, example.body,
+        "README.md's Rust example and tests/consumer/src/main.rs differ"
+    );
 }

@@ -126,7 +126,7 @@ fn selectors_match_the_pod_labels_and_stay_out_of_mutable_labels() {
 
 #[test]
 fn kubelet_expansion_yields_every_pods_fqdn_and_the_first_endpoint() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/custom-everything.yaml");
+    let path = Path::new(crate::support::ROOT).join("tests/fixtures/specs/custom-everything.yaml");
     let manifests = render_file(&path);
     let env = container_env(&manifests);
     for ordinal in 0..5 {
@@ -155,7 +155,7 @@ fn kubelet_expansion_yields_every_pods_fqdn_and_the_first_endpoint() {
 
 #[test]
 fn config_becomes_taos_variables_after_the_derived_ones() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/custom-everything.yaml");
+    let path = Path::new(crate::support::ROOT).join("tests/fixtures/specs/custom-everything.yaml");
     let names: Vec<String> = container_env(&render_file(&path)).into_iter().map(|v| v.name).collect();
     assert_eq!(
         names,
@@ -179,7 +179,7 @@ fn config_becomes_taos_variables_after_the_derived_ones() {
 
 #[test]
 fn hostile_config_values_reach_taosd_exactly() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/hostile-config.yaml");
+    let path = Path::new(crate::support::ROOT).join("tests/fixtures/specs/hostile-config.yaml");
     let manifests = render_file(&path);
     let expected = [
         ("TAOS_MONITOR", "on"),
@@ -276,7 +276,7 @@ fn a_pinned_namespace_is_on_every_object_and_absent_otherwise() {
             )
         })
         .collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs");
+    let dir = Path::new(crate::support::ROOT).join("tests/fixtures/specs");
     for entry in std::fs::read_dir(dir).expect("fixtures") {
         let path = entry.expect("entry").path();
         let text = std::fs::read_to_string(&path).expect("fixture");

@@ -55,10 +55,9 @@ fn every_plan_matches_its_snapshot() {
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    let fixture = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/custom-everything.yaml"),
-    )
-    .expect("fixture");
+    let fixture =
+        std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/fixtures/specs/custom-everything.yaml"))
+            .expect("fixture");
     let mut inputs: Vec<(String, tdgen::ValidSpec)> = tdgen::Preset::all()
         .iter()
         .map(|p| {

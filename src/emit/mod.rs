@@ -88,34 +88,54 @@ impl Manifest {
 }
 
 /// Every object for one cluster, in apply order.
+///
+/// Built by [`crate::render`], or from any objects with [`Manifests::new`]; the objects can be
+/// changed in place ([`Manifests::objects_mut`], [`Manifests::statefulset_mut`]) before they are
+/// written, and every writer ([`Manifests::to_yaml`], [`Manifests::files`]) reads them as they
+/// are then.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifests {
     objects: Vec<Manifest>,
-    service_file: String,
-    statefulset_file: String,
-    instance: String,
 }
 
 impl Manifests {
-    pub(crate) fn new(mut objects: Vec<Manifest>) -> Self {
-        // A stable sort keeps the builder's order within a kind (headless Service first).
+    /// The objects, sorted into apply order (what others depend on first; the order within a
+    /// kind is kept).
+    pub fn new(mut objects: Vec<Manifest>) -> Self {
         objects.sort_by_key(Manifest::rank);
-        let name_of = |kind: &str| {
-            objects
-                .iter()
-                .find(|o| o.kind() == kind)
-                .map(|o| o.name().to_owned())
-                .unwrap_or_default()
-        };
-        let service_file = format!("{}-service.yaml", name_of("Service"));
-        let instance = name_of("StatefulSet");
-        let statefulset_file = format!("{instance}.yaml");
-        Manifests {
-            objects,
-            service_file,
-            statefulset_file,
-            instance,
-        }
+        Manifests { objects }
+    }
+
+    /// Add an object in its place in apply order.
+    pub fn push(&mut self, object: Manifest) {
+        let at = self.objects.partition_point(|o| o.rank() <= object.rank());
+        self.objects.insert(at, object);
+    }
+
+    /// The objects, to change in place (their order is kept; [`Manifests::push`] adds one).
+    pub fn objects_mut(&mut self) -> &mut [Manifest] {
+        &mut self.objects
+    }
+
+    /// The StatefulSet, to change in place.
+    pub fn statefulset_mut(&mut self) -> Option<&mut StatefulSet> {
+        self.objects.iter_mut().find_map(|o| match o {
+            Manifest::StatefulSet(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The objects, taken out.
+    pub fn into_objects(self) -> Vec<Manifest> {
+        self.objects
+    }
+
+    /// The name of the first object of `kind`.
+    fn name_of(&self, kind: &str) -> String {
+        self.of_kind(kind)
+            .next()
+            .map(|o| o.name().to_owned())
+            .unwrap_or_default()
     }
 
     /// The objects, in apply order.
@@ -154,10 +174,7 @@ impl Manifests {
 
     /// A multi-document YAML stream for `kubectl apply -f -`.
     pub fn to_yaml(&self) -> Result<String, Error> {
-        yaml::to_stream(&self.objects).map_err(|message| Error::Serialize {
-            what: "manifests".into(),
-            message,
-        })
+        to_yaml_stream(&self.objects)
     }
 
     /// A JSON `List` (what `kubectl get -o json` prints for several objects).
@@ -176,13 +193,16 @@ impl Manifests {
     /// Every file starts with [`dir::MARKER`]. Two groups that would share a file name are an
     /// error (`metadata.name: kustomization` would overwrite the kustomization).
     pub fn files(&self) -> Result<Vec<(String, String)>, Error> {
+        let instance = self.name_of("StatefulSet");
+        let service_file = format!("{}-service.yaml", self.name_of("Service"));
+        let statefulset_file = format!("{instance}.yaml");
         let mut groups: Vec<(String, &'static str, Vec<&Manifest>)> = Vec::new();
         for object in &self.objects {
             let (file, group) = match object {
-                Manifest::Service(_) => (self.service_file.clone(), "the Services"),
-                Manifest::StatefulSet(_) => (self.statefulset_file.clone(), "the StatefulSet"),
+                Manifest::Service(_) => (service_file.clone(), "the Services"),
+                Manifest::StatefulSet(_) => (statefulset_file.clone(), "the StatefulSet"),
                 other => (
-                    format!("{}-{}.yaml", self.instance, other.kind().to_ascii_lowercase()),
+                    format!("{instance}-{}.yaml", other.kind().to_ascii_lowercase()),
                     other.kind(),
                 ),
             };
@@ -228,6 +248,24 @@ impl Manifests {
     pub fn write_dir(&self, dir: &Path) -> Result<dir::Written, Error> {
         dir::write(dir, &self.files()?)
     }
+}
+
+/// Any object as one YAML document, written the way tdgen writes its manifests: YAML 1.1
+/// scalars (`on`, `no`, `y`, `1_000`, `0x1F`) are quoted, so kubectl decodes them as strings.
+pub fn to_yaml_string<T: Serialize>(object: &T) -> Result<String, Error> {
+    yaml::to_string(object).map_err(|message| Error::Serialize {
+        what: "an object".into(),
+        message,
+    })
+}
+
+/// Objects as a multi-document YAML stream (`---` between documents), written as
+/// [`to_yaml_string`] writes one.
+pub fn to_yaml_stream<T: Serialize>(objects: &[T]) -> Result<String, Error> {
+    yaml::to_stream(objects).map_err(|message| Error::Serialize {
+        what: "manifests".into(),
+        message,
+    })
 }
 
 #[derive(Serialize)]

@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tdgen::{Manifest, Manifests, Request};
 
+/// The repository's top level (the tests belong to the `cli/` package, which runs the binary).
+pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
 /// The envelope every spec given as input carries.
 pub const ENVELOPE: &str = "apiVersion: tdgen/v1\nkind: TDengineCluster\n";
 
@@ -174,7 +177,7 @@ pub fn all_inputs() -> Vec<(String, Manifests)> {
         .iter()
         .map(|p| (format!("preset {}", p.name), render_preset(p.name)))
         .collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs");
+    let dir = Path::new(ROOT).join("tests/fixtures/specs");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("fixtures")
         .map(|e| e.expect("entry").path())
@@ -276,7 +279,7 @@ impl Run {
 impl FakeCluster {
     /// An empty namespace imitating `shell`; `test` names the sandbox.
     pub fn new(test: &str, shell: Shell) -> FakeCluster {
-        let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+        let fakes = Path::new(ROOT).join("tests/fakes");
         let texts: Vec<(String, String)> = ["taos", "kubectl", "curl"]
             .iter()
             .map(|f| (f.to_string(), std::fs::read_to_string(fakes.join(f)).expect("fake")))
