@@ -104,8 +104,33 @@ fn usage_and_io_errors_exit_2() {
         tdgen(&["render", "-f", "/nonexistent/spec.yaml"], None).status.code(),
         Some(2)
     );
-    assert_eq!(tdgen(&["presets", "show", "nope"], None).status.code(), Some(2));
-    assert_eq!(tdgen(&["init", "--preset", "nope"], None).status.code(), Some(2));
+    assert_eq!(
+        tdgen(&["render", "-o", "json", "--output-dir", "out"], None)
+            .status
+            .code(),
+        Some(2),
+        "-o and --output-dir together are a usage error, not silent YAML"
+    );
+}
+
+#[test]
+fn an_unknown_preset_is_an_invalid_input_everywhere() {
+    for args in [
+        &["render", "--preset", "nope"][..],
+        &["validate", "--preset", "nope"],
+        &["init", "--preset", "nope"],
+        &["presets", "show", "nope"],
+        &["plan", "mnodes", "--preset", "nope"],
+        &["explain", "--preset", "nope"],
+    ] {
+        let out = tdgen(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("error[unknown-preset]"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]

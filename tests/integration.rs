@@ -11,6 +11,8 @@
 //! - `diffs`: `tdgen diff`, one case per class of change.
 //! - `explain`: `tdgen explain`.
 //! - `library`: the library as another crate uses it.
+//! - `krm`: `tdgen krm` against the KRM Functions Specification and what kpt sends.
+//! - `integrations`: the kustomize plugin, completions, the man page, help.
 //! - `readme`: every example of the README, run as written.
 //! - `structure`: the module graph is one-way, and the README's layout matches `src/`.
 
@@ -21,6 +23,8 @@ mod cli;
 mod diagnostics;
 mod diffs;
 mod explain;
+mod integrations;
+mod krm;
 mod library;
 mod production;
 mod properties;

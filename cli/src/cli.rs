@@ -1,22 +1,34 @@
 //! Command-line parsing (clap) and dispatch. No business logic: every command is a library
 //! call, and this module only reads inputs, prints results and picks the exit code.
 //!
-//! Exit codes: 0 success, 1 the spec is invalid, 2 usage or I/O error, 3 `diff` found changes
-//! that would be rejected or are unsafe.
+//! Exit codes, the same for every command: 0 success, 1 the input is invalid (a spec, a preset
+//! name, a KRM function's config), 2 usage or I/O error, 3 `diff` found changes that would be
+//! rejected or are unsafe.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use tdgen::source::Source;
 use tdgen::{Checked, Preset, Report, Request, Severity};
 
+use crate::integrations;
+use crate::output::{Failure, Stream, err, out, write_to};
+
+const MAIN_HELP: &str = "Examples:
+  tdgen render | kubectl apply --server-side -f -      the TDengine doc's cluster, made correct
+  tdgen init --preset production > cluster.yaml        a commented spec to edit
+  tdgen render -f cluster.yaml --output-dir deploy/    one file per kind, for GitOps
+  tdgen diff -f cluster.yaml --previous deploy/        what changing the spec would do
+  tdgen plan scale --to 5 -f cluster.yaml > scale.sh   the reviewed day-2 script
+
+Exit codes: 0 success; 1 the input is invalid (a spec, a preset name, a KRM function's config);
+2 usage or I/O error; 3 `tdgen diff` found changes that would be rejected or are unsafe.";
+
 /// Render production-grade Kubernetes manifests for a TDengine 3.x cluster.
 #[derive(Debug, Parser)]
-#[command(name = "tdgen", version, about, long_about = None)]
+#[command(name = "tdgen", version, about, long_about = None, after_help = MAIN_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,28 +37,122 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Render the cluster's manifests (stdout, or --output-dir).
+    #[command(after_help = RENDER_HELP)]
     Render(RenderArgs),
     /// Check a spec and print every finding.
+    #[command(after_help = VALIDATE_HELP)]
     Validate(CheckArgs),
     /// Print the JSON Schema of the spec.
+    #[command(after_help = "Example:\n  tdgen schema > tdengine-cluster.schema.json")]
     Schema,
     /// Print a commented starter spec.
+    #[command(after_help = "Example:\n  tdgen init --preset production > cluster.yaml")]
     Init {
         /// Preset to start from.
         #[arg(long, default_value = tdgen::preset::DEFAULT_PRESET)]
         preset: String,
     },
     /// List the built-in presets, or show one.
+    #[command(after_help = "Examples:\n  tdgen presets\n  tdgen presets show ha")]
     Presets {
         #[command(subcommand)]
         action: Option<PresetAction>,
     },
     /// Write a day-2 runbook (bash, or a Markdown checklist) with the cluster's real names.
+    #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
     /// Compare previously rendered manifests with a new render: rejected, unsafe or safe.
+    #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
     /// Summarise a spec: FQDNs, mnodes, failures survived, storage, how clients connect.
+    #[command(after_help = "Example:\n  tdgen explain -f cluster.yaml")]
     Explain(CheckArgs),
+    /// Run as a KRM function: a ResourceList on stdin (the spec as its functionConfig), a
+    /// ResourceList on stdout with the objects and every finding as a result.
+    #[command(after_help = KRM_HELP)]
+    Krm,
+    /// The kustomize exec plugin for specs listed under a kustomization's `generators:`.
+    #[command(name = "kustomize-plugin", subcommand, after_help = PLUGIN_HELP)]
+    KustomizePlugin(PluginAction),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETION_HELP)]
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  tdgen man > tdgen.1 && man -l tdgen.1")]
+    Man,
+}
+
+const RENDER_HELP: &str = "Examples:
+  tdgen render | kubectl apply --server-side -f -
+  tdgen render -f cluster.yaml -n tsdb -o json
+  tdgen render -f cluster.yaml --output-dir deploy/
+
+Exit codes: 0 rendered; 1 the spec is invalid (every finding is printed); 2 usage or I/O error.";
+
+const VALIDATE_HELP: &str = "Examples:
+  tdgen validate -f cluster.yaml
+  tdgen validate -f cluster.yaml --format json --deny-warnings   (JSON on stdout, for CI)
+
+Exit codes: 0 valid; 1 invalid (or a warning, with --deny-warnings); 2 usage or I/O error.";
+
+const PLAN_HELP: &str = "Examples:
+  tdgen plan mnodes -f cluster.yaml > mnodes.sh && bash mnodes.sh
+  tdgen plan scale --to 5 -f cluster.yaml --format markdown
+
+Exit codes: 0 written; 1 the spec is invalid, or the runbook cannot apply to it; 2 usage or I/O error.";
+
+const DIFF_HELP: &str = "Examples:
+  tdgen diff -f cluster.yaml --previous deploy/
+  git show HEAD:all.yaml > old.yaml && tdgen diff -f cluster.yaml --previous old.yaml --format json
+
+Exit codes: 0 every change is safe; 1 the spec is invalid; 2 usage or I/O error (an unreadable
+previous render included); 3 a change would be rejected or is unsafe.";
+
+const KRM_HELP: &str =
+    "Example (kustomize, with the spec annotated `config.kubernetes.io/function: {exec: {path: ./tdgen-krm}}`):
+  kustomize build --enable-alpha-plugins --enable-exec .
+
+Exit codes: 0 the objects were added to the list; 1 the function failed (its results say why);
+2 the input could not be read.";
+
+const PLUGIN_HELP: &str = "Examples:
+  tdgen kustomize-plugin install
+  kubectl kustomize --enable-alpha-plugins .     (with `generators: [cluster.yaml]`)
+
+Exit codes: 0 done; 1 the spec is invalid (generate); 2 usage or I/O error.";
+
+const COMPLETION_HELP: &str = "Examples:
+  tdgen completion bash > ~/.local/share/bash-completion/completions/tdgen
+  tdgen completion zsh > \"${fpath[1]}/_tdgen\"
+  tdgen completion fish > ~/.config/fish/completions/tdgen.fish";
+
+#[derive(Debug, Subcommand)]
+enum PluginAction {
+    /// Write the plugin where kustomize looks for it
+    /// ($XDG_CONFIG_HOME/kustomize/plugin/tdgen/v1/tdenginecluster/TDengineCluster).
+    Install {
+        /// The plugin root instead of $XDG_CONFIG_HOME/kustomize/plugin (or ~/.config/…).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The tdgen the plugin runs (default: this binary, by its absolute path).
+        #[arg(long, value_name = "COMMAND")]
+        command: Option<String>,
+    },
+    /// Print the plugin script instead of installing it.
+    Print {
+        /// The tdgen the plugin runs (default: this binary, by its absolute path).
+        #[arg(long, value_name = "COMMAND")]
+        command: Option<String>,
+    },
+    /// What the plugin runs: render the spec kustomize hands over.
+    Generate {
+        /// The spec (kustomize's copy of the generator's config).
+        file: PathBuf,
+    },
 }
 
 /// An input plus how to report its findings.
@@ -66,6 +172,16 @@ struct FindingArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
+}
+
+impl FindingArgs {
+    /// Text findings, warnings allowed.
+    fn text() -> Self {
+        FindingArgs {
+            format: FindingFormat::Text,
+            deny_warnings: false,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,7 +261,7 @@ struct RenderArgs {
     #[command(flatten)]
     findings: FindingArgs,
     /// Output format for stdout.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Yaml)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Yaml, conflicts_with = "output_dir")]
     output: OutputFormat,
     /// Write one file per object group plus a kustomization.yaml into DIR instead of stdout.
     #[arg(long, value_name = "DIR")]
@@ -162,71 +278,6 @@ enum OutputFormat {
 enum FindingFormat {
     Text,
     Json,
-}
-
-/// Why a command failed, which decides the exit code.
-enum Failure {
-    Invalid,
-    /// `diff` found changes that would be rejected or are unsafe.
-    Blocking,
-    Other(anyhow::Error),
-    /// Writing to stdout or stderr failed (other than a reader closing it).
-    Output(std::io::Error),
-}
-
-/// The two streams. Once a reader closes one (`tdgen … | head`), nothing more is written to it
-/// and the command finishes with its own exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stream {
-    Out,
-    Err,
-}
-
-static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
-static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
-
-fn write_to(stream: Stream, text: &str) -> Result<(), Failure> {
-    let closed = match stream {
-        Stream::Out => &STDOUT_CLOSED,
-        Stream::Err => &STDERR_CLOSED,
-    };
-    if closed.load(Ordering::Relaxed) {
-        return Ok(());
-    }
-    let written = match stream {
-        Stream::Out => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush())
-        }
-        Stream::Err => {
-            let mut stderr = std::io::stderr().lock();
-            stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush())
-        }
-    };
-    match written {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            closed.store(true, Ordering::Relaxed);
-            Ok(())
-        }
-        Err(e) => Err(Failure::Output(e)),
-    }
-}
-
-/// Machine or human output: stdout.
-fn out(text: &str) -> Result<(), Failure> {
-    write_to(Stream::Out, text)
-}
-
-/// Diagnostics: stderr.
-fn err(text: &str) -> Result<(), Failure> {
-    write_to(Stream::Err, text)
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Self {
-        Failure::Other(e)
-    }
 }
 
 /// Run the CLI and map the outcome to an exit code.
@@ -306,11 +357,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Init { preset } => {
             if Preset::find(&preset).is_none() {
-                return Err(anyhow::anyhow!(
-                    "there is no preset `{preset}` (available: {})",
-                    Preset::names().join(", ")
-                )
-                .into());
+                return unknown_preset(&preset, "--preset");
             }
             out(&tdgen::starter_spec(&preset).context("rendering the starter spec")?)
         }
@@ -331,23 +378,39 @@ fn run(cli: Cli) -> Result<(), Failure> {
             action: Some(PresetAction::Show { name }),
         } => match Preset::find(&name) {
             Some(preset) => out(preset.text),
-            None => Err(anyhow::anyhow!(
-                "there is no preset `{name}`; {}available: {}",
-                tdgen::suggest::did_you_mean(&name, Preset::names()),
-                Preset::names().join(", ")
-            )
-            .into()),
+            None => unknown_preset(&name, "tdgen presets show NAME"),
         },
+        Command::Krm => integrations::krm(),
+        Command::KustomizePlugin(PluginAction::Install { dir, command }) => integrations::install_plugin(dir, command),
+        Command::KustomizePlugin(PluginAction::Print { command }) => integrations::print_plugin(command),
+        Command::KustomizePlugin(PluginAction::Generate { file }) => {
+            let request = integrations::plugin_request(&file)?;
+            render_request(&request, &FindingArgs::text())
+        }
+        Command::Completion { shell } => integrations::completion(shell, Cli::command()),
+        Command::Man => integrations::man(Cli::command()),
     }
+}
+
+/// An unknown preset is an invalid input, as in `render`: the same finding (about the
+/// argument that named it), exit 1.
+fn unknown_preset(name: &str, argument: &str) -> Result<(), Failure> {
+    let request = Request {
+        preset: Some(name.to_owned()),
+        ..Request::default()
+    };
+    if let Err(mut report) = tdgen::check(&request) {
+        for finding in &mut report.findings {
+            finding.path = argument.to_owned();
+        }
+        print_findings(&report, FindingFormat::Text, Stream::Err)?;
+    }
+    Err(Failure::Invalid)
 }
 
 fn plan(args: PlanArgs) -> Result<(), Failure> {
     use tdgen::runbook::PlanKind;
-    let findings = FindingArgs {
-        format: FindingFormat::Text,
-        deny_warnings: false,
-    };
-    let checked = checked(&args.input, &findings, Stream::Err)?;
+    let checked = checked(&args.input, &FindingArgs::text(), Stream::Err)?;
     let kind = match args.runbook {
         RunbookName::Mnodes => PlanKind::Mnodes,
         RunbookName::Scale => PlanKind::Scale {
@@ -392,6 +455,12 @@ fn diff(args: DiffArgs) -> Result<(), Failure> {
     } else {
         Ok(())
     }
+}
+
+/// What `kustomize-plugin generate` prints: the YAML stream, findings on stderr.
+fn render_request(request: &Request, findings: &FindingArgs) -> Result<(), Failure> {
+    let checked = check_request(request, findings, Stream::Err, Print::Always)?;
+    out(&tdgen::render(&checked.valid).to_yaml()?)
 }
 
 fn render(args: RenderArgs) -> Result<(), Failure> {
@@ -441,7 +510,18 @@ fn checked_printing(
         sets: args.sets.clone(),
         namespace: args.namespace.clone(),
     };
-    let (result, report) = match tdgen::check(&request) {
+    check_request(&request, findings, json_stream, print)
+}
+
+/// Check a request, print its findings as asked, and fail on errors (or warnings with
+/// --deny-warnings).
+fn check_request(
+    request: &Request,
+    findings: &FindingArgs,
+    json_stream: Stream,
+    print: Print,
+) -> Result<Checked, Failure> {
+    let (result, report) = match tdgen::check(request) {
         Ok(checked) => {
             let report = checked.report.clone();
             (Some(checked), report)

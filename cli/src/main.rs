@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod integrations;
+mod output;
 
 fn main() -> std::process::ExitCode {
     cli::main()
