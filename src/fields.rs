@@ -27,11 +27,18 @@ pub(crate) fn unknown_fields(source: &Source, index: &SourceIndex) -> Vec<Findin
         } else {
             format!("`{parent}`")
         };
-        let help = format!(
-            "{}valid fields in {place}: {}",
-            did_you_mean(field, allowed.iter().copied()),
-            allowed.join(", ")
-        );
+        let help = if allowed == ["matchExpressions", "matchLabels"] {
+            // The old tdgen shape and a common slip: labels straight under a selector.
+            format!(
+                "{place} is a Kubernetes label selector: put labels under matchLabels (`{{matchLabels: {{{field}: …}}}}`), or use matchExpressions"
+            )
+        } else {
+            format!(
+                "{}valid fields in {place}: {}",
+                did_you_mean(field, allowed.iter().copied()),
+                allowed.join(", ")
+            )
+        };
         findings.push(Finding {
             location: index.key(path).map(|span| Location {
                 source: source.name.clone(),

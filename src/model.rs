@@ -6,12 +6,17 @@ use std::collections::BTreeMap;
 use std::ops::Deref;
 
 use k8s_openapi::api::core::v1::{Affinity, EnvVar, Toleration, Volume, VolumeMount};
+use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
 
-use crate::spec::{self, AntiAffinityMode, ConfigMode, PodManagementPolicy, ProbeTiming, PullPolicy, SecurityProfile};
+use crate::spec::{AntiAffinityMode, ConfigMode, PodManagementPolicy, ProbeTiming, PullPolicy, SecurityProfile};
 use crate::tdengine::{self, env, version::Version};
 
 /// Built-in defaults (the lowest layer): the TDengine doc's cluster.
 pub mod defaults {
+    use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
     use crate::spec::ProbeTiming;
     use crate::tdengine;
 
@@ -45,6 +50,37 @@ pub mod defaults {
         } else {
             cluster.into()
         }
+    }
+
+    /// `spec.networkPolicy.dns.to`: the cluster DNS pods (`k8s-app: kube-dns`, the label
+    /// kube-dns and CoreDNS deployments carry) in any namespace. A match expression, not
+    /// matchLabels: kustomize's `commonLabels` adds its labels to every matchLabels of a
+    /// NetworkPolicy, which would select no DNS pod at all.
+    pub fn dns_peers() -> Vec<NetworkPolicyPeer> {
+        vec![NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector::default()),
+            pod_selector: Some(LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: "k8s-app".into(),
+                    operator: "In".into(),
+                    values: Some(vec!["kube-dns".into()]),
+                }]),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        }]
+    }
+
+    /// `spec.networkPolicy.dns.ports`: 53, over UDP and TCP.
+    pub fn dns_ports() -> Vec<NetworkPolicyPort> {
+        ["UDP", "TCP"]
+            .into_iter()
+            .map(|protocol| NetworkPolicyPort {
+                port: Some(IntOrString::Int(53)),
+                protocol: Some(protocol.into()),
+                ..NetworkPolicyPort::default()
+            })
+            .collect()
     }
 
     /// `spec.probes.startup`: one hour, because a dnode returning after an outage replays its
@@ -241,6 +277,17 @@ pub struct ClientServiceSettings {
     pub external_traffic_policy: Option<String>,
 }
 
+/// The resolved NetworkPolicy: who may reach the client ports, and where DNS answers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NetworkPolicySettings {
+    /// Client peers, as given.
+    pub clients: Vec<NetworkPolicyPeer>,
+    /// The DNS servers.
+    pub dns_to: Vec<NetworkPolicyPeer>,
+    /// Their ports.
+    pub dns_ports: Vec<NetworkPolicyPort>,
+}
+
 /// The resolved production knobs.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -277,8 +324,8 @@ pub struct Deploy {
     pub pod_annotations: BTreeMap<String, String>,
     /// PDB: maxUnavailable and unhealthy-pod eviction policy.
     pub disruption_budget: Option<(i32, String)>,
-    /// NetworkPolicy: client peers and DNS selector.
-    pub network_policy: Option<(Vec<spec::ClientPeer>, BTreeMap<String, String>)>,
+    /// The NetworkPolicy, when enabled.
+    pub network_policy: Option<NetworkPolicySettings>,
     /// ServiceAccount: (create, name).
     pub service_account: Option<(bool, String)>,
     /// Image pull secrets.

@@ -48,7 +48,7 @@ spec:
   terminationGracePeriodSeconds: 60
   pod: {labels: {tier: data}, annotations: {example.com/pod: x}}
   disruptionBudget: {enabled: true, maxUnavailable: 1}
-  networkPolicy: {enabled: true, clients: [{podSelector: {role: client}}]}
+  networkPolicy: {enabled: true, clients: [{podSelector: {matchLabels: {role: client}}}]}
   serviceAccount: {create: true}
   imagePullSecrets: [regcred]
   security: {profile: official-image}
@@ -620,14 +620,21 @@ const FIELDS: &[Row] = &[
     ),
     row(
         "spec.networkPolicy.clients",
-        "spec: {networkPolicy: {clients: [{podSelector: {role: ingest}}]}}",
+        "spec: {networkPolicy: {clients: [{podSelector: {matchLabels: {role: ingest}}}]}}",
         SAFE,
         "policies change in place",
         IN_PLACE,
     ),
     row(
-        "spec.networkPolicy.dnsSelector",
-        "spec: {networkPolicy: {dnsSelector: {k8s-app: coredns}}}",
+        "spec.networkPolicy.dns.to",
+        "spec: {networkPolicy: {dns: {to: [{ipBlock: {cidr: 169.254.20.10/32}}]}}}",
+        SAFE,
+        "policies change in place",
+        IN_PLACE,
+    ),
+    row(
+        "spec.networkPolicy.dns.ports",
+        "spec: {networkPolicy: {dns: {ports: [{port: 5353, protocol: UDP}]}}}",
         SAFE,
         "policies change in place",
         IN_PLACE,

@@ -159,32 +159,19 @@ fn dnode_peers(plan: &Plan) -> NetworkPolicyPeer {
     }
 }
 
-/// Egress to the cluster DNS pods in any namespace: without it no FQDN resolves.
+/// Egress to cluster DNS: without it no FQDN resolves.
 fn dns_egress(plan: &Plan) -> NetworkPolicyEgressRule {
-    let (_, dns) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
-    let dns_pods = NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector::default()),
-        pod_selector: Some(match_labels(dns)),
-        ..NetworkPolicyPeer::default()
-    };
+    let settings = plan.spec.deploy.network_policy.clone().unwrap_or_default();
     NetworkPolicyEgressRule {
-        to: Some(vec![dns_pods]),
-        ports: Some(vec![policy_port(53, "UDP"), policy_port(53, "TCP")]),
+        to: Some(settings.dns_to),
+        ports: Some(settings.dns_ports),
     }
 }
 
 /// Ingress: peers on every port, clients (and the bootstrap Job) on the client ports.
 /// Egress: peers, and cluster DNS.
 pub fn network_policy(plan: &Plan) -> NetworkPolicy {
-    let (clients, _) = plan.spec.deploy.network_policy.clone().unwrap_or_default();
-    let mut client_peers: Vec<NetworkPolicyPeer> = clients
-        .into_iter()
-        .map(|c| NetworkPolicyPeer {
-            pod_selector: Some(match_labels(c.pod_selector.unwrap_or_default())),
-            namespace_selector: c.namespace_selector.map(match_labels),
-            ..NetworkPolicyPeer::default()
-        })
-        .collect();
+    let mut client_peers = plan.spec.deploy.network_policy.clone().unwrap_or_default().clients;
     if let Some(bootstrap) = &plan.bootstrap {
         client_peers.push(NetworkPolicyPeer {
             pod_selector: Some(match_labels(bootstrap.pod_labels.clone())),

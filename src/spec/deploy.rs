@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Affinity, EnvVar, Toleration, Volume as K8sVolume, VolumeMount};
+use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -93,25 +94,28 @@ layer_struct! {
 }
 
 layer_struct! {
-    /// Pods allowed to reach the client ports, by labels.
-    pub struct ClientPeer {
-        /// Labels of the client pods (any pod when empty).
-        pub pod_selector: BTreeMap<String, String>,
-        /// Labels of the clients' namespaces (the cluster's own namespace when omitted).
-        pub namespace_selector: BTreeMap<String, String>,
-    }
-}
-
-layer_struct! {
     /// An opt-in NetworkPolicy: peers talk on every port, clients on the client ports, and
     /// egress is limited to peers and cluster DNS.
     pub struct NetworkPolicy {
         /// Off by default.
         pub enabled: bool,
-        /// Who may connect to the client ports.
-        pub clients: Vec<ClientPeer>,
-        /// Labels of the cluster DNS pods; default `k8s-app: kube-dns` in any namespace.
-        pub dns_selector: BTreeMap<String, String>,
+        /// Who may connect to the client ports: Kubernetes NetworkPolicy peers, written as in a
+        /// NetworkPolicy (`podSelector` / `namespaceSelector` label selectors, or `ipBlock`).
+        pub clients: Vec<NetworkPolicyPeer>,
+        /// Where cluster DNS answers; default the `k8s-app: kube-dns` pods in any namespace on
+        /// port 53.
+        pub dns: DnsEgress,
+    }
+}
+
+layer_struct! {
+    /// The cluster DNS the pods may reach (egress): peers and ports as in a NetworkPolicy.
+    pub struct DnsEgress {
+        /// The DNS servers, e.g. `[{ipBlock: {cidr: 169.254.20.10/32}}]` for NodeLocal DNSCache;
+        /// default the `k8s-app: kube-dns` pods in any namespace.
+        pub to: Vec<NetworkPolicyPeer>,
+        /// Their ports; default 53 over UDP and TCP.
+        pub ports: Vec<NetworkPolicyPort>,
     }
 }
 

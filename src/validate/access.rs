@@ -1,48 +1,13 @@
-//! Rules for who reaches the dnodes: the client Service, the NetworkPolicy and the
-//! ServiceAccount.
-
-use std::collections::BTreeMap;
+//! Rules for who reaches the dnodes: the client Service and the ServiceAccount (the
+//! NetworkPolicy has `network.rs`).
 
 use super::Validator;
+use super::network::is_cidr;
 use crate::model::ClientServiceSettings;
 use crate::spec;
 use crate::tdengine;
 
 impl Validator {
-    pub(super) fn network_policy(
-        &mut self,
-        policy: spec::NetworkPolicy,
-    ) -> Option<(Vec<spec::ClientPeer>, BTreeMap<String, String>)> {
-        if !policy.enabled.unwrap_or(false) {
-            return None;
-        }
-        let clients = policy.clients.unwrap_or_default();
-        for (i, client) in clients.iter().enumerate() {
-            self.label_map(
-                &format!("spec.networkPolicy.clients[{i}].podSelector"),
-                client.pod_selector.clone().unwrap_or_default(),
-                false,
-            );
-            self.label_map(
-                &format!("spec.networkPolicy.clients[{i}].namespaceSelector"),
-                client.namespace_selector.clone().unwrap_or_default(),
-                false,
-            );
-        }
-        if clients.is_empty() {
-            self.note(
-                "network-policy-no-clients",
-                "spec.networkPolicy",
-                "no clients are allowed: only the dnodes reach each other".into(),
-                "list the client pods' labels, e.g. `clients: [{podSelector: {app: ingest}}]`",
-            );
-        }
-        let dns = policy
-            .dns_selector
-            .unwrap_or_else(|| BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())]));
-        Some((clients, self.label_map("spec.networkPolicy.dnsSelector", dns, false)))
-    }
-
     pub(super) fn service_account(&mut self, account: spec::ServiceAccount, name: &str) -> Option<(bool, String)> {
         let create = account.create.unwrap_or(false);
         let account_name = match (create, account.name) {
@@ -112,17 +77,5 @@ impl Validator {
             load_balancer_source_ranges: ranges,
             external_traffic_policy: external,
         })
-    }
-}
-
-fn is_cidr(text: &str) -> bool {
-    let Some((address, prefix)) = text.split_once('/') else {
-        return false;
-    };
-    let Ok(prefix) = prefix.parse::<u8>() else { return false };
-    match address.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(_)) => prefix <= 32,
-        Ok(std::net::IpAddr::V6(_)) => prefix <= 128,
-        Err(_) => false,
     }
 }

@@ -10,6 +10,7 @@ mod deploy;
 mod image;
 mod metadata;
 pub mod names;
+mod network;
 mod probes;
 mod scheduling;
 
