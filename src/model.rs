@@ -150,13 +150,26 @@ pub const OWNED_LABELS: [&str; 6] = [
     "app.kubernetes.io/version",
 ];
 
+/// tdgen's helper variables, from which the kubelet builds `TAOS_FQDN` and `TAOS_FIRST_EP`
+/// with `$(VAR)` references.
+pub mod helper_env {
+    /// The pod's own name (downward API).
+    pub const POD_NAME: &str = "POD_NAME";
+    /// The governing Service's name.
+    pub const SERVICE_NAME: &str = "SERVICE_NAME";
+    /// The StatefulSet's name.
+    pub const STS_NAME: &str = "STS_NAME";
+    /// The pod's namespace (downward API).
+    pub const STS_NAMESPACE: &str = "STS_NAMESPACE";
+}
+
 /// Environment variable names tdgen sets itself: its helpers for `$(VAR)` references, and
 /// the TDengine variables it derives.
 pub const OWNED_ENV: [&str; 13] = [
-    "POD_NAME",
-    "SERVICE_NAME",
-    "STS_NAME",
-    "STS_NAMESPACE",
+    helper_env::POD_NAME,
+    helper_env::SERVICE_NAME,
+    helper_env::STS_NAME,
+    helper_env::STS_NAMESPACE,
     env::TIMEZONE,
     env::SERVER_PORT,
     env::FIRST_EP,

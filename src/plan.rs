@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{PasswordDelivery, ValidSpec, volumes};
+use crate::model::{PasswordDelivery, ValidSpec, helper_env, volumes};
 use crate::spec::ConfigMode;
 use crate::tdengine::{
     self,
@@ -303,12 +303,12 @@ fn identity_env(spec: &ValidSpec) -> Vec<EnvVar> {
     let domain = &spec.cluster_domain;
     let port = td_env::SERVER_PORT;
     vec![
-        var("POD_NAME", EnvSource::FieldRef("metadata.name")),
-        var("SERVICE_NAME", EnvSource::Value(spec.service_name.clone())),
-        var("STS_NAME", EnvSource::Value(spec.name.clone())),
+        var(helper_env::POD_NAME, EnvSource::FieldRef("metadata.name")),
+        var(helper_env::SERVICE_NAME, EnvSource::Value(spec.service_name.clone())),
+        var(helper_env::STS_NAME, EnvSource::Value(spec.name.clone())),
         // The namespace always comes from the pod itself: it is right even when the objects
         // are applied with `kubectl apply -n` or a kustomize `namespace:`.
-        var("STS_NAMESPACE", EnvSource::FieldRef("metadata.namespace")),
+        var(helper_env::STS_NAMESPACE, EnvSource::FieldRef("metadata.namespace")),
         var(td_env::TIMEZONE, EnvSource::Value(spec.timezone.clone())),
         var(port, EnvSource::Value(spec.server_port.to_string())),
         var(

@@ -1303,3 +1303,31 @@ fn a_docs_clusterip_service_cannot_become_headless_in_place() {
             .starts_with("kubectl delete service taosd")
     );
 }
+
+#[test]
+fn a_render_renamed_by_kustomize_is_named_as_such() {
+    // What `namePrefix: x-` does to a render (checked with the real kustomize in
+    // scripts/conformance): objects renamed, the pods' variables not.
+    let spec_text = "spec: {dnodes: 3}\n";
+    let checked = tdgen::check(&request(spec_text)).expect("valid");
+    let text = tdgen::render(&checked.valid).to_yaml().expect("yaml");
+    let mut objects: Vec<Value> = serde_saphyr::from_multiple(&text).expect("stream");
+    for object in &mut objects {
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        object["metadata"]["name"] = format!("x-{name}").into();
+        if object["kind"] == "StatefulSet" {
+            object["spec"]["serviceName"] = "x-taosd".into();
+        }
+    }
+    let previous = Previous::from_objects(objects, false).expect("a render");
+    let renamed_report = diff(&previous, &checked.valid);
+    let renamed = change(&renamed_report, "env STS_NAME");
+    assert_eq!(renamed.class, ChangeClass::Unsafe);
+    assert!(renamed.message.contains("namePrefix"), "{}", renamed.message);
+    assert!(renamed.message.contains("tdengine-0.taosd"), "{}", renamed.message);
+    let untouched = report("spec: {dnodes: 3}\n", "spec: {dnodes: 3}\n");
+    assert!(
+        untouched.changes.iter().all(|c| c.field != "env STS_NAME"),
+        "a plain render is not flagged"
+    );
+}

@@ -221,11 +221,19 @@ fn output_dir_files_are_the_docs_names_plus_a_kustomization() {
     assert_eq!(names, expected);
     let (_, kustomization) = files.last().expect("kustomization");
     let listed: Vec<String> = expected[..5].iter().map(|n| format!("- {n}\n")).collect();
+    let (notes, body) = kustomization
+        .split_once("apiVersion:")
+        .expect("the kustomization follows its notes");
+    assert!(notes.starts_with(tdgen::emit::dir::MARKER), "{notes}");
+    assert!(
+        notes.lines().all(|l| l.starts_with('#')),
+        "only comments above the kustomization: {notes}"
+    );
+    assert!(notes.contains("namePrefix"), "the notes warn about renaming overlays");
     assert_eq!(
-        kustomization,
-        &format!(
-            "{}\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}",
-            tdgen::emit::dir::MARKER,
+        body,
+        format!(
+            " kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}",
             listed.concat()
         )
     );

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{Change, ChangeClass, RemedyCommand};
-use crate::model::volumes;
+use crate::model::{helper_env, volumes};
 use crate::plan::Plan;
 use crate::tdengine::env as td_env;
 
@@ -68,16 +68,7 @@ impl ClusterIdentity {
     /// claim templates.
     pub fn from_manifest(statefulset: &Value) -> ClusterIdentity {
         let spec = &statefulset["spec"];
-        let env = |name: &str| {
-            spec["template"]["spec"]["containers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|c| c["env"].as_array().into_iter().flatten())
-                .find(|e| e["name"] == name)
-                .and_then(|e| e["value"].as_str())
-                .map(str::to_owned)
-        };
+        let env = |name: &str| env_value(statefulset, name);
         let claims = spec["volumeClaimTemplates"]
             .as_array()
             .into_iter()
@@ -109,6 +100,46 @@ impl ClusterIdentity {
             self.server_port.map_or_else(|| "<port>".to_owned(), |p| p.to_string())
         )
     }
+}
+
+/// The literal value of a variable of a rendered StatefulSet's containers.
+fn env_value(statefulset: &Value, name: &str) -> Option<String> {
+    statefulset["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["env"].as_array().into_iter().flatten())
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str())
+        .map(str::to_owned)
+}
+
+/// A render renamed after tdgen wrote it (kustomize's `namePrefix` / `nameSuffix`): the
+/// StatefulSet or its Service has another name than the one its pods build their FQDNs from.
+pub fn renamed_after_render(statefulset: &Value) -> Option<Change> {
+    let name = text(&statefulset["metadata"]["name"])?;
+    let service = text(&statefulset["spec"]["serviceName"]).unwrap_or_default();
+    let told = (
+        env_value(statefulset, helper_env::STS_NAME),
+        env_value(statefulset, helper_env::SERVICE_NAME),
+    );
+    let (Some(told_name), Some(told_service)) = told else {
+        return None;
+    };
+    if told_name == name && told_service == service {
+        return None;
+    }
+    Some(
+        Change::new(
+            ChangeClass::Unsafe,
+            &format!("StatefulSet/{name}"),
+            &format!("env {}", helper_env::STS_NAME),
+            format!(
+                "the previous render was renamed after tdgen wrote it (kustomize namePrefix or nameSuffix?): StatefulSet {name} with Service {service}, but its pods build their FQDNs from {told_name} and {told_service}, so dnode 0 is looked for at {told_name}-0.{told_service}, which does not exist"
+            ),
+        )
+        .remedy("rename the cluster in the spec (metadata.name, spec.service.name) and drop namePrefix/nameSuffix from the overlay: kustomize renames objects, not the names inside the pods' variables"),
+    )
 }
 
 fn text(value: &Value) -> Option<String> {

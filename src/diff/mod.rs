@@ -279,6 +279,7 @@ pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
     let mut changes = Vec::new();
     let context = rules::Context::new(previous, &current, &plan);
     if let Some(old) = previous.statefulset() {
+        changes.extend(identity::renamed_after_render(old));
         let before = ClusterIdentity::from_manifest(old);
         let after = ClusterIdentity::from_plan(&plan);
         identity::compare(&before, &after, &mut changes);

@@ -231,7 +231,10 @@ impl Manifests {
             message,
         })?;
         owners.push(("kustomization.yaml".into(), "the kustomization"));
-        files.push(("kustomization.yaml".into(), format!("{}\n{text}", dir::MARKER)));
+        files.push((
+            "kustomization.yaml".into(),
+            format!("{}\n{KUSTOMIZE_NOTES}{text}", dir::MARKER),
+        ));
         for (i, (name, group)) in owners.iter().enumerate() {
             if let Some((_, other)) = owners[..i].iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
                 return Err(Error::FileCollision {
@@ -267,6 +270,19 @@ pub fn to_yaml_stream<T: Serialize>(objects: &[T]) -> Result<String, Error> {
         message,
     })
 }
+
+/// What an overlay on these files may and may not do, said where overlays are written.
+const KUSTOMIZE_NOTES: &str = "\
+# Overlays on this base:
+# - namespace: safe; each dnode reads its namespace from the pod, so its FQDN follows.
+# - namePrefix / nameSuffix: break the cluster. They rename the StatefulSet and the Services, but
+#   not STS_NAME and SERVICE_NAME, from which every dnode builds its FQDN. Rename the cluster in
+#   the spec (metadata.name, spec.service.name) instead; `tdgen diff` detects a renamed render.
+# - commonLabels / labels with includeSelectors: change the StatefulSet's selector, which
+#   Kubernetes refuses to change on a running cluster. Use `labels:` without includeSelectors, or
+#   metadata.labels in the spec. (DNS egress selects with matchExpressions, which they leave be.)
+# - images: keep the tag equal to spec.image.tag, or version checks and `tdgen diff` go blind.
+";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
