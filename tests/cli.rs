@@ -555,3 +555,20 @@ fn inputs_are_bounded_and_io_errors_are_said_once() {
         out.stderr.len()
     );
 }
+
+#[test]
+fn the_committed_schema_is_the_one_tdgen_prints() {
+    let out = tdgen(&["schema"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let committed = std::fs::read_to_string(format!(
+        "{}/schema/tdenginecluster-v1.schema.json",
+        crate::support::ROOT
+    ))
+    .expect("schema/tdenginecluster-v1.schema.json");
+    assert_eq!(
+        text(&out.stdout),
+        committed,
+        "run `tdgen schema > schema/tdenginecluster-v1.schema.json`"
+    );
+    assert!(committed.contains(&format!("\"$id\": \"{}\"", tdgen::spec::SCHEMA_ID)));
+}

@@ -9,6 +9,10 @@
 //!   what COMMAND prints.
 //! - `run`: the quick start. `cargo run --release -- ARGS` runs the built tdgen with ARGS, and
 //!   `cargo test` is this very test run (and `cargo install` leaves the built tdgen on PATH).
+//! - `argocd-plugin`: a YAML block is an Argo CD ConfigManagementPlugin; its `discover.fileName`
+//!   must match in the scratch directory, and its `generate` command runs there as the repo
+//!   server runs it (`ARGOCD_APP_NAMESPACE` set; once more with `ARGOCD_ENV_SPEC`), printing
+//!   exactly what `tdgen render` prints for that file and namespace.
 //! - `skip (reason)`: not run; the reason is said in the README.
 //!
 //! Shell blocks without a comment run too; no shell block is left out silently.
@@ -155,6 +159,7 @@ fn every_readme_example_runs_as_written() {
         }
         let outcome = match block.lang.as_str() {
             "sh" => Some(run(&sandbox, &block.body)),
+            "yaml" if directive == "argocd-plugin" => Some(argocd_plugin(&sandbox, &block.body)),
             "yaml" => {
                 let name = directive.strip_prefix("file ").unwrap_or(".readme-spec.yaml").trim();
                 sandbox.write(name, &block.body);
@@ -185,6 +190,69 @@ fn every_readme_example_runs_as_written() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(ran >= 7, "only {ran} README blocks ran");
+}
+
+/// Run an Argo CD plugin's `generate` as the repo server does: in the source directory, with
+/// the build environment. Returns 0 and the output when it prints what `tdgen render` does.
+fn argocd_plugin(sandbox: &Sandbox, text: &str) -> (i32, String) {
+    let plugin: serde_json::Value = serde_saphyr::from_str(text).expect("the plugin is YAML");
+    assert_eq!(plugin["apiVersion"], "argoproj.io/v1alpha1");
+    assert_eq!(plugin["kind"], "ConfigManagementPlugin");
+    let discover = plugin["spec"]["discover"]["fileName"]
+        .as_str()
+        .expect("discover.fileName");
+    if !sandbox.dir.join(discover.trim_start_matches("./")).exists() {
+        return (
+            1,
+            format!("discover.fileName {discover} matches nothing in the source directory"),
+        );
+    }
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut words = strings(&plugin["spec"]["generate"]["command"]);
+    words.extend(strings(&plugin["spec"]["generate"]["args"]));
+    sandbox.write(
+        "other.yaml",
+        &crate::support::spec("metadata: {name: other}\nspec: {preset: dev}\n"),
+    );
+    let mut report = String::new();
+    for (spec_env, file) in [(None, "cluster.yaml"), (Some("other.yaml"), "other.yaml")] {
+        let path = format!(
+            "{}:{}",
+            tdgen_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = Command::new(&words[0]);
+        command
+            .args(&words[1..])
+            .current_dir(&sandbox.dir)
+            .env("PATH", path)
+            .env("ARGOCD_APP_NAME", "tsdb")
+            .env("ARGOCD_APP_NAMESPACE", "tsdb-prod")
+            .env_remove("ARGOCD_ENV_SPEC");
+        if let Some(value) = spec_env {
+            command.env("ARGOCD_ENV_SPEC", value);
+        }
+        let generated = command.output().expect("the generate command runs");
+        let (_, expected) = run(sandbox, &format!("tdgen render -f {file} -n tsdb-prod 2>/dev/null"));
+        let printed = String::from_utf8_lossy(&generated.stdout).into_owned();
+        if !generated.status.success() || printed != expected || !printed.contains("namespace: tsdb-prod") {
+            return (
+                1,
+                format!(
+                    "generate for {file}: {}\n{printed}",
+                    String::from_utf8_lossy(&generated.stderr)
+                ),
+            );
+        }
+        report.push_str(&printed);
+    }
+    (0, report)
 }
 
 #[test]

@@ -20,10 +20,17 @@ pub const API_VERSION: &str = "tdgen/v1";
 /// The `kind` every spec carries.
 pub const KIND: &str = "TDengineCluster";
 
-/// The JSON Schema of the spec, for editors, CI and the unknown-field check.
+/// The JSON Schema of the spec, for editors, CI and the unknown-field check. Its `$id`
+/// ([`SCHEMA_ID`]) names the spec's version and the tdgen that wrote it; the same schema is
+/// kept in the repository as `schema/tdenginecluster-v1.schema.json`.
 pub fn json_schema() -> schemars::Schema {
-    schemars::schema_for!(Spec)
+    let mut schema = schemars::schema_for!(Spec);
+    schema.insert("$id".into(), SCHEMA_ID.into());
+    schema
 }
+
+/// The schema's `$id`: `urn:tdgen:schema:<apiVersion>:<kind>:<tdgen version>`.
+pub const SCHEMA_ID: &str = concat!("urn:tdgen:schema:tdgen/v1:TDengineCluster:", env!("CARGO_PKG_VERSION"));
 
 /// A TDengine cluster spec: the whole input of `tdgen`.
 ///
@@ -400,5 +407,16 @@ impl JsonSchema for ConfigValue {
             "description": "A taos.cfg value; numbers and booleans are kept in their written form.",
             "type": ["string", "integer", "number", "boolean"]
         })
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_id_names_this_api_version_and_kind() {
+        assert!(SCHEMA_ID.starts_with(&format!("urn:tdgen:schema:{API_VERSION}:{KIND}:")));
+        assert_eq!(json_schema().get("$id").and_then(|v| v.as_str()), Some(SCHEMA_ID));
     }
 }
