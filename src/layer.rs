@@ -5,6 +5,8 @@
 //! scalars and lists are replaced by the later layer. The merged spec keeps a record of which
 //! layer set each path, so later findings can point at the line that set the value.
 
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use crate::error::{Finding, Location, Report};
@@ -44,7 +46,8 @@ impl Request {
 #[derive(Debug, Clone)]
 struct Layer {
     source: Source,
-    index: SourceIndex,
+    /// Where each path sits in the text: built only when a finding needs a place.
+    index: OnceLock<SourceIndex>,
     value: Value,
     /// Paths whose values had the wrong type (left unset).
     unreadable: Vec<String>,
@@ -68,7 +71,7 @@ impl Loaded {
         self.layers
             .iter()
             .rev()
-            .find_map(|layer| layer.locate(layer.index.value(path)?))
+            .find_map(|layer| layer.locate(layer.index().value(path)?))
     }
 
     /// The texts of every layer, for rendering findings.
@@ -223,7 +226,7 @@ fn choose_preset(request: &Request, file: Option<&Layer>, findings: &mut Vec<Fin
     if !place.is_empty() {
         finding.path = place;
     } else if let Some(file) = file {
-        finding.location = file.index.value("spec.preset").and_then(|span| file.locate(span));
+        finding.location = file.index().value("spec.preset").and_then(|span| file.locate(span));
     }
     findings.push(finding);
     None
@@ -241,6 +244,11 @@ enum LayerKind {
 }
 
 impl Layer {
+    /// Where each path sits in the text (built on first use).
+    fn index(&self) -> &SourceIndex {
+        self.index.get_or_init(|| SourceIndex::new(&self.source.text))
+    }
+
     /// A location in this layer; flag layers (`--set`, `-n`) have no meaningful position
     /// because their YAML text is generated.
     fn locate(&self, span: Span) -> Option<Location> {
@@ -261,28 +269,53 @@ const MAX_DEPTH: usize = 32;
 /// The most unreadable values one layer reports before giving up on it.
 const MAX_UNREADABLE: usize = 64;
 
-/// Read one layer: its syntax as a whole, then every unknown field, then the type of every
-/// value. A value of the wrong type is reported and left unset, and the rest is read on, so
-/// that every other field is still checked.
+/// Read one layer. A text that reads as a spec with no key the spec lacks is done at once
+/// (its syntax, its single document and its depth follow from that). Any other text is
+/// examined as a whole: its syntax, then every unknown field, then the type of every value. A
+/// value of the wrong type is reported and left unset, and the rest is read on, so that every
+/// other field is still checked.
 fn read_layer(source: Source, kind: LayerKind, findings: &mut Vec<Finding>) -> Option<Layer> {
+    if let Ok((spec, false)) = yaml::from_str_noting_unknown::<Spec>(&source.text) {
+        return Some(finish_layer(source, OnceLock::new(), spec, Vec::new(), kind, findings));
+    }
     let index = SourceIndex::new(&source.text);
     if let Some(refusal) = refuse_whole_text(&source, &index, kind) {
         findings.push(refusal);
         return None;
     }
-    // Every unknown field at once, each with a suggestion; serde skips them.
+    // Every unknown field at once, each with its place and a suggestion. Only a text with
+    // something wrong pays for the JSON Schema this needs.
     findings.extend(crate::fields::unknown_fields(&source, &index));
-    let (spec, unreadable) = read_typed(&source, &index, kind, findings)?;
+    let Typed { spec, unreadable, .. } = read_typed(&source, &index, kind, findings)?;
+    Some(finish_layer(
+        source,
+        OnceLock::from(index),
+        spec,
+        unreadable,
+        kind,
+        findings,
+    ))
+}
+
+/// A read layer: an explicit input must carry the envelope.
+fn finish_layer(
+    source: Source,
+    index: OnceLock<SourceIndex>,
+    spec: Spec,
+    unreadable: Vec<String>,
+    kind: LayerKind,
+    findings: &mut Vec<Finding>,
+) -> Layer {
     if kind == LayerKind::File && (spec.api_version.is_none() || spec.kind.is_none()) {
         findings.push(missing_envelope(&source));
     }
     let value = serde_json::to_value(&spec).unwrap_or(Value::Null);
-    Some(Layer {
+    Layer {
         source,
         index,
         value,
         unreadable,
-    })
+    }
 }
 
 /// Where in `source` a finding points (flags are one line: they get no line:column).
@@ -348,18 +381,19 @@ fn missing_envelope(source: &Source) -> Finding {
     }
 }
 
+/// A layer's typed spec, and the paths left unset because their values could not be read.
+struct Typed {
+    spec: Spec,
+    unreadable: Vec<String>,
+}
+
 /// Type the layer, leaving every value of the wrong type unset (and reported).
-fn read_typed(
-    source: &Source,
-    index: &SourceIndex,
-    kind: LayerKind,
-    findings: &mut Vec<Finding>,
-) -> Option<(Spec, Vec<String>)> {
+fn read_typed(source: &Source, index: &SourceIndex, kind: LayerKind, findings: &mut Vec<Finding>) -> Option<Typed> {
     let mut text = source.text.to_string();
     let mut unreadable: Vec<String> = Vec::new();
     for _ in 0..MAX_UNREADABLE {
-        let error = match yaml::from_str::<Spec>(&text) {
-            Ok(spec) => return Some((spec, unreadable)),
+        let error = match yaml::from_str_noting_unknown::<Spec>(&text).map(|(spec, _)| spec) {
+            Ok(spec) => return Some(Typed { spec, unreadable }),
             Err(error) => error,
         };
         let current = SourceIndex::new(&text);
@@ -629,5 +663,38 @@ mod tests {
                 .unwrap()
                 .contains("did you mean `seed`?")
         );
+    }
+
+    /// The cheap check on the success path and the schema walk behind the findings agree: a
+    /// text the reader calls free of unknown keys has none by the schema, and every text with
+    /// one is noticed (every preset and every fixture of the repository).
+    #[test]
+    fn noticing_unknown_keys_agrees_with_the_schema() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts: Vec<(String, String)> = Preset::all()
+            .iter()
+            .map(|p| (format!("preset {}", p.name), p.text.to_owned()))
+            .collect();
+        for dir in ["tests/fixtures/specs", "tests/fixtures/invalid"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                texts.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+        texts.push(("bogus".into(), "spec:\n  tolerations: [{key: a, bogus: 1}]\n".into()));
+        let mut noticed = 0;
+        for (name, text) in texts {
+            let Ok((_, unknown)) = yaml::from_str_noting_unknown::<Spec>(&text) else {
+                continue;
+            };
+            let source = Source {
+                name: name.clone(),
+                text: text.as_str().into(),
+            };
+            let walked = crate::fields::unknown_fields(&source, &SourceIndex::new(&text));
+            assert_eq!(unknown, !walked.is_empty(), "{name}: {walked:?}");
+            noticed += usize::from(unknown);
+        }
+        assert!(noticed >= 3, "the corpus has texts with unknown keys ({noticed})");
     }
 }

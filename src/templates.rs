@@ -56,11 +56,15 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     {
         env.set_syntax(syntax);
     }
-    for (name, source) in TEMPLATES {
-        // The templates are compiled into the binary and covered by tests (a syntax error
-        // here is a tdgen defect, reported by `render`).
-        env.add_template(name, source)?;
-    }
+    // Each template is compiled the first time it is used, so a render pays only for the ones
+    // it needs. They are embedded in the binary and all compiled by a test (a syntax error
+    // would be a tdgen defect, reported by `render`).
+    env.set_loader(|name| {
+        Ok(TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, source)| (*source).to_owned()))
+    });
     Ok(env)
 }
 
@@ -92,8 +96,11 @@ fn shell_quote(value: String) -> String {
 mod tests {
     #[test]
     fn every_embedded_template_compiles() {
-        if let Err(e) = super::environment() {
-            panic!("{e:#}");
+        let env = super::environment().unwrap_or_else(|e| panic!("{e:#}"));
+        for (name, _) in super::TEMPLATES {
+            if let Err(e) = env.get_template(name) {
+                panic!("{name}: {e:#}");
+            }
         }
     }
 }

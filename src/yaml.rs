@@ -123,15 +123,29 @@ pub(crate) fn from_multiple<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, S
 /// Read one typed document.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ReadError> {
     let options = serde_saphyr::options! { with_snippet: false };
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        let location = e.location();
-        ReadError {
-            message: strip_position(&e.to_string()),
-            line: location.map(|l| l.line() as usize),
-            column: location.map(|l| l.column() as usize),
-            kind: classify(&e),
-        }
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| read_error(&e))
+}
+
+/// Read one typed document, and say whether the text had keys the type does not (serde skips
+/// them; this notices, at no cost when there are none).
+pub(crate) fn from_str_noting_unknown<T: DeserializeOwned>(text: &str) -> Result<(T, bool), ReadError> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    let mut unknown = false;
+    let value = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+        serde_ignored::deserialize(de, |_| unknown = true)
     })
+    .map_err(|e| read_error(&e))?;
+    Ok((value, unknown))
+}
+
+fn read_error(e: &serde_saphyr::Error) -> ReadError {
+    let location = e.location();
+    ReadError {
+        message: strip_position(&e.to_string()),
+        line: location.map(|l| l.line() as usize),
+        column: location.map(|l| l.column() as usize),
+        kind: classify(e),
+    }
 }
 
 fn options() -> serde_saphyr::SerializerOptions {
