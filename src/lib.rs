@@ -19,7 +19,7 @@
 //! spec  preset  fields  layer                   (reading the input)
 //! model  validate                               (the validated model, and the rules that make it)
 //! plan  emit  build  pipeline                   (deriving, the manifests, the whole run)
-//! explain  runbook  diff  krm  kustomize        (what is read off a plan, and the integrations)
+//! explain  runbook  diff  fleet  krm  kustomize (what is read off a plan, fleets, integrations)
 //! ```
 //!
 //! ```
@@ -44,6 +44,7 @@ pub mod emit;
 pub mod error;
 pub mod explain;
 mod fields;
+pub mod fleet;
 pub mod input;
 pub mod krm;
 pub mod kustomize;

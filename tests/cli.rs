@@ -572,3 +572,27 @@ fn the_committed_schema_is_the_one_tdgen_prints() {
     );
     assert!(committed.contains(&format!("\"$id\": \"{}\"", tdgen::spec::SCHEMA_ID)));
 }
+
+#[test]
+fn an_unchanged_render_leaves_the_files_alone() {
+    let dir = std::env::temp_dir().join(format!("tdgen-cli-unchanged-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let target = dir.to_str().unwrap();
+    assert_eq!(tdgen(&["render", "--output-dir", target], None).status.code(), Some(0));
+    let statefulset = dir.join("tdengine.yaml");
+    let before = std::fs::metadata(&statefulset).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let again = tdgen(&["render", "--output-dir", target], None);
+    assert_eq!(again.status.code(), Some(0));
+    let said = text(&again.stderr);
+    assert!(said.contains(&format!("unchanged {}", statefulset.display())), "{said}");
+    assert!(!said.contains("wrote"), "nothing was rewritten: {said}");
+    assert_eq!(
+        std::fs::metadata(&statefulset).unwrap().modified().unwrap(),
+        before,
+        "mtime kept"
+    );
+    let changed = tdgen(&["render", "--output-dir", target, "--set", "spec.dnodes=4"], None);
+    assert!(text(&changed.stderr).contains(&format!("wrote {}", statefulset.display())));
+    let _ = std::fs::remove_dir_all(&dir);
+}

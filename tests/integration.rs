@@ -13,6 +13,7 @@
 //! - `library`: the library as another crate uses it.
 //! - `krm`: `tdgen krm` against the KRM Functions Specification and what kpt sends.
 //! - `integrations`: the kustomize plugin, completions, the man page, help.
+//! - `fleets`: `-f DIR` for render, validate and diff; conflicts between specs.
 //! - `readme`: every example of the README, run as written.
 //! - `structure`: the module graph is one-way, and the README's layout matches `src/`.
 
@@ -23,6 +24,7 @@ mod cli;
 mod diagnostics;
 mod diffs;
 mod explain;
+mod fleets;
 mod integrations;
 mod krm;
 mod library;

@@ -345,6 +345,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Render(args) => render(args),
         Command::Validate(args) => {
+            if let Some(dir) = fleet_dir(&args.input) {
+                let printing = fleet_printing(&args.findings, Stream::Out);
+                let fleet = crate::fleet::checked(&dir, &template(&args.input), &printing)?;
+                if !printing.json {
+                    err(&format!(
+                        "ok: {} specs under {} are valid\n",
+                        fleet.members.len(),
+                        dir.display()
+                    ))?;
+                }
+                return Ok(());
+            }
             let checked = checked(&args.input, &args.findings, Stream::Out)?;
             if args.findings.format == FindingFormat::Text && checked.report.findings.is_empty() {
                 err(&format!("ok: {} is valid\n", input_name(&args.input)))?;
@@ -433,6 +445,9 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
 }
 
 fn diff(args: DiffArgs) -> Result<(), Failure> {
+    if let Some(dir) = fleet_dir(&args.input) {
+        return fleet_diff(&args, &dir);
+    }
     let json = args.findings.format == FindingFormat::Json;
     // As JSON, the findings of a spec that checks go inside the report: stdout holds one document.
     let print = if json { Print::OnFailure } else { Print::Always };
@@ -464,12 +479,21 @@ fn render_request(request: &Request, findings: &FindingArgs) -> Result<(), Failu
 }
 
 fn render(args: RenderArgs) -> Result<(), Failure> {
+    if let Some(dir) = fleet_dir(&args.input) {
+        let printing = fleet_printing(&args.findings, Stream::Err);
+        let fleet = crate::fleet::checked(&dir, &template(&args.input), &printing)?;
+        let json = matches!(args.output, OutputFormat::Json);
+        return crate::fleet::render(&fleet, args.output_dir.as_deref(), json);
+    }
     let checked = checked(&args.input, &args.findings, Stream::Err)?;
     let manifests = tdgen::render(&checked.valid);
     if let Some(dir) = &args.output_dir {
         let done = manifests.write_dir(dir).map_err(anyhow::Error::from)?;
         for path in &done.written {
             err(&format!("wrote {}\n", path.display()))?;
+        }
+        for path in &done.unchanged {
+            err(&format!("unchanged {}\n", path.display()))?;
         }
         for path in &done.removed {
             err(&format!("removed {} (rendered before, not any more)\n", path.display()))?;
@@ -482,6 +506,77 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
     }
     .map_err(anyhow::Error::from)?;
     out(&text)
+}
+
+/// The directory `-f` names, when it names one: the input is a fleet.
+fn fleet_dir(args: &InputArgs) -> Option<PathBuf> {
+    args.file.as_ref().filter(|f| f.is_dir()).cloned()
+}
+
+/// What every spec of a fleet shares: the flags.
+fn template(args: &InputArgs) -> Request {
+    Request {
+        file: None,
+        preset: args.preset.clone(),
+        sets: args.sets.clone(),
+        namespace: args.namespace.clone(),
+    }
+}
+
+fn fleet_printing(findings: &FindingArgs, json_stream: Stream) -> crate::fleet::Printing {
+    crate::fleet::Printing {
+        json: findings.format == FindingFormat::Json,
+        json_stream,
+        deny_warnings: findings.deny_warnings,
+        when_valid: true,
+    }
+}
+
+/// `diff -f DIR --previous OUT`: every cluster against its directory in the previous tree.
+fn fleet_diff(args: &DiffArgs, dir: &std::path::Path) -> Result<(), Failure> {
+    let json = args.findings.format == FindingFormat::Json;
+    let printing = crate::fleet::Printing {
+        when_valid: !json,
+        ..fleet_printing(&args.findings, Stream::Out)
+    };
+    let fleet = crate::fleet::checked(dir, &template(&args.input), &printing)?;
+    let changes = fleet.diff(&args.previous, args.allow_new)?;
+    let invocation = tdgen::diff::Invocation {
+        input: input_flags(&args.input),
+        previous: tdgen::diff::shell_word(&args.previous.display().to_string()),
+    };
+    if json {
+        let clusters: serde_json::Map<String, serde_json::Value> = changes
+            .clusters
+            .iter()
+            .map(|(cluster, report)| {
+                let value = serde_json::from_str(&report.to_json(&invocation)).unwrap_or_default();
+                (cluster.clone(), value)
+            })
+            .collect();
+        let files = crate::fleet::findings_json(&fleet);
+        let value = serde_json::json!({ "clusters": clusters, "removed": changes.removed, "files": files });
+        out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ))?;
+    } else {
+        let mut text = String::new();
+        for (cluster, report) in &changes.clusters {
+            text.push_str(&format!("== {cluster}\n{}", report.render(&invocation)));
+        }
+        for cluster in &changes.removed {
+            text.push_str(&format!(
+                "== {cluster}\nunsafe   the cluster's spec is gone: applying the fleet with pruning deletes its StatefulSet, and its PVCs with whenDeleted: Delete\n         remedy: put the spec back, or tear the cluster down on purpose (`tdgen plan teardown` with its last spec)\n"
+            ));
+        }
+        out(&text)?;
+    }
+    if changes.is_blocking() {
+        Err(Failure::Blocking)
+    } else {
+        Ok(())
+    }
 }
 
 /// Load and validate the input, print findings to stderr, and fail on errors (or warnings
@@ -578,6 +673,12 @@ fn input_name(args: &InputArgs) -> String {
 
 fn read_input(args: &InputArgs) -> anyhow::Result<Option<Source>> {
     let Some(path) = &args.file else { return Ok(None) };
+    if path.is_dir() {
+        anyhow::bail!(
+            "{} is a directory: `render`, `validate` and `diff` take a fleet (-f DIR); this command takes one spec",
+            path.display()
+        );
+    }
     let text = tdgen::input::read_limited(path)?;
     Ok(Some(Source {
         name: input_name(args),

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod fleet;
 mod integrations;
 mod output;
 

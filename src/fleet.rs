@@ -1,0 +1,360 @@
+//! Fleets: every spec under a directory checked and rendered in one run (in parallel, in a
+//! deterministic order), with the checks no single render can make — two specs for one
+//! cluster, two clusters whose objects share a name in one namespace, a spec that does not pin
+//! its namespace — and the fleet's output tree, `OUT/<namespace>/<name>/`, under one
+//! kustomization.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+use crate::diff::{DiffReport, Previous};
+use crate::emit::{Manifests, dir};
+use crate::error::{Error, Finding, Report};
+use crate::layer::Request;
+use crate::pipeline::{Checked, check, render};
+
+/// One spec of a fleet: its file, and what checking and rendering it gave.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The spec's file, as found under the fleet's directory.
+    pub file: String,
+    /// The checked spec and its manifests, or every finding that refused it.
+    pub outcome: Result<(Checked, Manifests), Report>,
+}
+
+/// A checked fleet.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// Every spec, in the order of their files.
+    pub members: Vec<Member>,
+    /// Findings across specs, each located in the spec it is about, with the file it is in.
+    pub conflicts: Vec<(String, Finding)>,
+}
+
+/// Every `*.yaml` / `*.yml` file under `dir`, recursively, in sorted order (hidden files and
+/// directories are skipped).
+pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current).map_err(|error| Error::Io {
+            path: current.clone(),
+            error,
+        })?;
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if hidden {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The requests of a fleet: each file read (with the size limit) into `template`, the flags
+/// every spec shares (`--preset`, `--set`, `-n`).
+pub fn read(files: &[PathBuf], template: &Request) -> Result<Vec<Request>, Error> {
+    files
+        .iter()
+        .map(|file| {
+            let text = crate::input::read_limited(file)?;
+            Ok(Request {
+                file: Some(crate::source::Source {
+                    name: file.display().to_string(),
+                    text: text.into(),
+                }),
+                ..template.clone()
+            })
+        })
+        .collect()
+}
+
+/// Check and render every request on up to `threads` threads (at least one), then check the
+/// fleet as a whole.
+pub fn check_fleet(requests: &[Request], threads: usize) -> Fleet {
+    let members = parallel(requests, threads, |request| {
+        let file = request.file.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+        let outcome = check(request).map(|checked| {
+            let manifests = render(&checked.valid);
+            (checked, manifests)
+        });
+        Member { file, outcome }
+    });
+    let conflicts = conflicts(&members);
+    Fleet { members, conflicts }
+}
+
+/// `work` over every item on up to `threads` threads; the results keep the items' order.
+fn parallel<T: Sync, R: Send>(items: &[T], threads: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, items.len().max(1));
+    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    let done: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, work(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // A worker only panics on a tdgen bug; its items are then missing, not wrong.
+        workers.into_iter().filter_map(|w| w.join().ok()).collect()
+    });
+    for (i, result) in done.into_iter().flatten() {
+        slots[i] = Some(result);
+    }
+    slots.into_iter().flatten().collect()
+}
+
+/// What each cluster claims: its namespace and name, and every object it renders.
+fn conflicts(members: &[Member]) -> Vec<(String, Finding)> {
+    let mut findings = Vec::new();
+    let mut clusters: BTreeMap<(String, String), &str> = BTreeMap::new();
+    let mut objects: BTreeMap<(String, &str, String), &str> = BTreeMap::new();
+    for member in members {
+        let Ok((checked, manifests)) = &member.outcome else {
+            continue;
+        };
+        let valid = &checked.valid;
+        let at = |path: &str, finding: Finding| {
+            let location = checked.loaded.locate(path);
+            (member.file.clone(), Finding { location, ..finding })
+        };
+        let Some(namespace) = valid.namespace.clone() else {
+            findings.push(at(
+                "metadata.namespace",
+                Finding::error(
+                    "fleet-namespace-unpinned",
+                    "metadata.namespace",
+                    format!("cluster {} does not pin its namespace", valid.name),
+                )
+                .with_help("in a fleet each cluster is written to OUT/<namespace>/<name>/: set metadata.namespace"),
+            ));
+            continue;
+        };
+        if let Some(first) = clusters.insert((namespace.clone(), valid.name.clone()), &member.file) {
+            findings.push(at(
+                "metadata.name",
+                Finding::error(
+                    "fleet-duplicate-cluster",
+                    "metadata.name",
+                    format!("cluster {}/{} is also the spec in {first}", namespace, valid.name),
+                )
+                .with_help("one spec per cluster: merge the two, or rename one (metadata.name) or move it (metadata.namespace)"),
+            ));
+            continue;
+        }
+        for object in manifests.objects() {
+            let key = (namespace.clone(), object.kind(), object.name().to_owned());
+            match objects.get(&key) {
+                Some(first) if *first != member.file => findings.push(at(
+                    "metadata.name",
+                    Finding::error(
+                        "fleet-object-collision",
+                        "metadata.name",
+                        format!(
+                            "{} {}/{} is rendered for the cluster in {first} too: the two would overwrite each other",
+                            object.kind(),
+                            namespace,
+                            object.name()
+                        ),
+                    )
+                    .with_help("rename one cluster (metadata.name) or its Service (spec.service.name), or move it to another namespace"),
+                )),
+                _ => {
+                    objects.insert(key, &member.file);
+                }
+            }
+        }
+    }
+    findings
+}
+
+impl Fleet {
+    /// Whether any spec was refused or any conflict found.
+    pub fn has_errors(&self) -> bool {
+        self.members.iter().any(|m| m.outcome.is_err()) || self.conflicts.iter().any(|(_, f)| f.is_error())
+    }
+
+    /// Every finding, grouped by file in the fleet's order: each spec's own, then the
+    /// conflicts found in it.
+    pub fn reports(&self) -> Vec<(String, Report)> {
+        self.members
+            .iter()
+            .map(|member| {
+                let mut report = match &member.outcome {
+                    Ok((checked, _)) => checked.report.clone(),
+                    Err(report) => report.clone(),
+                };
+                let mine = self.conflicts.iter().filter(|(file, _)| *file == member.file);
+                report.findings.extend(mine.map(|(_, f)| f.clone()));
+                (member.file.clone(), report)
+            })
+            .collect()
+    }
+
+    /// The rendered clusters: (namespace, name, manifests), in the fleet's order.
+    pub fn clusters(&self) -> impl Iterator<Item = (String, String, &Manifests)> {
+        self.members.iter().filter_map(|m| {
+            let (checked, manifests) = m.outcome.as_ref().ok()?;
+            let namespace = checked.valid.namespace.clone().unwrap_or_default();
+            Some((namespace, checked.valid.name.clone(), manifests))
+        })
+    }
+
+    /// Every cluster's objects as one YAML stream.
+    pub fn to_yaml(&self) -> Result<String, Error> {
+        let objects: Vec<&crate::emit::Manifest> = self.clusters().flat_map(|(_, _, m)| m.objects()).collect();
+        crate::emit::to_yaml_stream(&objects)
+    }
+
+    /// Every cluster's objects as one JSON `List`.
+    pub fn to_json(&self) -> Result<String, Error> {
+        let objects: Vec<&crate::emit::Manifest> = self.clusters().flat_map(|(_, _, m)| m.objects()).collect();
+        let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": objects });
+        serde_json::to_string_pretty(&list)
+            .map(|text| format!("{text}\n"))
+            .map_err(|e| Error::Serialize {
+                what: "the fleet".into(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Write every cluster to `out/<namespace>/<name>/` (as `tdgen render --output-dir` writes
+    /// one) and a `kustomization.yaml` at the top listing them. Cluster directories tdgen wrote
+    /// before whose spec is gone are left in place, and named in [`FleetWritten::stale`]:
+    /// deleting them deletes clusters, which is the user's call.
+    pub fn write_dir(&self, out: &Path) -> Result<FleetWritten, Error> {
+        let mut written = FleetWritten::default();
+        let mut listed = Vec::new();
+        for (namespace, name, manifests) in self.clusters() {
+            let relative = format!("{namespace}/{name}");
+            let dir = out.join(&relative);
+            let done = manifests.write_dir(&dir)?;
+            written.clusters.push((dir, done));
+            listed.push(relative);
+        }
+        written.stale = previous_clusters(out)?
+            .into_iter()
+            .filter(|c| !listed.contains(c))
+            .map(|c| out.join(c))
+            .collect();
+        let kustomization = fleet_kustomization(&listed)?;
+        written.top = dir::write(out, &[("kustomization.yaml".into(), kustomization)])?;
+        Ok(written)
+    }
+
+    /// Compare every cluster with its directory in a previous fleet tree `out`: a cluster the
+    /// tree lacks is new (safe); a cluster the tree has and the fleet no longer does is unsafe
+    /// (applying the new tree with pruning deletes it, data included).
+    pub fn diff(&self, out: &Path, allow_new: bool) -> Result<FleetDiff, Error> {
+        let before = if out.join("kustomization.yaml").exists() {
+            previous_clusters(out)?
+        } else if allow_new {
+            Vec::new()
+        } else {
+            return Err(Error::Previous {
+                path: out.to_owned(),
+                reason: "it has no fleet kustomization.yaml; render the fleet with `tdgen render -f DIR --output-dir OUT`, or pass --allow-new for the fleet's first render".into(),
+            });
+        };
+        let mut diff = FleetDiff::default();
+        let mut current = Vec::new();
+        for member in &self.members {
+            let Ok((checked, _)) = &member.outcome else { continue };
+            let namespace = checked.valid.namespace.clone().unwrap_or_default();
+            let cluster = format!("{namespace}/{}", checked.valid.name);
+            let previous = if before.contains(&cluster) {
+                crate::diff::read_previous(&out.join(&cluster), false)?
+            } else {
+                Previous::default()
+            };
+            diff.clusters
+                .push((cluster.clone(), crate::diff::diff(&previous, &checked.valid)));
+            current.push(cluster);
+        }
+        diff.removed = before.into_iter().filter(|c| !current.contains(c)).collect();
+        Ok(diff)
+    }
+}
+
+/// What [`Fleet::write_dir`] did.
+#[derive(Debug, Clone, Default)]
+pub struct FleetWritten {
+    /// Each cluster's directory, and what was written into it.
+    pub clusters: Vec<(PathBuf, dir::Written)>,
+    /// The top-level kustomization.
+    pub top: dir::Written,
+    /// Cluster directories of an earlier render whose spec is gone (left in place).
+    pub stale: Vec<PathBuf>,
+}
+
+/// The changes of a whole fleet.
+#[derive(Debug, Clone, Default)]
+pub struct FleetDiff {
+    /// Each cluster (`namespace/name`) and its changes; a new cluster's objects are all new.
+    pub clusters: Vec<(String, DiffReport)>,
+    /// Clusters of the previous tree with no spec any more.
+    pub removed: Vec<String>,
+}
+
+impl FleetDiff {
+    /// Whether anything would be rejected or is unsafe (a removed cluster always is).
+    pub fn is_blocking(&self) -> bool {
+        !self.removed.is_empty() || self.clusters.iter().any(|(_, r)| r.is_blocking())
+    }
+}
+
+/// The top-level kustomization of a fleet tree: one directory per cluster.
+fn fleet_kustomization(clusters: &[String]) -> Result<String, Error> {
+    let value = serde_json::json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": clusters,
+    });
+    let text = crate::emit::to_yaml_string(&value)?;
+    Ok(format!(
+        "{}\n# A fleet: one directory per cluster, <namespace>/<name>/.\n{text}",
+        dir::MARKER
+    ))
+}
+
+/// The clusters a fleet tree lists in its top-level kustomization (none when there is none;
+/// a kustomization tdgen did not write is refused).
+fn previous_clusters(out: &Path) -> Result<Vec<String>, Error> {
+    let path = out.join("kustomization.yaml");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = crate::input::read_limited(&path)?;
+    let refuse = |reason: &str| Error::Previous {
+        path: path.clone(),
+        reason: reason.into(),
+    };
+    if !text.starts_with(dir::MARKER) {
+        return Err(refuse("it is not a fleet kustomization tdgen wrote"));
+    }
+    let value: Value = crate::yaml::from_str(&text).map_err(|e| refuse(&e.message))?;
+    Ok(value["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect())
+}
