@@ -36,3 +36,84 @@ fn small_clusters_say_what_they_cannot_survive() {
         "an unpinned namespace is a placeholder:\n{text}"
     );
 }
+
+fn diagram(spec: &str, format: tdgen::explain::DiagramFormat) -> String {
+    let checked = tdgen::check(&crate::support::request(spec)).expect("valid");
+    tdgen::explain::diagram(&checked.valid, format)
+}
+
+/// The ids a Mermaid flowchart declares (`id[…]`, `id(…)`, `id>…]`) and the ids its edges use.
+fn mermaid_ids(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut declared = Vec::new();
+    let mut used = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("flowchart") || line == "end" {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("subgraph ") {
+            declared.push(rest.split('[').next().unwrap().to_owned());
+        } else if line.contains("-->") || line.contains("-.->") {
+            let from = line.split_whitespace().next().unwrap().to_owned();
+            let to = line.rsplit_once("| ").unwrap().1.to_owned();
+            used.extend([from, to]);
+        } else {
+            let id: String = line.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            declared.push(id);
+        }
+    }
+    (declared, used)
+}
+
+#[test]
+fn the_mermaid_picture_draws_every_dnode_volume_and_client_path() {
+    use tdgen::explain::DiagramFormat;
+    let spec = "metadata: {name: td, namespace: tsdb}\nspec: {dnodes: 4, mnodes: 3, storage: {logs: {size: 1Gi}}}";
+    let text = diagram(spec, DiagramFormat::Mermaid);
+    assert!(text.starts_with("flowchart LR\n"), "{text}");
+    let (declared, used) = mermaid_ids(&text);
+    let mut unique = declared.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), declared.len(), "every id once: {declared:?}");
+    for id in &used {
+        assert!(declared.contains(id), "edge to undeclared `{id}` in:\n{text}");
+    }
+    for expected in [
+        "dnode3[\"td-3: dnode<br/>td-3.td.tsdb.svc.cluster.local:6030\"]",
+        "dnode2[\"td-2: dnode + mnode<br/>",
+        "pvc3[(\"PVC taosdata-td-3<br/>5Gi\")]",
+        "logs0[(\"PVC taoslog-td-0<br/>1Gi\")]",
+        "rest -->|\"6041\"| client",
+        "native -->|\"6030\"| dnode3",
+        "dnode3 -.->|\"joins through TAOS_FIRST_EP\"| dnode0",
+        "job -->|\"create mnode (SQL)\"| dnode0",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    let quoted = diagram("metadata: {name: td}\nspec: {dnodes: 1}", DiagramFormat::Mermaid);
+    assert!(
+        quoted.contains("subgraph ns[\"namespace #lt;namespace#gt;\"]"),
+        "{quoted}"
+    );
+    assert!(!quoted.contains("job"), "one mnode: no bootstrap Job");
+}
+
+#[test]
+fn the_dot_picture_is_the_same_graph() {
+    use tdgen::explain::DiagramFormat;
+    let spec = "metadata: {name: td, namespace: tsdb}\nspec: {dnodes: 3, clientService: {type: LoadBalancer}}";
+    let text = diagram(spec, DiagramFormat::Dot);
+    assert!(
+        text.starts_with("digraph tdengine {\n") && text.ends_with("}\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches('{').count(), text.matches('}').count(), "balanced: {text}");
+    let mermaid = diagram(spec, DiagramFormat::Mermaid);
+    let edges = |t: &str, arrow: &str| t.lines().filter(|l| l.contains(arrow)).count();
+    assert_eq!(edges(&text, " -> "), edges(&mermaid, "->|"), "the same edges in both");
+    assert!(
+        text.contains("client [label=\"Service td-client\\nLoadBalancer\""),
+        "{text}"
+    );
+    assert!(text.contains("dnode0 -> pvc0 [label=\"/var/lib/taos\"]"), "{text}");
+}

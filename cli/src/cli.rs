@@ -65,8 +65,8 @@ enum Command {
     #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
     /// Summarise a spec: FQDNs, mnodes, failures survived, storage, how clients connect.
-    #[command(after_help = "Example:\n  tdgen explain -f cluster.yaml")]
-    Explain(CheckArgs),
+    #[command(after_help = EXPLAIN_HELP)]
+    Explain(ExplainArgs),
     /// Run as a KRM function: a ResourceList on stdin (the spec as its functionConfig), a
     /// ResourceList on stdout with the objects and every finding as a result.
     #[command(after_help = KRM_HELP)]
@@ -85,6 +85,13 @@ enum Command {
     #[command(after_help = "Example:\n  tdgen man > tdgen.1 && man -l tdgen.1")]
     Man,
 }
+
+const EXPLAIN_HELP: &str = "Examples:
+  tdgen explain -f cluster.yaml
+  tdgen explain -f cluster.yaml --format mermaid >> docs/cluster.md   (GitHub draws it)
+  tdgen explain -f cluster.yaml --format dot | dot -Tsvg > cluster.svg
+
+Exit codes: 0 explained; 1 the spec is invalid; 2 usage or I/O error.";
 
 const RENDER_HELP: &str = "Examples:
   tdgen render | kubectl apply --server-side -f -
@@ -162,6 +169,22 @@ struct CheckArgs {
     input: InputArgs,
     #[command(flatten)]
     findings: FindingArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Plain text, or a picture: a Mermaid flowchart or a Graphviz digraph.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    format: ExplainFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Mermaid,
+    Dot,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -334,7 +357,6 @@ impl Command {
             Command::Validate(args) => (args.findings.format, Stream::Out),
             Command::Diff(args) => (args.findings.format, Stream::Out),
             Command::Render(args) => (args.findings.format, Stream::Err),
-            Command::Explain(args) => (args.findings.format, Stream::Err),
             _ => return None,
         };
         (format == FindingFormat::Json).then_some(stream)
@@ -376,8 +398,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(args) => plan(args),
         Command::Diff(args) => diff(args),
         Command::Explain(args) => {
-            let checked = checked(&args.input, &args.findings, Stream::Err)?;
-            out(&tdgen::explain::explain(&checked.valid).context("rendering the explanation")?)
+            let checked = checked(&args.input, &FindingArgs::text(), Stream::Err)?;
+            let valid = &checked.valid;
+            out(&match args.format {
+                ExplainFormat::Text => tdgen::explain::explain(valid).context("rendering the explanation")?,
+                ExplainFormat::Mermaid => tdgen::explain::diagram(valid, tdgen::explain::DiagramFormat::Mermaid),
+                ExplainFormat::Dot => tdgen::explain::diagram(valid, tdgen::explain::DiagramFormat::Dot),
+            })
         }
         Command::Presets { action: None } => {
             let mut text = String::new();

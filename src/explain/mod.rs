@@ -1,6 +1,9 @@
 //! `tdgen explain`: a short human summary of what a spec deploys — FQDNs, mnodes, failure
-//! tolerance, storage and how clients connect.
+//! tolerance, storage and how clients connect — and the same as a picture ([`diagram`]).
 
+mod diagram;
+
+pub use diagram::{DiagramFormat, diagram};
 use serde_json::json;
 
 use crate::error::Error;
