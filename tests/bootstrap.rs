@@ -2,7 +2,7 @@
 //! `tests/fakes/taos` (the real shell's bytes: `\r\n` lines, `DB error` on stderr with exit 0,
 //! 255 on a refused connection), under both the current and the pre-rewrite shell.
 
-use crate::support::{FakeCluster, Run, SHELLS, Shell, request};
+use crate::support::{FakeCluster, Run, SHELLS, Shell, THREE_MNODES, THREE_READY, request};
 
 /// The rendered bootstrap script of `spec`.
 fn script(spec: &str) -> String {
@@ -27,9 +27,7 @@ fn run(cluster: &FakeCluster, spec: &str) -> Run {
 /// A cluster of three ready dnodes with ids 1..3 and the first mnode.
 fn fresh(test: &str, shell: Shell) -> FakeCluster {
     let cluster = FakeCluster::new(test, shell);
-    cluster
-        .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
-        .mnodes(&[(1, "leader")]);
+    cluster.dnodes(&THREE_READY).mnodes(&[(1, "leader")]);
     cluster
 }
 
@@ -103,7 +101,7 @@ fn a_dnode_registered_again_under_a_new_id_is_found_by_its_endpoint() {
 fn a_complete_cluster_is_left_alone_and_a_partial_one_finished() {
     for shell in SHELLS {
         let cluster = fresh("bootstrap-done", shell);
-        cluster.mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+        cluster.mnodes(&THREE_MNODES);
         let run = run(&cluster, THREE);
         assert_eq!(run.code, 0, "{}", run.log);
         assert!(run.sql_changes().is_empty(), "{:?}", run.calls);

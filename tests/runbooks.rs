@@ -129,9 +129,7 @@ fn five_with(test: &str, shell: Shell, ordinal: u32, status: &'static str) -> Fa
 
 fn five(test: &str, shell: Shell) -> FakeCluster {
     let cluster = FakeCluster::new(test, shell);
-    cluster
-        .dnodes(&FIVE)
-        .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+    cluster.dnodes(&FIVE).mnodes(&THREE_MNODES);
     cluster
 }
 
@@ -188,7 +186,7 @@ fn scale_in_stops_when_a_database_needs_more_dnodes() {
         let cluster = FakeCluster::new("scale-in-replica", shell);
         cluster
             .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")])
-            .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")])
+            .mnodes(&THREE_MNODES)
             .databases(&[("metrics", 3), ("wide", 4)]);
         let script = plan(&valid("spec: {dnodes: 4, mnodes: 3}"), PlanKind::Scale { to: 3 })
             .expect("plan")
@@ -368,9 +366,7 @@ fn dry_run_changes_nothing() {
 fn scale_out_waits_for_each_new_pod_and_dnode() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("scale-out", shell);
-        cluster
-            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
-            .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+        cluster.dnodes(&THREE_READY).mnodes(&THREE_MNODES);
         let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Scale { to: 5 })
             .expect("plan")
             .script;
@@ -431,7 +427,7 @@ fn mnodes_plan_stops_on_a_refused_create() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("mnodes-refused", shell);
         cluster
-            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+            .dnodes(&THREE_READY)
             .mnodes(&[(1, "leader")])
             .fault("create mnode on dnode 2", "error Mnode didn't catch the leader");
         let script = plan(&valid("spec: {dnodes: 3, mnodes: 3}"), PlanKind::Mnodes)
@@ -453,7 +449,7 @@ fn mnodes_plan_asks_again_when_an_answer_is_lost() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("mnodes-lost", shell);
         cluster
-            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
+            .dnodes(&THREE_READY)
             .mnodes(&[(1, "leader")])
             .fault("create mnode on dnode 2", "connect")
             .fault("show mnodes*", "pass")
@@ -515,9 +511,7 @@ fn teardown_keeps_the_data_unless_confirmed_and_never_while_pods_run() {
 fn verify_checks_counts_and_rest_without_the_password_on_a_command_line() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("verify", shell);
-        cluster
-            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
-            .mnodes(&[(1, "leader"), (2, "follower"), (3, "follower")]);
+        cluster.dnodes(&THREE_READY).mnodes(&THREE_MNODES);
         cluster.sandbox.write("password", "s3cret");
         cluster.sandbox.write("secret", "s3cret");
         cluster.sandbox.write("pod-env", "TAOS_ROOT_PASSWORD=s3cret\n");
@@ -544,9 +538,7 @@ fn verify_checks_counts_and_rest_without_the_password_on_a_command_line() {
 fn adopt_recreates_only_the_service_when_identity_matches() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("adopt", shell);
-        cluster
-            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")])
-            .mnodes(&[(1, "leader")]);
+        cluster.dnodes(&THREE_READY).mnodes(&[(1, "leader")]);
         cluster.sandbox.write("cluster-ip", "10.0.0.12");
         cluster.sandbox.write(
             "sts",

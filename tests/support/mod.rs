@@ -14,6 +14,11 @@ use tdgen::{Manifest, Manifests, Request};
 /// The repository's top level (the tests belong to the `cli/` package, which runs the binary).
 pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
+/// Three ready dnodes (id, ordinal, status), as a healthy 3-dnode cluster registers them.
+pub const THREE_READY: [(u32, u32, &str); 3] = [(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")];
+/// Three mnodes on the first three dnodes (dnode id, role).
+pub const THREE_MNODES: [(u32, &str); 3] = [(1, "leader"), (2, "follower"), (3, "follower")];
+
 /// The envelope every spec given as input carries.
 pub const ENVELOPE: &str = "apiVersion: tdgen/v1\nkind: TDengineCluster\n";
 
