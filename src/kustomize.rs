@@ -40,13 +40,8 @@ pub fn plugin_script(command: &str) -> String {
          exec {command} kustomize-plugin generate \"$@\"\n",
         kind = spec::KIND,
         api = spec::API_VERSION,
-        command = shell_quote(command),
+        command = crate::templates::shell_quote(command),
     )
-}
-
-/// Quote a word for POSIX shells: `'…'`, with embedded quotes closed and escaped.
-fn shell_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ const TEMPLATES: [(&str, &str); 12] = [
 fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.add_filter("shell_quote", shell_quote);
+    env.add_filter("shell_quote", |value: String| shell_quote(&value));
     // TDengine facts the text artefacts mention, from their one home.
     env.add_global(
         "tdengine",
@@ -87,8 +87,9 @@ pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, Erro
         .map_err(failure)
 }
 
-/// Quote a value for POSIX shells: `'…'` with embedded quotes closed and escaped.
-fn shell_quote(value: String) -> String {
+/// Quote a value for POSIX shells: `'…'` with embedded quotes closed and escaped (the
+/// templates' `shell_quote` filter, and every command tdgen prints).
+pub(crate) fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 

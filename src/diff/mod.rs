@@ -98,7 +98,7 @@ pub fn shell_word(word: &str) -> String {
     if plain {
         word.to_owned()
     } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+        crate::templates::shell_quote(word)
     }
 }
 
