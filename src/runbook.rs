@@ -32,6 +32,12 @@ pub enum PlanKind {
     Verify,
     /// Take over a cluster deployed from the TDengine doc's YAML.
     Adopt,
+    /// Replace the dnode at `ordinal`, whose disk or node is lost: drop it, re-create its pod
+    /// empty, restore its mnode.
+    ReplaceDnode {
+        /// The StatefulSet ordinal of the lost dnode.
+        ordinal: u32,
+    },
 }
 
 /// A rendered runbook.
@@ -64,6 +70,7 @@ pub fn plan(spec: &ValidSpec, kind: PlanKind) -> Result<Runbook, Box<Finding>> {
         PlanKind::Teardown => ("teardown", "plans/teardown.sh.j2", teardown_context(&plan)),
         PlanKind::Verify => ("verify", "plans/verify.sh.j2", verify_context(&plan)),
         PlanKind::Adopt => ("adopt", "plans/adopt.sh.j2", adopt_context(&plan)?),
+        PlanKind::ReplaceDnode { ordinal } => replace_dnode(&plan, ordinal)?,
     };
     let mut context = base_context(&plan);
     if let (Value::Object(base), Value::Object(more)) = (&mut context, extra) {
@@ -124,6 +131,35 @@ fn scale(plan: &Plan, to: u32) -> Result<(&'static str, &'static str, Value), Bo
     } else {
         ("scale-in", "plans/scale-in.sh.j2", context)
     })
+}
+
+fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
+    let dnodes = plan.spec.dnodes;
+    let refuse = |message: String, help: &str| {
+        Err(Box::new(
+            Finding::error("plan-replace-refused", "--ordinal", message).with_help(help),
+        ))
+    };
+    if ordinal >= dnodes {
+        return refuse(
+            format!("the cluster has {dnodes} dnode(s): ordinals 0 to {}", dnodes - 1),
+            "pass the ordinal of the lost dnode's pod (`<name>-N`)",
+        );
+    }
+    if ordinal == 0 {
+        // Dnode 0's endpoint is every pod's firstEp, and the image's entrypoint starts taosd at
+        // once when its own FQDN is the firstEp's (entrypoint.sh @ 15240844; §D3): an empty
+        // pod 0 would not join this cluster but found one of its own.
+        return refuse(
+            "dnode 0 is the cluster's firstEp: an empty pod 0 would start a new cluster of its own instead of joining this one".to_owned(),
+            "restore dnode 0's PVC from a backup, or migrate the data to a new cluster; tdgen does not replace dnode 0",
+        );
+    }
+    Ok((
+        "replace-dnode",
+        "plans/replace-dnode.sh.j2",
+        json!({ "ordinal": ordinal, "claims": claims(plan) }),
+    ))
 }
 
 fn selector_arg(plan: &Plan) -> String {

@@ -8,6 +8,8 @@
 //! - `bootstrap`: the mnode bootstrap script against a fake `taos`.
 //! - `production`: the production knobs: selectors, secrets, version-aware wiring.
 //! - `runbooks`: `tdgen plan` scripts against fake `kubectl` and `curl`.
+//! - `operations`: the runbooks for a lost dnode, live configuration and the root password,
+//!   against the same fakes, including failures midway and re-runs.
 //! - `diffs`: `tdgen diff`, one case per class of change.
 //! - `explain`: `tdgen explain`.
 //! - `library`: the library as another crate uses it.
@@ -28,6 +30,7 @@ mod fleets;
 mod integrations;
 mod krm;
 mod library;
+mod operations;
 mod production;
 mod properties;
 mod readme;

@@ -30,6 +30,12 @@ fn all_plans(spec: &tdgen::ValidSpec) -> String {
         ("teardown", PlanKind::Teardown),
         ("verify", PlanKind::Verify),
         ("adopt", PlanKind::Adopt),
+        (
+            "replace-dnode",
+            PlanKind::ReplaceDnode {
+                ordinal: dnodes.saturating_sub(1),
+            },
+        ),
     ];
     let mut out = String::new();
     for (title, kind) in kinds {

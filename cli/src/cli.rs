@@ -109,6 +109,7 @@ Exit codes: 0 valid; 1 invalid (or a warning, with --deny-warnings); 2 usage or 
 const PLAN_HELP: &str = "Examples:
   tdgen plan mnodes -f cluster.yaml > mnodes.sh && bash mnodes.sh
   tdgen plan scale --to 5 -f cluster.yaml --format markdown
+  tdgen plan replace-dnode --ordinal 2 -f cluster.yaml > replace.sh && CONFIRM=<id> bash replace.sh
 
 Exit codes: 0 written; 1 the spec is invalid, or the runbook cannot apply to it; 2 usage or I/O error.";
 
@@ -215,6 +216,9 @@ struct PlanArgs {
     /// Target number of dnodes (`scale` only).
     #[arg(long, required_if_eq("runbook", "scale"))]
     to: Option<u32>,
+    /// The StatefulSet ordinal of the lost dnode (`replace-dnode` only).
+    #[arg(long, required_if_eq("runbook", "replace-dnode"))]
+    ordinal: Option<u32>,
     /// Bash script (default) or Markdown checklist.
     #[arg(long, value_enum, default_value_t = PlanFormat::Shell)]
     format: PlanFormat,
@@ -229,6 +233,7 @@ enum RunbookName {
     Teardown,
     Verify,
     Adopt,
+    ReplaceDnode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -458,6 +463,9 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
         RunbookName::Teardown => PlanKind::Teardown,
         RunbookName::Verify => PlanKind::Verify,
         RunbookName::Adopt => PlanKind::Adopt,
+        RunbookName::ReplaceDnode => PlanKind::ReplaceDnode {
+            ordinal: args.ordinal.unwrap_or_default(),
+        },
     };
     match tdgen::runbook::plan(&checked.valid, kind) {
         Ok(runbook) => out(&match args.format {

@@ -1,0 +1,192 @@
+//! The runbooks for operations no TDengine tool writes: replacing a lost dnode, changing
+//! parameters on a running cluster, rotating the root password. Each runs with bash against
+//! the fakes of `tests/fakes/` under both shells, including refusals, failures midway and
+//! re-runs.
+
+use tdgen::runbook::{PlanKind, plan};
+
+use crate::support::*;
+
+const NS: [(&str, &str); 1] = [("NAMESPACE", "ns")];
+
+fn valid(spec: &str) -> tdgen::ValidSpec {
+    tdgen::check(&request(spec)).expect("valid spec").valid
+}
+
+fn replace_script(ordinal: u32) -> String {
+    let spec = valid("spec: {dnodes: 3, mnodes: 3, storage: {logs: {size: 1Gi}}}");
+    plan(&spec, PlanKind::ReplaceDnode { ordinal }).expect("plan").script
+}
+
+/// Three dnodes with three mnodes; dnode 3 (pod 2) is `status`, and holds vgroups of a
+/// REPLICA 3 database and, with `single`, the only vgroup of a REPLICA 1 database.
+fn lost_third(test: &str, shell: Shell, status: &'static str, single: bool) -> FakeCluster {
+    let cluster = FakeCluster::new(test, shell);
+    cluster
+        .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, status)])
+        .mnodes(&THREE_MNODES)
+        .databases(&[("metrics", 3), ("scratch", 1)]);
+    let mut vgroups = "2 metrics 1 2 3\n3 metrics 2 3 1\n4 scratch 1 NULL NULL\n".to_owned();
+    if single {
+        vgroups.push_str("5 scratch 3 NULL NULL\n");
+    }
+    cluster.sandbox.write("vgroups", &vgroups);
+    cluster
+}
+
+#[test]
+fn a_lost_dnode_is_dropped_only_with_its_id_confirmed_then_recreated_with_its_mnode() {
+    for shell in SHELLS {
+        let cluster = lost_third("replace", shell, "offline", false);
+        let script = replace_script(2);
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "To drop dnode 3 with 'force', run again with CONFIRM=3");
+        assert!(
+            run.log.contains("database metrics: 2 vgroup(s), REPLICA 3"),
+            "{}",
+            run.log
+        );
+        assert!(run.log.contains("an mnode"), "{}", run.log);
+        assert!(
+            run.changes().is_empty(),
+            "nothing changed without CONFIRM: {:?}",
+            run.calls
+        );
+
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "2")]);
+        run.assert_stopped(1, "run again with CONFIRM=3");
+        assert!(run.changes().is_empty(), "a wrong id changes nothing");
+
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
+        assert_eq!(
+            run.changes(),
+            [
+                "sql drop dnode 3 force",
+                "kubectl delete pvc taosdata-tdengine-2 -n ns --ignore-not-found --wait=false",
+                "kubectl delete pvc taoslog-tdengine-2 -n ns --ignore-not-found --wait=false",
+                "kubectl delete pod tdengine-2 -n ns --ignore-not-found --wait=false",
+                "sql create mnode on dnode 4",
+            ]
+        );
+        assert!(run.log.contains("tdengine-2 is dnode 4 now"), "{}", run.log);
+        assert!(cluster.state("dnodes").contains(&format!("4 {} ready", ep(2))));
+        assert!(run.calls.iter().all(|c| !c.contains("password=argv")));
+
+        let again = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        assert_eq!(again.code, 0, "{}", again.log);
+        assert!(again.log.contains("dnode 4 (tdengine-2"), "{}", again.log);
+        assert!(
+            again.changes().is_empty(),
+            "a finished replacement changes nothing: {:?}",
+            again.calls
+        );
+    }
+}
+
+#[test]
+fn a_ready_dnode_is_never_dropped() {
+    for shell in SHELLS {
+        let cluster = lost_third("replace-ready", shell, "ready", false);
+        let run = cluster.run(&replace_script(2), &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.log.contains("is ready: nothing to replace"), "{}", run.log);
+        assert!(run.changes().is_empty(), "{:?}", run.calls);
+    }
+}
+
+#[test]
+fn another_dnode_down_stops_before_anything_changes() {
+    for shell in SHELLS {
+        let cluster = lost_third("replace-two-down", shell, "offline", false);
+        cluster.dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "offline")]);
+        let run = cluster.run(&replace_script(2), &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        run.assert_stopped(1, "replace one dnode at a time");
+        assert!(run.changes().is_empty());
+    }
+}
+
+#[test]
+fn replica_one_data_needs_unsafe_and_is_named_before() {
+    for shell in SHELLS {
+        let cluster = lost_third("replace-unsafe", shell, "offline", true);
+        let script = replace_script(2);
+        // TDengine refuses FORCE for a dnode holding the only replica of a vgroup; the
+        // refusal's text is whatever taosd says, and the script passes it on.
+        cluster.fault("drop dnode 3 force", "error Dnode has vnodes of replica 1");
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        run.assert_stopped(1, "run again with UNSAFE=1 CONFIRM=3");
+        assert!(
+            run.log
+                .contains("REPLICA 1 databases with vgroups only on this dnode: scratch"),
+            "{}",
+            run.log
+        );
+        assert_eq!(run.sql_changes(), ["drop dnode 3 force"]);
+        assert!(!run.deleted_pvcs(), "nothing deleted after a refused drop");
+
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3"), ("UNSAFE", "1")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(run.sql_changes()[0], "drop dnode 3 unsafe");
+    }
+}
+
+#[test]
+fn a_pod_stuck_on_a_lost_node_needs_force_pod_and_a_rerun_finishes() {
+    for shell in SHELLS {
+        let cluster = lost_third("replace-stuck", shell, "offline", false);
+        cluster.sandbox.write("stuck-pods", "tdengine-2\n");
+        let script = replace_script(2);
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        run.assert_stopped_keeping(1, "run again with FORCE_POD=1", &[]);
+        assert_eq!(run.sql_changes(), ["drop dnode 3 force"]);
+
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("FORCE_POD", "1")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.log.contains("is not registered: already dropped"), "{}", run.log);
+        assert!(
+            run.changes().contains(
+                &"kubectl delete pod tdengine-2 -n ns --ignore-not-found --force --grace-period=0".to_owned()
+            ),
+            "{:?}",
+            run.changes()
+        );
+        assert!(
+            run.sql_changes().iter().all(|s| !s.starts_with("drop")),
+            "no second drop"
+        );
+    }
+}
+
+#[test]
+fn no_answer_midway_stops_and_a_rerun_resumes() {
+    for shell in SHELLS {
+        let cluster = lost_third("replace-midway", shell, "offline", false);
+        let script = replace_script(2);
+        // The drop is accepted and seen through, then taosd stops answering just before the
+        // PVCs would be deleted, for longer than the script waits.
+        for _ in 0..3 {
+            cluster.fault("show dnodes*", "pass");
+        }
+        for _ in 0..12 {
+            cluster.fault("show dnodes*", "connect");
+        }
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        run.assert_stopped(1, "taosd did not answer");
+        assert_eq!(run.sql_changes(), ["drop dnode 3 force"]);
+        cluster.clear_faults();
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(cluster.state("dnodes").contains(&format!("{} ready", ep(2))));
+    }
+}
+
+#[test]
+fn dnode_zero_and_ordinals_outside_the_cluster_are_refused() {
+    let spec = valid("spec: {dnodes: 3}");
+    let refused = plan(&spec, PlanKind::ReplaceDnode { ordinal: 0 }).expect_err("firstEp");
+    assert_eq!(refused.code, "plan-replace-refused");
+    assert!(refused.message.contains("firstEp"), "{}", refused.message);
+    let refused = plan(&spec, PlanKind::ReplaceDnode { ordinal: 3 }).expect_err("outside");
+    assert!(refused.message.contains("ordinals 0 to 2"), "{}", refused.message);
+}
