@@ -19,7 +19,7 @@
 //! spec  preset  fields  layer                   (reading the input)
 //! model  validate                               (the validated model, and the rules that make it)
 //! plan  emit  build  pipeline                   (deriving, the manifests, the whole run)
-//! explain  runbook  diff  fleet  krm  kustomize (what is read off a plan, fleets, integrations)
+//! explain  diff  runbook  fleet  krm  kustomize (what is read off a plan, fleets, integrations)
 //! ```
 //!
 //! ```

@@ -10,10 +10,12 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use crate::diff::{LiveChange, Previous};
 use crate::error::Finding;
 use crate::model::ValidSpec;
 use crate::model::volumes;
 use crate::plan::{self, Plan};
+use crate::tdengine as td;
 
 /// Which runbook to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +133,83 @@ fn scale(plan: &Plan, to: u32) -> Result<(&'static str, &'static str, Value), Bo
     } else {
         ("scale-in", "plans/scale-in.sh.j2", context)
     })
+}
+
+/// Write the runbook that takes a running cluster from the previous render's taosd parameters
+/// to the spec's (`tdgen plan config --previous OLD`): `ALTER ALL DNODES` for what the running
+/// version changes live, the new render's rollout for what it reads only at start, and a
+/// refusal for what it cannot change at all.
+pub fn plan_config(spec: &ValidSpec, previous: &Previous) -> Result<Runbook, Box<Finding>> {
+    let refuse = |message: String, help: &str| {
+        Box::new(Finding::error("plan-config-refused", "--previous", message).with_help(help))
+    };
+    let reconfiguration = crate::diff::reconfiguration(previous, spec)
+        .map_err(|reason| refuse(reason, "pass the render the cluster runs now as --previous"))?;
+    let Some(running) = reconfiguration.running else {
+        return Err(refuse(
+            "the previous render's image tag names no TDengine version, so which parameters change live is unknown"
+                .into(),
+            "pin the running image to a versioned tag (spec.image.tag: 3.3.6.13)",
+        ));
+    };
+    if reconfiguration.target != Some(running) {
+        return Err(refuse(
+            format!(
+                "the spec also changes the image from {running}; change the version and the configuration in two steps"
+            ),
+            "upgrade first (keep spec.config as it was), then change spec.config",
+        ));
+    }
+    if reconfiguration.changes.is_empty() {
+        return Err(refuse(
+            "the spec changes no taosd parameter against the previous render".into(),
+            "edit spec.config (or spec.timezone), then run this again",
+        ));
+    }
+    let persisted = td::PERSISTED_CONFIG.in_version(running);
+    let mut alters = Vec::new();
+    let mut applies = Vec::new();
+    let mut refusals = Vec::new();
+    for change in &reconfiguration.changes {
+        match crate::diff::live_change(change, running) {
+            LiveChange::Alter { at_once } => alters.push(json!({
+                "name": change.name,
+                "value": change.after.clone().unwrap_or_default(),
+                "at_once": at_once,
+            })),
+            LiveChange::Rollout => applies.push(json!({
+                "name": change.name,
+                "value": change.after.clone(),
+            })),
+            LiveChange::Refused(why) => refusals.push(format!("{}: {why}", change.name)),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(refuse(
+            format!(
+                "TDengine {running} cannot take these changes on a running cluster: {}",
+                refusals.join("; ")
+            ),
+            "keep their previous values in spec.config (`tdgen diff` names them); such a change needs a new cluster and a data migration",
+        ));
+    }
+    let mut context = base_context(&Plan::new(spec));
+    if let Value::Object(base) = &mut context {
+        base.extend([
+            ("running".to_owned(), json!(running.to_string())),
+            ("persisted".to_owned(), json!(persisted)),
+            (
+                "persisted_since".to_owned(),
+                json!(td::PERSISTED_CONFIG.since.to_string()),
+            ),
+            ("alters".to_owned(), json!(alters)),
+            ("applies".to_owned(), json!(applies)),
+        ]);
+    }
+    let script = crate::templates::render("plans/config.sh.j2", context).map_err(|e| {
+        Box::new(Finding::error("plan-render", "", e.to_string()).with_help("this is a tdgen bug; please report it"))
+    })?;
+    Ok(Runbook { name: "config", script })
 }
 
 fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::tdengine;
 
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 14] = [
     ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
     ("taos.cfg.j2", include_str!("../templates/taos.cfg.j2")),
     (
@@ -33,6 +33,7 @@ const TEMPLATES: [(&str, &str); 13] = [
     ),
     ("plans/verify.sh.j2", include_str!("../templates/plans/verify.sh.j2")),
     ("plans/adopt.sh.j2", include_str!("../templates/plans/adopt.sh.j2")),
+    ("plans/config.sh.j2", include_str!("../templates/plans/config.sh.j2")),
     (
         "plans/replace-dnode.sh.j2",
         include_str!("../templates/plans/replace-dnode.sh.j2"),

@@ -190,3 +190,206 @@ fn dnode_zero_and_ordinals_outside_the_cluster_are_refused() {
     let refused = plan(&spec, PlanKind::ReplaceDnode { ordinal: 3 }).expect_err("outside");
     assert!(refused.message.contains("ordinals 0 to 2"), "{}", refused.message);
 }
+
+/// The render of `spec`, written where `plan config` reads it as the previous render.
+fn previous(cluster: &FakeCluster, spec: &str) -> tdgen::diff::Previous {
+    let yaml = tdgen::render(&valid(spec)).to_yaml().expect("yaml");
+    let path = cluster.sandbox.dir.join("previous.yaml");
+    std::fs::write(&path, yaml).expect("previous render");
+    tdgen::diff::read_previous(&path, false).expect("previous render reads")
+}
+
+fn config_script(cluster: &FakeCluster, before: &str, after: &str) -> String {
+    let previous = previous(cluster, before);
+    tdgen::runbook::plan_config(&valid(after), &previous)
+        .expect("plan config")
+        .script
+}
+
+const TAG: &str = "image: {tag: '3.3.6.13'}";
+
+fn healthy(test: &str, shell: Shell) -> FakeCluster {
+    let cluster = FakeCluster::new(test, shell);
+    cluster.dnodes(&THREE_READY).mnodes(&THREE_MNODES);
+    cluster.sandbox.write("version", "3.3.6.13");
+    cluster
+}
+
+#[test]
+fn live_parameters_are_altered_and_read_back_and_restart_ones_wait_for_the_rollout() {
+    for shell in SHELLS {
+        let cluster = healthy("config", shell);
+        let script = config_script(
+            &cluster,
+            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 16}}}}"),
+            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 64, numOfCommitThreads: 8}}}}"),
+        );
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 3, "{shell:?}: the rollout comes next: {}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            [
+                "alter all dnodes 'numOfCommitThreads' '8'",
+                "alter all dnodes 'supportVnodes' '64'"
+            ]
+        );
+        assert!(run.log.contains("supportVnodes = 64 on every dnode"), "{}", run.log);
+        assert!(run.log.contains("numOfCommitThreads = 8"), "{}", run.log);
+        assert!(run.log.contains("run this script again with APPLIED=1"), "{}", run.log);
+
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("APPLIED", "1")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            run.sql_changes().is_empty(),
+            "values in place are left alone: {:?}",
+            run.calls
+        );
+        assert!(
+            run.calls
+                .iter()
+                .any(|c| c.starts_with("kubectl rollout status statefulset tdengine -n ns"))
+        );
+        assert!(run.log.contains("numOfCommitThreads = 8 on every dnode"), "{}", run.log);
+    }
+}
+
+#[test]
+fn the_time_zone_changes_on_every_dnode_at_once() {
+    for shell in SHELLS {
+        let cluster = healthy("config-tz", shell);
+        let script = config_script(
+            &cluster,
+            &format!("spec: {{dnodes: 3, {TAG}, timezone: UTC}}"),
+            &format!("spec: {{dnodes: 3, {TAG}, timezone: Asia/Shanghai}}"),
+        );
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(run.sql_changes(), ["alter all dnodes 'timezone' 'Asia/Shanghai'"]);
+        assert!(
+            run.log.contains("timezone = Asia/Shanghai on every dnode"),
+            "{}",
+            run.log
+        );
+    }
+}
+
+#[test]
+fn a_refused_alter_stops_and_a_rerun_finishes() {
+    for shell in SHELLS {
+        let cluster = healthy("config-refused", shell);
+        let script = config_script(
+            &cluster,
+            &format!("spec: {{dnodes: 3, {TAG}}}"),
+            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 64, debugFlag: 135}}}}"),
+        );
+        cluster.fault("alter all dnodes 'supportVnodes'*", "error Out of range");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "alter all dnodes 'supportVnodes' '64' was refused: Out of range");
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(
+            run.sql_changes(),
+            ["alter all dnodes 'supportVnodes' '64'"],
+            "debugFlag was set by the first run"
+        );
+    }
+}
+
+#[test]
+fn a_cluster_not_ready_or_on_another_version_is_left_alone() {
+    for shell in SHELLS {
+        let cluster = healthy("config-checks", shell);
+        let script = config_script(
+            &cluster,
+            &format!("spec: {{dnodes: 3, {TAG}}}"),
+            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 64}}}}"),
+        );
+        cluster.sandbox.write("version", "3.3.6.9");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "taosd runs 3.3.6.9, but the previous render names 3.3.6.13");
+        assert!(run.sql_changes().is_empty());
+        cluster.sandbox.write("version", "3.3.6.13");
+        cluster.dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "ready")]);
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "2 of 3 dnodes are ready");
+        assert!(run.sql_changes().is_empty());
+    }
+}
+
+#[test]
+fn before_persisted_configuration_the_rollout_carries_what_alter_cannot() {
+    for shell in SHELLS {
+        let cluster = healthy("config-old", shell);
+        cluster.sandbox.write("version", "3.3.4.3");
+        let old = "image: {tag: '3.3.4.3'}";
+        let script = config_script(
+            &cluster,
+            &format!("spec: {{dnodes: 3, {old}}}"),
+            &format!("spec: {{dnodes: 3, {old}, config: {{minimalTmpDirGB: 2, numOfCommitThreads: 8}}}}"),
+        );
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 3, "{}", run.log);
+        assert!(
+            run.sql_changes().is_empty(),
+            "nothing ALTER can do here: {:?}",
+            run.calls
+        );
+        // The rollout restarts every dnode, which reads the new render's values at start.
+        cluster.sandbox.write(
+            "variables",
+            "supportVnodes 16\nnumOfCommitThreads 8\nminimalTmpDirGB 2.000000\ntimezone UTC\n",
+        );
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("APPLIED", "1")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.log.contains("minimalTmpDirGB = 2 on every dnode"), "{}", run.log);
+    }
+}
+
+#[test]
+fn what_a_running_cluster_cannot_take_is_refused_with_the_reason() {
+    let cluster = FakeCluster::new("config-refusals", Shell::Current);
+    let refused = |before: &str, after: &str| {
+        let previous = previous(&cluster, before);
+        tdgen::runbook::plan_config(&valid(after), &previous).expect_err("refused")
+    };
+    let finding = refused(
+        &format!("spec: {{dnodes: 3, {TAG}}}"),
+        &format!("spec: {{dnodes: 3, {TAG}, config: {{minimalTmpDirGB: 2}}}}"),
+    );
+    assert_eq!(finding.code, "plan-config-refused");
+    assert!(
+        finding
+            .message
+            .contains("minimalTmpDirGB: the taosd reference does not list it"),
+        "{}",
+        finding.message
+    );
+    let finding = refused(
+        &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 16}}}}"),
+        &format!("spec: {{dnodes: 3, {TAG}}}"),
+    );
+    assert!(
+        finding.message.contains("removing it does not reset it"),
+        "{}",
+        finding.message
+    );
+    let finding = refused(
+        &format!("spec: {{dnodes: 3, {TAG}}}"),
+        "spec: {dnodes: 3, image: {tag: '3.3.8.8'}, config: {supportVnodes: 64}}",
+    );
+    assert!(finding.message.contains("two steps"), "{}", finding.message);
+    let finding = refused(
+        &format!("spec: {{dnodes: 3, {TAG}}}"),
+        &format!("spec: {{dnodes: 3, {TAG}}}"),
+    );
+    assert!(
+        finding.message.contains("changes no taosd parameter"),
+        "{}",
+        finding.message
+    );
+    let finding = refused(
+        "spec: {dnodes: 3, image: {tag: '3.0.7.1'}, timezone: UTC}",
+        "spec: {dnodes: 3, image: {tag: '3.0.7.1'}, timezone: Asia/Shanghai}",
+    );
+    assert!(finding.message.contains("split the cluster"), "{}", finding.message);
+}

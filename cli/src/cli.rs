@@ -110,6 +110,7 @@ const PLAN_HELP: &str = "Examples:
   tdgen plan mnodes -f cluster.yaml > mnodes.sh && bash mnodes.sh
   tdgen plan scale --to 5 -f cluster.yaml --format markdown
   tdgen plan replace-dnode --ordinal 2 -f cluster.yaml > replace.sh && CONFIRM=<id> bash replace.sh
+  tdgen plan config -f cluster.yaml --previous deploy/ > config.sh   (before applying the new render)
 
 Exit codes: 0 written; 1 the spec is invalid, or the runbook cannot apply to it; 2 usage or I/O error.";
 
@@ -219,6 +220,10 @@ struct PlanArgs {
     /// The StatefulSet ordinal of the lost dnode (`replace-dnode` only).
     #[arg(long, required_if_eq("runbook", "replace-dnode"))]
     ordinal: Option<u32>,
+    /// The render the cluster runs now: a YAML stream, a JSON List or an --output-dir
+    /// (`config` only).
+    #[arg(long, value_name = "OLD", required_if_eq("runbook", "config"))]
+    previous: Option<PathBuf>,
     /// Bash script (default) or Markdown checklist.
     #[arg(long, value_enum, default_value_t = PlanFormat::Shell)]
     format: PlanFormat,
@@ -234,6 +239,7 @@ enum RunbookName {
     Verify,
     Adopt,
     ReplaceDnode,
+    Config,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -453,9 +459,31 @@ fn unknown_preset(name: &str, argument: &str) -> Result<(), Failure> {
 }
 
 fn plan(args: PlanArgs) -> Result<(), Failure> {
-    use tdgen::runbook::PlanKind;
     let checked = checked(&args.input, &FindingArgs::text(), Stream::Err)?;
-    let kind = match args.runbook {
+    let planned = match (plan_kind(&args), &args.previous) {
+        (Some(kind), _) => tdgen::runbook::plan(&checked.valid, kind),
+        (None, Some(previous)) => {
+            let previous = tdgen::diff::read_previous(previous, false).context("reading the previous render")?;
+            tdgen::runbook::plan_config(&checked.valid, &previous)
+        }
+        (None, None) => return Err(anyhow::anyhow!("plan config needs --previous OLD").into()),
+    };
+    match planned {
+        Ok(runbook) => out(&match args.format {
+            PlanFormat::Shell => runbook.script,
+            PlanFormat::Markdown => runbook.to_markdown(),
+        }),
+        Err(finding) => {
+            print_findings(&checked.loaded.report(vec![*finding]), FindingFormat::Text, Stream::Err)?;
+            Err(Failure::Invalid)
+        }
+    }
+}
+
+/// The runbook to write from the spec alone; `None` for `config`, which needs `--previous`.
+fn plan_kind(args: &PlanArgs) -> Option<tdgen::runbook::PlanKind> {
+    use tdgen::runbook::PlanKind;
+    Some(match args.runbook {
         RunbookName::Mnodes => PlanKind::Mnodes,
         RunbookName::Scale => PlanKind::Scale {
             to: args.to.unwrap_or_default(),
@@ -466,17 +494,8 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
         RunbookName::ReplaceDnode => PlanKind::ReplaceDnode {
             ordinal: args.ordinal.unwrap_or_default(),
         },
-    };
-    match tdgen::runbook::plan(&checked.valid, kind) {
-        Ok(runbook) => out(&match args.format {
-            PlanFormat::Shell => runbook.script,
-            PlanFormat::Markdown => runbook.to_markdown(),
-        }),
-        Err(finding) => {
-            print_findings(&checked.loaded.report(vec![*finding]), FindingFormat::Text, Stream::Err)?;
-            Err(Failure::Invalid)
-        }
-    }
+        RunbookName::Config => return None,
+    })
 }
 
 fn diff(args: DiffArgs) -> Result<(), Failure> {

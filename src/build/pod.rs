@@ -177,7 +177,8 @@ fn volume_mounts(plan: &Plan) -> Vec<VolumeMount> {
     if plan.taos_cfg.is_some() {
         mounts.push(VolumeMount {
             sub_path: Some("taos.cfg".into()),
-            read_only: Some(true),
+            // Read-only is safe only because the entrypoint never writes the file.
+            read_only: Some(!tdengine::ENTRYPOINT_WRITES_CONFIG),
             ..mount(volumes::CONFIG, tdengine::CONFIG_FILE)
         });
     }

@@ -19,8 +19,10 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::model::ValidSpec;
 use crate::plan::Plan;
+use crate::tdengine::version::Version;
 
 pub use identity::ClusterIdentity;
+pub use rules::{ConfigChange, LiveChange, live_change};
 
 /// How a change lands on a running cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -62,6 +64,12 @@ impl RemedyCommand {
         }
     }
 
+    /// `tdgen plan config --previous OLD`: the runbook that changes parameters on the running
+    /// cluster.
+    fn plan_config() -> Self {
+        Self::new(&["plan", "config"], [])
+    }
+
     /// `tdgen diff --set PATH=OLD`: the render that keeps the old value (checked by the diff).
     fn keep(settings: &[(&str, String)]) -> Self {
         Self::new(&["diff"], set_flags(settings))
@@ -72,7 +80,7 @@ impl RemedyCommand {
         let mut words = vec!["tdgen".to_owned()];
         words.extend(self.subcommand.iter().map(|w| (*w).to_owned()));
         words.extend(invocation.input.iter().cloned());
-        if self.subcommand == ["diff"] {
+        if self.subcommand == ["diff"] || self.subcommand == ["plan", "config"] {
             words.push("--previous".into());
             words.push(invocation.previous.clone());
         }
@@ -268,14 +276,50 @@ fn unreadable(path: &Path, message: String) -> Error {
     }
 }
 
-/// Compare a previous render with the render of a validated spec.
-pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
+/// What a change of configuration on a running cluster starts from: the version it runs, the
+/// version the spec names, and every parameter that differs (`tdgen plan config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconfiguration {
+    /// The version the previous render runs, if its image tag names one.
+    pub running: Option<Version>,
+    /// The version the spec's image tag names, if it names one.
+    pub target: Option<Version>,
+    /// The parameters whose values differ.
+    pub changes: Vec<ConfigChange>,
+}
+
+/// The parameters a spec changes against a previous render. Fails when the previous render
+/// has no StatefulSet to compare with.
+pub fn reconfiguration(previous: &Previous, spec: &ValidSpec) -> Result<Reconfiguration, String> {
     let plan = Plan::new(spec);
-    let current: Vec<Value> = crate::build::build(&plan)
+    let current = current_objects(&plan);
+    let old = previous.statefulset().ok_or_else(|| {
+        "the previous render has no StatefulSet: there is no running configuration to change".to_owned()
+    })?;
+    let new = current
+        .iter()
+        .find(|o| o["kind"] == "StatefulSet")
+        .ok_or_else(|| "the new render has no StatefulSet".to_owned())?;
+    let context = rules::Context::new(previous, &current, &plan);
+    Ok(Reconfiguration {
+        running: rules::running_version(old),
+        target: Version::from_tag(&spec.tag),
+        changes: rules::config_changes(&context, old, new),
+    })
+}
+
+fn current_objects(plan: &Plan) -> Vec<Value> {
+    crate::build::build(plan)
         .objects()
         .iter()
         .filter_map(|o| serde_json::to_value(o).ok())
-        .collect();
+        .collect()
+}
+
+/// Compare a previous render with the render of a validated spec.
+pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
+    let plan = Plan::new(spec);
+    let current = current_objects(&plan);
     let mut changes = Vec::new();
     let context = rules::Context::new(previous, &current, &plan);
     if let Some(old) = previous.statefulset() {

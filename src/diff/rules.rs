@@ -499,60 +499,166 @@ fn env_value(statefulset: &Value, name: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Parameters (and the time zone) that every dnode must share: a dnode restarted with another
-/// value is refused by the others (`timezone not match`, …, util/src/terror.c), so a rolling
-/// update cannot change them.
-fn configuration(context: &Context<'_>, object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
-    let tz = |s: &Value| env_value(s, "TZ")["value"].clone();
+/// A taosd parameter whose value differs between two renders (`None`: not set there). The
+/// time zone (the pods' `TZ`, which taosd's `timezone` follows) is named `timezone`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigChange {
+    /// The parameter, spelled as the newer render spells it.
+    pub name: String,
+    /// Its value in the previous render.
+    pub before: Option<String>,
+    /// Its value in the new render.
+    pub after: Option<String>,
+}
+
+/// Every parameter whose value differs between the StatefulSets `old` and `new`, by name.
+pub(super) fn config_changes(context: &Context<'_>, old: &Value, new: &Value) -> Vec<ConfigChange> {
+    let tz = |s: &Value| {
+        env_value(s, tdengine::env::TIMEZONE)["value"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let mut changes = Vec::new();
     if tz(old) != tz(new) {
-        let before = show(&tz(old));
-        changes.push(
-            Change::new(
-                ChangeClass::Unsafe,
-                object,
-                "env TZ",
-                format!(
-                    "time zone {before} → {}: it must match on every dnode, and the pods roll one at a time: each restarted dnode is refused by the others (`timezone not match`)",
-                    show(&tz(new))
-                ),
-            )
-            .remedy(format!(
-                "keep spec.timezone: {before}; to change it, stop every dnode (`kubectl scale statefulset <name> --replicas=0`), apply, and scale back"
-            ))
-            .command(RemedyCommand::keep(&[("spec.timezone", before.clone())])),
-        );
+        changes.push(ConfigChange {
+            name: "timezone".into(),
+            before: tz(old),
+            after: tz(new),
+        });
     }
     let before = Context::config(context.previous.objects(), old);
     let after = Context::config(context.current, new);
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    let persisted = context.running.is_none_or(|v| tdengine::PERSISTED_CONFIG.in_version(v));
     for key in keys {
         let (old_value, new_value) = (before.get(key), after.get(key));
         if old_value.map(|v| &v.1) == new_value.map(|v| &v.1) {
             continue;
         }
         let name = new_value.or(old_value).map_or(key.as_str(), |v| v.0.as_str());
-        let value = |v: Option<&(String, String)>| v.map_or_else(|| "unset".to_owned(), |v| v.1.clone());
-        let what = format!("taos.cfg {name} {} → {}", value(old_value), value(new_value));
-        let cluster_wide = matches!(catalog::lookup(name), catalog::Lookup::Known(p) if p.cluster_wide);
-        let mut change = if cluster_wide {
-            Change::new(ChangeClass::Unsafe, object, &format!("taos.cfg {name}"), format!("{what}: it must match on every dnode, so a rolling update cannot change it (each restarted dnode is refused by the others)"))
-                .remedy(format!("change it on the running cluster with `ALTER ALL DNODES '{name}' '{}'` if it is a runtime parameter, or stop every dnode, apply, and start them together", value(new_value)))
-        } else if persisted {
-            Change::new(ChangeClass::Unsafe, object, &format!("taos.cfg {name}"), format!("{what}: from TDengine {} taosd keeps the values it first started with, so a restart may not change it", tdengine::PERSISTED_CONFIG.since))
-                .remedy(format!("apply, then set it with `ALTER ALL DNODES '{name}' '{}'` (or `ALTER DNODE <id> …`); parameters that cannot change at run time need a fresh data directory", value(new_value)))
+        changes.push(ConfigChange {
+            name: name.to_owned(),
+            before: old_value.map(|v| v.1.clone()),
+            after: new_value.map(|v| v.1.clone()),
+        });
+    }
+    changes
+}
+
+/// How a running cluster takes one changed parameter (what `tdgen plan config` does with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LiveChange {
+    /// `ALTER ALL DNODES` now; `at_once` when it takes effect without a restart.
+    Alter {
+        /// Takes effect without a restart.
+        at_once: bool,
+    },
+    /// The new render's rollout: the restarted dnodes read it from taos.cfg or `TAOS_*`.
+    Rollout,
+    /// Not on a running cluster of this version, and why.
+    Refused(String),
+}
+
+/// How a cluster running `running` takes `change`: the taosd reference's "Dynamic
+/// Modification" for that version, and whether taosd keeps its first values in dataDir (then
+/// only `ALTER` changes anything; before, a restart reads the new render).
+pub fn live_change(change: &ConfigChange, running: Version) -> LiveChange {
+    let persisted = tdengine::PERSISTED_CONFIG.in_version(running);
+    let (live, cluster_wide) = match catalog::lookup(&change.name) {
+        catalog::Lookup::Known(p) => (p.live.in_version(running), p.cluster_wide),
+        _ => (catalog::Live::Never, false),
+    };
+    let Some(value) = &change.after else {
+        return if persisted {
+            LiveChange::Refused(format!(
+                "removing it does not reset it: from {} taosd keeps the value it has; set the value you want instead",
+                tdengine::PERSISTED_CONFIG.since
+            ))
         } else {
-            Change::new(
+            LiveChange::Rollout
+        };
+    };
+    if value.contains(['\'', '\\']) {
+        return LiveChange::Refused(
+            "its value holds a quote or a backslash, which the SQL string of ALTER cannot carry as it is".into(),
+        );
+    }
+    match live {
+        catalog::Live::Immediate => LiveChange::Alter { at_once: true },
+        catalog::Live::AfterRestart if persisted => LiveChange::Alter { at_once: false },
+        catalog::Live::AfterRestart => LiveChange::Rollout,
+        _ if persisted => LiveChange::Refused(format!(
+            "the taosd reference does not list it as changeable by ALTER, and from {} taosd ignores a new value in taos.cfg or TAOS_*",
+            tdengine::PERSISTED_CONFIG.since
+        )),
+        _ if cluster_wide => LiveChange::Refused(
+            "it must match on every dnode and cannot be changed by ALTER, so a rolling restart would split the cluster"
+                .into(),
+        ),
+        _ => LiveChange::Rollout,
+    }
+}
+
+/// The version a render's StatefulSet runs, if its image tag names one.
+pub(super) fn running_version(statefulset: &Value) -> Option<Version> {
+    image_version(&container(statefulset)["image"])
+}
+
+/// Parameters (and the time zone) that every dnode must share: a dnode restarted with another
+/// value is refused by the others (`timezone not match`, …, util/src/terror.c), so a rolling
+/// update cannot change them.
+fn configuration(context: &Context<'_>, object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
+    let persisted = context.running.is_none_or(|v| tdengine::PERSISTED_CONFIG.in_version(v));
+    for config in config_changes(context, old, new) {
+        let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "unset".to_owned());
+        let (before, after) = (value(&config.before), value(&config.after));
+        let name = config.name.as_str();
+        let live = context.running.map(|running| live_change(&config, running));
+        let (field, keep_path) = if name == "timezone" {
+            ("env TZ".to_owned(), "spec.timezone".to_owned())
+        } else {
+            (format!("taos.cfg {name}"), format!("spec.config.{name}"))
+        };
+        let cluster_wide =
+            name == "timezone" || matches!(catalog::lookup(name), catalog::Lookup::Known(p) if p.cluster_wide);
+        let what = if name == "timezone" {
+            format!("time zone {before} → {after}")
+        } else {
+            format!("taos.cfg {name} {before} → {after}")
+        };
+        let why = if cluster_wide {
+            "it must match on every dnode, and the pods roll one at a time: each restarted dnode is refused by the others (`timezone not match`, …)".to_owned()
+        } else if persisted {
+            format!(
+                "from TDengine {} taosd keeps the values it first started with, so the rollout alone does not change it",
+                tdengine::PERSISTED_CONFIG.since
+            )
+        } else {
+            let change = Change::new(
                 ChangeClass::Safe,
                 object,
-                &format!("taos.cfg {name}"),
+                &field,
                 format!("{what}: the pods roll and read it"),
-            )
+            );
+            changes.push(change);
+            continue;
         };
-        if change.class == ChangeClass::Unsafe
-            && let Some((_, old)) = old_value
-        {
-            change = change.command(RemedyCommand::keep(&[(&format!("spec.config.{name}"), old.clone())]));
+        let mut change = Change::new(ChangeClass::Unsafe, object, &field, format!("{what}: {why}"));
+        change = match &live {
+            Some(LiveChange::Refused(reason)) => change.remedy(format!(
+                "keep {keep_path}: {before}; a running cluster cannot take this change ({reason})"
+            )),
+            Some(_) => change
+                .remedy(format!(
+                    "run `tdgen plan config` with --previous before applying: it sets {name} on every dnode with ALTER ALL DNODES, reads it back, and says what waits for the rollout"
+                ))
+                .command(RemedyCommand::plan_config()),
+            None => change.remedy(format!(
+                "keep {keep_path}: {before}; the previous image names no version, so how taosd takes the change is unknown"
+            )),
+        };
+        if let Some(old_value) = &config.before {
+            change = change.command(RemedyCommand::keep(&[(&keep_path, old_value.clone())]));
         }
         changes.push(change);
     }

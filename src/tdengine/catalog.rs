@@ -21,6 +21,48 @@ pub struct Parameter {
     pub multi_token: bool,
     /// Its value is a credential: it must come from a Secret, never from the spec.
     pub credential: bool,
+    /// How a running cluster takes a new value (the reference's "Dynamic Modification").
+    pub live: Live,
+}
+
+/// How a running taosd takes a new value of a parameter, as the taosd reference says
+/// ("Dynamic Modification": "Supported, effective immediately", "Supported, effective after
+/// restart", "Not supported", or a first version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    /// `ALTER … DNODE` changes it at once.
+    Immediate,
+    /// `ALTER … DNODE` takes it, and it takes effect when the dnode restarts.
+    AfterRestart,
+    /// Not by `ALTER`.
+    Never,
+    /// At once from this version on, never before.
+    ImmediateSince(Version),
+    /// The reference does not say; tdgen treats it as [`Live::Never`].
+    Undocumented,
+}
+
+impl Live {
+    /// What the parameter does on a cluster running `version`.
+    pub fn in_version(self, version: Version) -> Live {
+        match self {
+            Live::ImmediateSince(since) if version >= since => Live::Immediate,
+            Live::ImmediateSince(_) | Live::Undocumented => Live::Never,
+            other => other,
+        }
+    }
+
+    fn parse(text: &str) -> Live {
+        match text {
+            "immediate" => Live::Immediate,
+            "restart" => Live::AfterRestart,
+            "no" => Live::Never,
+            other => other
+                .strip_prefix("immediate@")
+                .and_then(Version::parse)
+                .map_or(Live::Undocumented, Live::ImmediateSince),
+        }
+    }
 }
 
 /// What the catalog says about a key.
@@ -40,10 +82,11 @@ pub const SOURCE: &str = "the TDengine 3.x taosd reference (docs at commit 0061b
 static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
     rows(include_str!("../../data/taosd-parameters.tsv"))
         .map(|columns| {
-            let (name, since, notes) = (
+            let (name, since, notes, live) = (
                 columns[0],
                 columns.get(1).copied().unwrap_or("-"),
                 columns.get(2).copied().unwrap_or("-"),
+                columns.get(3).copied().unwrap_or("-"),
             );
             let notes: Vec<&str> = notes.split(',').collect();
             let removed = notes
@@ -57,6 +100,7 @@ static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
                 cluster_wide: notes.contains(&"cluster-wide"),
                 multi_token: notes.contains(&"multi-token"),
                 credential: notes.contains(&"credential"),
+                live: Live::parse(live),
             };
             (name.to_ascii_lowercase(), parameter)
         })
@@ -118,5 +162,26 @@ mod tests {
             assert!(is_credential(credential), "{credential}");
         }
         assert!(!is_credential("s3Endpoint"));
+    }
+
+    #[test]
+    fn the_catalog_says_how_a_running_cluster_takes_each_parameter() {
+        let live = |name: &str| match lookup(name) {
+            Lookup::Known(p) => p.live,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(live("supportVnodes"), Live::Immediate);
+        assert_eq!(live("numOfCommitThreads"), Live::AfterRestart);
+        assert_eq!(live("dataDir"), Live::Never);
+        assert_eq!(
+            live("tlsCaPath").in_version(Version([3, 3, 8, 0])),
+            Live::Never,
+            "undocumented"
+        );
+        let timezone = live("timezone");
+        assert_eq!(timezone.in_version(Version([3, 1, 0, 0])), Live::Immediate);
+        assert_eq!(timezone.in_version(Version([3, 0, 7, 1])), Live::Never);
+        let documented = PARAMETERS.values().filter(|p| p.live != Live::Undocumented).count();
+        assert!(documented >= 179, "{documented} parameters say how they change");
     }
 }

@@ -63,6 +63,12 @@ pub const LOG_DIR: &str = "/var/log/taos";
 /// image keeps its other configuration (taosadapter.toml, …) in the same directory.
 pub const CONFIG_FILE: &str = "/etc/taos/taos.cfg";
 
+/// Whether the image's entrypoint writes taos.cfg. It does not in any revision read
+/// (`packaging/docker/bin/entrypoint.sh` @ `884ae5c2`, @ `15240844`, the later watchdog
+/// revisions of #34179 / PR #35368, and the 3.5.0 chart's integrated-image entrypoint): they read
+/// it with `taosd -C` only. So tdgen may mount its own taos.cfg read-only over the image's.
+pub const ENTRYPOINT_WRITES_CONFIG: bool = false;
+
 /// The image's health check (`packaging/docker/bin/taos-check` @ `92985b0f`; §D2). Without a
 /// mode it passes while the dnode is still starting.
 pub const PROBE_COMMAND: &str = "taos-check";
