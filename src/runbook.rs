@@ -212,6 +212,64 @@ pub fn plan_config(spec: &ValidSpec, previous: &Previous) -> Result<Runbook, Box
     Ok(Runbook { name: "config", script })
 }
 
+/// Write the runbook that changes the root password to the value of the Secret `next`
+/// references, and then applies `next`'s render. `next` is `current` with only
+/// `spec.rootPassword` changed (the CLI builds it with `--set`).
+pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Box<Finding>> {
+    let refuse = |message: String, help: &str| {
+        Box::new(Finding::error("plan-password-refused", "--secret", message).with_help(help))
+    };
+    let Some(reference) = next.deploy.root_password.as_ref() else {
+        return Err(refuse(
+            "the new spec references no password Secret".into(),
+            "pass --secret NAME[:KEY]",
+        ));
+    };
+    if current.deploy.root_password.as_ref().map(|r| (&r.secret_name, &r.key))
+        == Some((&reference.secret_name, &reference.key))
+    {
+        return Err(refuse(
+            format!(
+                "the spec already references Secret {} key {}",
+                reference.secret_name, reference.key
+            ),
+            "create a new Secret with the new password and pass it as --secret NAME[:KEY]",
+        ));
+    }
+    let (mut before, mut after) = ((**current).clone(), (**next).clone());
+    before.deploy.root_password = None;
+    after.deploy.root_password = None;
+    if before != after {
+        return Err(refuse(
+            "the new spec changes more than the password reference".into(),
+            "change the password on its own, then the rest",
+        ));
+    }
+    let plan = Plan::new(next);
+    let manifests = embedded_manifests(&plan)?;
+    let (from, to) = td::ROOT_PASSWORD_MARKER_VERSIONS;
+    let marker = td::version::Version::from_tag(&next.tag).is_none_or(|v| (from..=to).contains(&v));
+    let mut context = base_context(&plan);
+    if let Value::Object(base) = &mut context {
+        base.extend([
+            ("secret".to_owned(), json!(reference.secret_name)),
+            ("key".to_owned(), json!(reference.key)),
+            ("key_path".to_owned(), json!(reference.key.replace('.', "\\."))),
+            ("marker".to_owned(), json!(marker)),
+            ("marker_from".to_owned(), json!(from.to_string())),
+            ("marker_to".to_owned(), json!(to.to_string())),
+            ("manifests".to_owned(), json!(manifests)),
+        ]);
+    }
+    let script = crate::templates::render("plans/password.sh.j2", context).map_err(|e| {
+        Box::new(Finding::error("plan-render", "", e.to_string()).with_help("this is a tdgen bug; please report it"))
+    })?;
+    Ok(Runbook {
+        name: "password",
+        script,
+    })
+}
+
 fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
     let dnodes = plan.spec.dnodes;
     let refuse = |message: String, help: &str| {
@@ -287,8 +345,20 @@ fn verify_context(plan: &Plan) -> Value {
 }
 
 fn adopt_context(plan: &Plan) -> Result<Value, Box<Finding>> {
-    let manifests = crate::build::build(plan);
-    let yaml = manifests
+    let yaml = embedded_manifests(plan)?;
+    Ok(json!({
+        "selector_json": serde_json::to_string(&plan.selector).unwrap_or_default(),
+        "pod_management_policy": plan.spec.pod_management_policy.as_str(),
+        "claims": claims(plan).join(" "),
+        "data_size": plan.spec.data_size,
+        "storage_class": plan.spec.data_storage_class.clone().unwrap_or_default(),
+        "manifests": yaml,
+    }))
+}
+
+/// The plan's manifests for a `<<'TDGEN_MANIFESTS'` heredoc in a script.
+fn embedded_manifests(plan: &Plan) -> Result<String, Box<Finding>> {
+    let yaml = crate::build::build(plan)
         .to_yaml()
         .map_err(|e| Finding::error("plan-render", "", e.to_string()))?;
     if yaml.lines().any(|l| l == "TDGEN_MANIFESTS") {
@@ -298,14 +368,7 @@ fn adopt_context(plan: &Plan) -> Result<Value, Box<Finding>> {
             "the manifests contain the heredoc delimiter".to_owned(),
         )));
     }
-    Ok(json!({
-        "selector_json": serde_json::to_string(&plan.selector).unwrap_or_default(),
-        "pod_management_policy": plan.spec.pod_management_policy.as_str(),
-        "claims": claims(plan).join(" "),
-        "data_size": plan.spec.data_size,
-        "storage_class": plan.spec.data_storage_class.clone().unwrap_or_default(),
-        "manifests": yaml,
-    }))
+    Ok(yaml)
 }
 
 impl Runbook {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::tdengine;
 
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
     ("taos.cfg.j2", include_str!("../templates/taos.cfg.j2")),
     (
@@ -35,6 +35,10 @@ const TEMPLATES: [(&str, &str); 14] = [
     ("plans/adopt.sh.j2", include_str!("../templates/plans/adopt.sh.j2")),
     ("plans/config.sh.j2", include_str!("../templates/plans/config.sh.j2")),
     (
+        "plans/password.sh.j2",
+        include_str!("../templates/plans/password.sh.j2"),
+    ),
+    (
         "plans/replace-dnode.sh.j2",
         include_str!("../templates/plans/replace-dnode.sh.j2"),
     ),
@@ -53,6 +57,8 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
             max_mnodes => tdengine::MAX_MNODES,
             mnode_exists => tdengine::MNODE_EXISTS,
             mnode_missing => tdengine::MNODE_MISSING,
+            alter_root_password => tdengine::ALTER_ROOT_PASSWORD,
+            root_password_marker => tdengine::ROOT_PASSWORD_MARKER,
         },
     );
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()

@@ -1127,7 +1127,21 @@ fn a_changed_password_reference_names_the_order_to_follow() {
             .remedy
             .as_deref()
             .unwrap_or_default()
-            .contains("ALTER USER root PASS")
+            .contains("tdgen plan password --secret")
+    );
+    let plan = &password.commands[0];
+    assert_eq!(plan.subcommand, ["plan", "password"]);
+    assert_eq!(
+        plan.args,
+        [
+            "--set",
+            "spec.rootPassword.secretName=a",
+            "--set",
+            "spec.rootPassword.key=password",
+            "--secret",
+            "b:password"
+        ],
+        "the spec as it was, and the new Secret"
     );
     let added = report.changes.len();
     assert!(added > 0);

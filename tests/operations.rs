@@ -393,3 +393,143 @@ fn what_a_running_cluster_cannot_take_is_refused_with_the_reason() {
     );
     assert!(finding.message.contains("split the cluster"), "{}", finding.message);
 }
+
+fn password_script(current: &str, secret: &str) -> String {
+    let next = current.replace("secretName: root-old", &format!("secretName: {secret}"));
+    let current = valid(current);
+    tdgen::runbook::plan_password(&current, &valid(&next))
+        .expect("plan password")
+        .script
+}
+
+/// Three ready dnodes whose root password is `old-pass`, from Secret `root-old`, and a new
+/// Secret `root-new` holding `N3w-pass!`.
+fn with_password(test: &str, shell: Shell) -> FakeCluster {
+    let cluster = healthy(test, shell);
+    cluster.sandbox.write("password", "old-pass");
+    cluster.sandbox.write("pod-env", "TAOS_ROOT_PASSWORD=old-pass\n");
+    cluster.sandbox.write("secret-root-old", "old-pass");
+    cluster.sandbox.write("secret-root-new", "N3w-pass!");
+    cluster
+}
+
+const WITH_OLD: &str =
+    "spec:\n  dnodes: 3\n  image: {tag: '3.3.6.13'}\n  rootPassword: {secretName: root-old, key: password}";
+
+#[test]
+fn the_password_changes_in_sql_the_marker_is_set_and_the_pods_follow_the_new_secret() {
+    for shell in SHELLS {
+        let cluster = with_password("password", shell);
+        let script = password_script(WITH_OLD, "root-new");
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
+        assert_eq!(cluster.state("password"), "N3w-pass!");
+        assert_eq!(
+            run.sql_changes(),
+            ["ALTER USER root PASS 'N3w-pass!'"],
+            "run in the pod from a file"
+        );
+        let kubectl: Vec<&String> = run.calls.iter().filter(|c| c.starts_with("kubectl")).collect();
+        assert!(
+            kubectl.iter().all(|c| !c.contains("N3w-pass")),
+            "the new password is on no kubectl command line: {kubectl:?}"
+        );
+        assert!(!run.log.contains("N3w-pass"), "nor in the output: {}", run.log);
+        assert!(
+            run.calls
+                .iter()
+                .filter(|c| c.starts_with("taos "))
+                .all(|c| !c.contains("password=argv")),
+            "every login reads the password from stdin"
+        );
+        assert!(
+            cluster
+                .sandbox
+                .dir
+                .join("fs/tdengine-0/var/lib/taos/.docker-entrypoint-root-password-changed")
+                .exists(),
+            "the entrypoint's marker is on dnode 0"
+        );
+        assert!(
+            run.changes().iter().any(|c| c.starts_with("applied")),
+            "{:?}",
+            run.changes()
+        );
+        assert!(cluster.state("pod-env").contains("TAOS_ROOT_PASSWORD=N3w-pass!"));
+
+        let again = cluster.run(&script, &NS);
+        assert_eq!(again.code, 0, "{}", again.log);
+        assert!(again.log.contains("the new password logs in already"), "{}", again.log);
+        assert!(again.sql_changes().is_empty(), "not changed twice: {:?}", again.calls);
+    }
+}
+
+#[test]
+fn a_password_taosd_refuses_or_the_shell_cannot_read_stops_before_anything_changes() {
+    for shell in SHELLS {
+        let cluster = with_password("password-refused", shell);
+        let script = password_script(WITH_OLD, "root-new");
+        cluster.fault("ALTER USER root PASS*", "error Invalid password format");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "taosd refused the new password: Invalid password format");
+        assert_eq!(cluster.state("password"), "old-pass");
+        assert!(
+            !run.changes().iter().any(|c| c.starts_with("applied")),
+            "no switch after a refusal"
+        );
+
+        cluster.sandbox.write("secret-root-new", "has space");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "holds whitespace; nothing was changed");
+        assert!(run.sql_changes().is_empty());
+        std::fs::remove_file(cluster.sandbox.dir.join("secret-root-new")).expect("remove");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "(key password) could not be read");
+    }
+}
+
+#[test]
+fn a_lost_answer_to_the_change_is_settled_by_trying_the_new_password() {
+    for shell in SHELLS {
+        let cluster = with_password("password-lost", shell);
+        let script = password_script(WITH_OLD, "root-new");
+        cluster.fault("ALTER USER root PASS*", "connect");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "no answer to the password change");
+        assert!(!run.changes().iter().any(|c| c.starts_with("applied")));
+        // taosd had taken it after all: the pods' own password no longer logs in.
+        cluster.sandbox.write("password", "N3w-pass!");
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(run.log.contains("the new password logs in already"), "{}", run.log);
+        assert!(run.sql_changes().is_empty(), "{:?}", run.calls);
+        assert!(
+            run.changes().iter().any(|c| c.starts_with("applied")),
+            "{:?}",
+            run.changes()
+        );
+    }
+}
+
+#[test]
+fn the_password_plan_refuses_a_spec_that_changes_more() {
+    let current = valid(WITH_OLD);
+    let same = tdgen::runbook::plan_password(&current, &current).expect_err("same Secret");
+    assert_eq!(same.code, "plan-password-refused");
+    let more = valid(&format!(
+        "{}\n  timezone: UTC\n",
+        WITH_OLD.replace("root-old", "root-new")
+    ));
+    let refused = tdgen::runbook::plan_password(&current, &more).expect_err("more than the password");
+    assert!(
+        refused.message.contains("more than the password"),
+        "{}",
+        refused.message
+    );
+    let newer = "spec:\n  dnodes: 3\n  image: {tag: '3.3.8.8'}\n  rootPassword: {secretName: root-old, key: password}";
+    let script = password_script(newer, "root-new");
+    assert!(
+        !script.contains(".docker-entrypoint-root-password-changed"),
+        "no marker step after 3.3.8.4"
+    );
+}

@@ -111,6 +111,7 @@ const PLAN_HELP: &str = "Examples:
   tdgen plan scale --to 5 -f cluster.yaml --format markdown
   tdgen plan replace-dnode --ordinal 2 -f cluster.yaml > replace.sh && CONFIRM=<id> bash replace.sh
   tdgen plan config -f cluster.yaml --previous deploy/ > config.sh   (before applying the new render)
+  tdgen plan password -f cluster.yaml --secret tdengine-root-2026:password > password.sh
 
 Exit codes: 0 written; 1 the spec is invalid, or the runbook cannot apply to it; 2 usage or I/O error.";
 
@@ -224,6 +225,10 @@ struct PlanArgs {
     /// (`config` only).
     #[arg(long, value_name = "OLD", required_if_eq("runbook", "config"))]
     previous: Option<PathBuf>,
+    /// The Secret holding the new root password, and its key (default `password`)
+    /// (`password` only).
+    #[arg(long, value_name = "NAME[:KEY]", required_if_eq("runbook", "password"))]
+    secret: Option<String>,
     /// Bash script (default) or Markdown checklist.
     #[arg(long, value_enum, default_value_t = PlanFormat::Shell)]
     format: PlanFormat,
@@ -240,6 +245,7 @@ enum RunbookName {
     Adopt,
     ReplaceDnode,
     Config,
+    Password,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -459,14 +465,34 @@ fn unknown_preset(name: &str, argument: &str) -> Result<(), Failure> {
 }
 
 fn plan(args: PlanArgs) -> Result<(), Failure> {
-    let checked = checked(&args.input, &FindingArgs::text(), Stream::Err)?;
-    let planned = match (plan_kind(&args), &args.previous) {
-        (Some(kind), _) => tdgen::runbook::plan(&checked.valid, kind),
-        (None, Some(previous)) => {
+    let request = Request {
+        file: read_input(&args.input)?,
+        preset: args.input.preset.clone(),
+        sets: args.input.sets.clone(),
+        namespace: args.input.namespace.clone(),
+    };
+    let checked = check_request(&request, &FindingArgs::text(), Stream::Err, Print::Always)?;
+    let planned = match args.runbook {
+        RunbookName::Config => {
+            let previous = args.previous.as_deref().context("plan config needs --previous OLD")?;
             let previous = tdgen::diff::read_previous(previous, false).context("reading the previous render")?;
             tdgen::runbook::plan_config(&checked.valid, &previous)
         }
-        (None, None) => return Err(anyhow::anyhow!("plan config needs --previous OLD").into()),
+        RunbookName::Password => {
+            let secret = args
+                .secret
+                .as_deref()
+                .context("plan password needs --secret NAME[:KEY]")?;
+            let (name, key) = secret.split_once(':').unwrap_or((secret, "password"));
+            let mut next = request.clone();
+            next.sets.extend([
+                format!("spec.rootPassword.secretName={name}"),
+                format!("spec.rootPassword.key={key}"),
+            ]);
+            let next = check_request(&next, &FindingArgs::text(), Stream::Err, Print::OnFailure)?;
+            tdgen::runbook::plan_password(&checked.valid, &next.valid)
+        }
+        _ => tdgen::runbook::plan(&checked.valid, plan_kind(&args)),
     };
     match planned {
         Ok(runbook) => out(&match args.format {
@@ -480,22 +506,23 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
     }
 }
 
-/// The runbook to write from the spec alone; `None` for `config`, which needs `--previous`.
-fn plan_kind(args: &PlanArgs) -> Option<tdgen::runbook::PlanKind> {
+/// The runbook to write from the spec alone (`config` and `password` are written by `plan`).
+fn plan_kind(args: &PlanArgs) -> tdgen::runbook::PlanKind {
     use tdgen::runbook::PlanKind;
-    Some(match args.runbook {
+    match args.runbook {
         RunbookName::Mnodes => PlanKind::Mnodes,
         RunbookName::Scale => PlanKind::Scale {
             to: args.to.unwrap_or_default(),
         },
         RunbookName::Teardown => PlanKind::Teardown,
-        RunbookName::Verify => PlanKind::Verify,
         RunbookName::Adopt => PlanKind::Adopt,
         RunbookName::ReplaceDnode => PlanKind::ReplaceDnode {
             ordinal: args.ordinal.unwrap_or_default(),
         },
-        RunbookName::Config => return None,
-    })
+        RunbookName::Verify => PlanKind::Verify,
+        // Written by `plan` from more than the spec; never asked for here.
+        RunbookName::Config | RunbookName::Password => PlanKind::Verify,
+    }
 }
 
 fn diff(args: DiffArgs) -> Result<(), Failure> {

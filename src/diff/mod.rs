@@ -90,7 +90,7 @@ impl RemedyCommand {
 }
 
 /// `--set PATH=VALUE` flags, one word each.
-fn set_flags(settings: &[(&str, String)]) -> Vec<String> {
+pub(super) fn set_flags(settings: &[(&str, String)]) -> Vec<String> {
     settings
         .iter()
         .flat_map(|(path, value)| ["--set".to_owned(), format!("{path}={value}")])

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{Change, ChangeClass, Previous, RemedyCommand};
+use super::{Change, ChangeClass, Previous, RemedyCommand, set_flags};
 use crate::model::volumes;
 use crate::plan::Plan;
 use crate::tdengine::{self, catalog, version::Version};
@@ -707,7 +707,18 @@ fn password(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
             tdengine::PROBE_MODE_CHECKS.since
         ),
     )
-    .remedy("first change the password in taosd to the new Secret's value (`ALTER USER root PASS '…'` in the taos shell), then apply");
+    .remedy(
+        "do not apply this render: `tdgen plan password --secret <new Secret>:<key>`, written from the spec as it was, changes the password in taosd to the new Secret's value, checks a login with it, and applies the render that names the new Secret",
+    );
+    if let (Some((secret, key)), Some((new_secret, new_key))) = (&before, &after) {
+        // The same input with the old reference is the spec as it was; --secret names the new one.
+        let mut args = set_flags(&[
+            ("spec.rootPassword.secretName", secret.clone()),
+            ("spec.rootPassword.key", key.clone()),
+        ]);
+        args.extend(["--secret".to_owned(), format!("{new_secret}:{new_key}")]);
+        change = change.command(RemedyCommand::new(&["plan", "password"], args));
+    }
     if let Some((secret, key)) = before {
         change = change.command(RemedyCommand::keep(&[
             ("spec.rootPassword.secretName", secret),

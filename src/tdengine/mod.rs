@@ -139,6 +139,19 @@ pub const PERSISTED_CONFIG: Capability = Capability {
     since: Version([3, 3, 5, 0]),
     source: "TDengine #33475 and PR #34741 (§D1); taos-shell-output.md, SQL facts",
 };
+/// The file the image's entrypoint leaves in the data directory of the first dnode once it has
+/// set the root password from `TAOS_ROOT_PASSWORD`; without it, the entrypoint runs
+/// `ALTER USER root PASS` at the next start, logged in with the default password, and a
+/// connection refused there stops the entrypoint (entrypoint.sh @ `15240844`, `set -e`; the
+/// TDengine Kubernetes doc says to create it when adopting a cluster whose password was
+/// changed; `shared/reference/taos-shell-output.md`, SQL facts).
+pub const ROOT_PASSWORD_MARKER: &str = "/var/lib/taos/.docker-entrypoint-root-password-changed";
+/// The versions whose entrypoint reads [`ROOT_PASSWORD_MARKER`] (3.3.6.6 to 3.3.8.4, per the
+/// reference; the later entrypoints' handling was not read).
+pub const ROOT_PASSWORD_MARKER_VERSIONS: (Version, Version) = (Version([3, 3, 6, 6]), Version([3, 3, 8, 4]));
+/// The statement that changes the root password (TDengine SQL reference, user management).
+pub const ALTER_ROOT_PASSWORD: &str = "ALTER USER root PASS";
+
 /// Every version gate, oldest first (for documentation and tests).
 pub const CAPABILITIES: [Capability; 4] = [
     PERSISTED_CONFIG,
@@ -156,6 +169,13 @@ mod tests {
         assert!(CAPABILITIES.windows(2).all(|w| w[0].since <= w[1].since));
         assert!(PASSWORD_FROM_FILE.in_version(Version([3, 3, 8, 8])));
         assert!(!PASSWORD_FROM_FILE.in_version(Version([3, 3, 8, 7])));
+    }
+
+    #[test]
+    fn the_password_marker_lives_in_the_data_directory() {
+        assert!(ROOT_PASSWORD_MARKER.starts_with(DATA_DIR));
+        let (from, to) = ROOT_PASSWORD_MARKER_VERSIONS;
+        assert!(from == PASSWORD_FROM_ENV.since && from < to);
     }
 
     #[test]
