@@ -78,6 +78,11 @@ pub fn plan(spec: &ValidSpec, kind: PlanKind) -> Result<Runbook, Box<Finding>> {
     if let (Value::Object(base), Value::Object(more)) = (&mut context, extra) {
         base.extend(more);
     }
+    written(name, template, context)
+}
+
+/// A runbook from its template and context.
+fn written(name: &'static str, template: &str, context: Value) -> Result<Runbook, Box<Finding>> {
     let script = crate::templates::render(template, context).map_err(|e| {
         Box::new(Finding::error("plan-render", "", e.to_string()).with_help("this is a tdgen bug; please report it"))
     })?;
@@ -95,6 +100,15 @@ fn base_context(plan: &Plan) -> Value {
         "dnodes": plan.spec.dnodes,
         "mnodes": plan.spec.mnodes,
     })
+}
+
+/// The base context with more entries.
+fn with_base<const N: usize>(plan: &Plan, more: [(&str, Value); N]) -> Value {
+    let mut context = base_context(plan);
+    if let Value::Object(base) = &mut context {
+        base.extend(more.map(|(key, value)| (key.to_owned(), value)));
+    }
+    context
 }
 
 fn claims(plan: &Plan) -> Vec<&'static str> {
@@ -193,23 +207,17 @@ pub fn plan_config(spec: &ValidSpec, previous: &Previous) -> Result<Runbook, Box
             "keep their previous values in spec.config (`tdgen diff` names them); such a change needs a new cluster and a data migration",
         ));
     }
-    let mut context = base_context(&Plan::new(spec));
-    if let Value::Object(base) = &mut context {
-        base.extend([
-            ("running".to_owned(), json!(running.to_string())),
-            ("persisted".to_owned(), json!(persisted)),
-            (
-                "persisted_since".to_owned(),
-                json!(td::PERSISTED_CONFIG.since.to_string()),
-            ),
-            ("alters".to_owned(), json!(alters)),
-            ("applies".to_owned(), json!(applies)),
-        ]);
-    }
-    let script = crate::templates::render("plans/config.sh.j2", context).map_err(|e| {
-        Box::new(Finding::error("plan-render", "", e.to_string()).with_help("this is a tdgen bug; please report it"))
-    })?;
-    Ok(Runbook { name: "config", script })
+    let context = with_base(
+        &Plan::new(spec),
+        [
+            ("running", json!(running.to_string())),
+            ("persisted", json!(persisted)),
+            ("persisted_since", json!(td::PERSISTED_CONFIG.since.to_string())),
+            ("alters", json!(alters)),
+            ("applies", json!(applies)),
+        ],
+    );
+    written("config", "plans/config.sh.j2", context)
 }
 
 /// Write the runbook that changes the root password to the value of the Secret `next`
@@ -249,25 +257,91 @@ pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, B
     let manifests = embedded_manifests(&plan)?;
     let (from, to) = td::ROOT_PASSWORD_MARKER_VERSIONS;
     let marker = td::version::Version::from_tag(&next.tag).is_none_or(|v| (from..=to).contains(&v));
-    let mut context = base_context(&plan);
-    if let Value::Object(base) = &mut context {
-        base.extend([
-            ("secret".to_owned(), json!(reference.secret_name)),
-            ("key".to_owned(), json!(reference.key)),
-            ("key_path".to_owned(), json!(reference.key.replace('.', "\\."))),
-            ("marker".to_owned(), json!(marker)),
-            ("marker_from".to_owned(), json!(from.to_string())),
-            ("marker_to".to_owned(), json!(to.to_string())),
-            ("manifests".to_owned(), json!(manifests)),
-        ]);
+    let context = with_base(
+        &plan,
+        [
+            ("secret", json!(reference.secret_name)),
+            ("key", json!(reference.key)),
+            ("key_path", json!(reference.key.replace('.', "\\."))),
+            ("marker", json!(marker)),
+            ("marker_from", json!(from.to_string())),
+            ("marker_to", json!(to.to_string())),
+            ("manifests", json!(manifests)),
+        ],
+    );
+    written("password", "plans/password.sh.j2", context)
+}
+
+/// Write the runbook that upgrades the cluster from `current`'s image to `next`'s: rolling for a
+/// Maintenance release, every dnode stopped otherwise (TDengine's versioning rules, as
+/// [`td::Upgrade`]). `next` is `current` with only the image tag changed (the CLI builds it
+/// with `--set`). Downgrades and Major+ changes are refused.
+pub fn plan_upgrade(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Box<Finding>> {
+    let refuse =
+        |message: String, help: &str| Box::new(Finding::error("plan-upgrade-refused", "--to", message).with_help(help));
+    let version = |spec: &ValidSpec| td::version::Version::from_tag(&spec.tag);
+    let (Some(from), Some(to)) = (version(current), version(next)) else {
+        return Err(refuse(
+            format!(
+                "{} → {}: both image tags must name a TDengine version",
+                current.tag, next.tag
+            ),
+            "use versioned tags (3.3.6.13); the upgrade path depends on the numbers",
+        ));
+    };
+    // What the version decides (the tag, the version, how the password is delivered) may differ.
+    let version_free = |spec: &ValidSpec| {
+        let mut resolved = (**spec).clone();
+        resolved.tag.clear();
+        resolved.version = None;
+        if let Some(password) = resolved.deploy.root_password.as_mut() {
+            password.delivery = crate::model::PasswordDelivery::Env;
+        }
+        resolved
+    };
+    if version_free(current) != version_free(next) {
+        return Err(refuse(
+            "the new spec changes more than the image tag".into(),
+            "upgrade on its own, then change the rest",
+        ));
     }
-    let script = crate::templates::render("plans/password.sh.j2", context).map_err(|e| {
-        Box::new(Finding::error("plan-render", "", e.to_string()).with_help("this is a tdgen bug; please report it"))
-    })?;
-    Ok(Runbook {
-        name: "password",
-        script,
-    })
+    let reversible = match td::Upgrade::between(from, to) {
+        td::Upgrade::NotNewer => {
+            return Err(refuse(
+                format!("{from} → {to} is not an upgrade; tdgen does not write downgrades"),
+                "data written by a newer taosd may not open in an older one: restore a backup taken before the upgrade instead",
+            ));
+        }
+        td::Upgrade::Unsupported => {
+            return Err(refuse(
+                format!("{from} → {to} changes the first version number, which TDengine does not upgrade directly"),
+                "TDengine's versioning rules say to contact TDengine support for such an upgrade",
+            ));
+        }
+        td::Upgrade::Rolling => true,
+        td::Upgrade::StopAll { reversible } => reversible,
+    };
+    let rolling = td::Upgrade::between(from, to) == td::Upgrade::Rolling;
+    let plan = Plan::new(next);
+    let context = with_base(
+        &plan,
+        [
+            ("from", json!(from.to_string())),
+            ("to", json!(to.to_string())),
+            ("to_tag", json!(next.tag)),
+            ("image", json!(plan.image)),
+            ("rolling", json!(rolling)),
+            ("reversible", json!(reversible)),
+            ("rolling_replicas", json!(td::ROLLING_UPGRADE_REPLICAS)),
+            (
+                "streams_check",
+                json!(from < td::STREAMS_REMOVED_BEFORE && to >= td::STREAMS_REMOVED_BEFORE),
+            ),
+            ("streams_before", json!(td::STREAMS_REMOVED_BEFORE.to_string())),
+            ("manifests", json!(embedded_manifests(&plan)?)),
+        ],
+    );
+    written("upgrade", "plans/upgrade.sh.j2", context)
 }
 
 fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {

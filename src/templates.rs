@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::tdengine;
 
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
     ("taos.cfg.j2", include_str!("../templates/taos.cfg.j2")),
     (
@@ -34,6 +34,7 @@ const TEMPLATES: [(&str, &str); 15] = [
     ("plans/verify.sh.j2", include_str!("../templates/plans/verify.sh.j2")),
     ("plans/adopt.sh.j2", include_str!("../templates/plans/adopt.sh.j2")),
     ("plans/config.sh.j2", include_str!("../templates/plans/config.sh.j2")),
+    ("plans/upgrade.sh.j2", include_str!("../templates/plans/upgrade.sh.j2")),
     (
         "plans/password.sh.j2",
         include_str!("../templates/plans/password.sh.j2"),

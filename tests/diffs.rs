@@ -192,10 +192,17 @@ const FIELDS: &[Row] = &[
     ),
     row(
         "spec.image.tag",
-        "spec: {image: {tag: '3.3.7.0'}}",
+        "spec: {image: {tag: '3.3.6.14'}}",
         SAFE,
-        "an upgrade rolls the pods (a downgrade is unsafe, see below)",
+        "a Maintenance upgrade rolls the pods (a downgrade is unsafe, see below)",
         ROLL,
+    ),
+    row(
+        "spec.image.tag",
+        "spec: {image: {tag: '3.3.7.0'}}",
+        UNSAFE,
+        "a Feature upgrade needs every dnode stopped: `tdgen plan upgrade`",
+        "changes more than the Maintenance number",
     ),
     row(
         "spec.image.tag",
@@ -1097,7 +1104,7 @@ fn a_new_port_changes_every_endpoint_even_though_the_first_ep_text_does_not() {
 #[test]
 fn an_image_bump_replaces_the_bootstrap_job_instead_of_updating_it() {
     let old = "spec: {dnodes: 3, image: {tag: '3.3.6.13'}}\n";
-    let report = report(old, "spec: {dnodes: 3, image: {tag: '3.3.7.0'}}\n");
+    let report = report(old, "spec: {dnodes: 3, image: {tag: '3.3.6.14'}}\n");
     assert!(!report.is_blocking(), "{report:#?}");
     assert!(
         report

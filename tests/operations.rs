@@ -533,3 +533,178 @@ fn the_password_plan_refuses_a_spec_that_changes_more() {
         "no marker step after 3.3.8.4"
     );
 }
+
+fn upgrade_script(from: &str, to: &str, body: &str) -> String {
+    let current = valid(&format!("spec: {{{body}, image: {{tag: '{from}'}}}}"));
+    let next = valid(&format!("spec: {{{body}, image: {{tag: '{to}'}}}}"));
+    tdgen::runbook::plan_upgrade(&current, &next)
+        .expect("plan upgrade")
+        .script
+}
+
+/// [`healthy`], running `tag` on every pod, with a REPLICA 3 database.
+fn running(test: &str, shell: Shell, tag: &str) -> FakeCluster {
+    let cluster = healthy(test, shell);
+    cluster.sandbox.write("version", tag);
+    cluster.sandbox.write("image", &format!("tdengine/tdengine:{tag}"));
+    cluster.databases(&[("metrics", 3)]);
+    cluster
+}
+
+fn pod_images(cluster: &FakeCluster) -> String {
+    cluster.state("pod-images")
+}
+
+#[test]
+fn a_maintenance_upgrade_rolls_one_dnode_at_a_time_highest_first() {
+    for shell in SHELLS {
+        let cluster = running("upgrade-rolling", shell, "3.3.6.9");
+        let script = upgrade_script("3.3.6.9", "3.3.6.13", "dnodes: 3, mnodes: 3");
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
+        let patches: Vec<&String> = run.calls.iter().filter(|c| c.starts_with("kubectl patch")).collect();
+        let partitions: Vec<String> = patches
+            .iter()
+            .filter_map(|c| c.split("\"partition\":").nth(1))
+            .map(|p| p.trim_end_matches(['}', ' ']).to_owned())
+            .collect();
+        assert_eq!(partitions, ["3", "2", "1", "0"], "held, then released highest first");
+        let apply = run
+            .calls
+            .iter()
+            .position(|c| c.starts_with("applied"))
+            .expect("applied");
+        let first_hold = run
+            .calls
+            .iter()
+            .position(|c| c.starts_with("kubectl patch"))
+            .expect("held");
+        assert!(first_hold < apply, "the rollout is held before the new template lands");
+        assert_eq!(cluster.state("version"), "3.3.6.13");
+        assert!(
+            pod_images(&cluster).lines().all(|l| l.ends_with(":3.3.6.13")),
+            "{}",
+            pod_images(&cluster)
+        );
+        assert!(run.log.contains("commit spec.image.tag: \"3.3.6.13\""), "{}", run.log);
+
+        let again = cluster.run(&script, &NS);
+        assert_eq!(again.code, 0, "{}", again.log);
+        assert!(again.log.contains("dnode 0 runs 3.3.6.13 already"), "{}", again.log);
+        assert!(again.changes().is_empty(), "{:?}", again.calls);
+    }
+}
+
+#[test]
+fn a_rolling_upgrade_stops_when_a_database_would_go_offline() {
+    for shell in SHELLS {
+        let cluster = running("upgrade-replica", shell, "3.3.6.9");
+        cluster.databases(&[("metrics", 3), ("scratch", 1)]);
+        let script = upgrade_script("3.3.6.9", "3.3.6.13", "dnodes: 3, mnodes: 3");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "databases with fewer than 3 replicas: scratch");
+        assert!(run.changes().is_empty());
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("OFFLINE", "1")]);
+        run.assert_stopped(1, "Run again with CONFIRM=tdengine");
+        assert!(run.changes().is_empty());
+        let run = cluster.run(
+            &script,
+            &[("NAMESPACE", "ns"), ("OFFLINE", "1"), ("CONFIRM", "tdengine")],
+        );
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            run.changes()
+                .contains(&"kubectl scale statefulset tdengine -n ns --replicas=0".to_owned())
+        );
+        assert_eq!(cluster.state("version"), "3.3.6.13");
+    }
+}
+
+#[test]
+fn a_feature_upgrade_stops_every_dnode_with_confirmation() {
+    for shell in SHELLS {
+        let cluster = running("upgrade-offline", shell, "3.3.6.13");
+        let script = upgrade_script("3.3.6.13", "3.3.8.8", "dnodes: 3, mnodes: 3");
+        assert!(script.contains("This upgrade can be rolled back."));
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "stops every dnode: the cluster is out of service");
+        assert!(run.changes().is_empty());
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
+        assert_eq!(run.code, 0, "{}", run.log);
+        let changes = run.changes();
+        let scale = changes
+            .iter()
+            .position(|c| c.contains("--replicas=0"))
+            .expect("scaled to 0");
+        let apply = changes.iter().position(|c| c.starts_with("applied")).expect("applied");
+        assert!(
+            scale < apply,
+            "every dnode stops before the new image starts: {changes:?}"
+        );
+        assert_eq!(cluster.state("version"), "3.3.8.8");
+    }
+}
+
+#[test]
+fn an_upgrade_checks_the_running_version_and_streams_across_3_1() {
+    for shell in SHELLS {
+        let cluster = running("upgrade-checks", shell, "3.3.6.9");
+        let script = upgrade_script("3.3.6.9", "3.3.6.13", "dnodes: 3, mnodes: 3");
+        cluster.sandbox.write("version", "3.3.6.3");
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "taosd runs 3.3.6.3, not 3.3.6.9");
+
+        let cluster = running("upgrade-streams", shell, "3.0.7.1");
+        cluster.sandbox.write("streams", "avg_load\n");
+        let script = upgrade_script("3.0.7.1", "3.1.1.0", "dnodes: 3, mnodes: 3");
+        assert!(script.contains("cannot be rolled back"));
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
+        run.assert_stopped(1, "drop these streams before upgrading to 3.1.1.0: avg_load");
+        assert!(run.changes().is_empty());
+    }
+}
+
+#[test]
+fn downgrades_and_major_changes_are_refused() {
+    let refused = |from: &str, to: &str| {
+        let current = valid(&format!("spec: {{dnodes: 3, image: {{tag: '{from}'}}}}"));
+        let next = valid(&format!("spec: {{dnodes: 3, image: {{tag: '{to}'}}}}"));
+        tdgen::runbook::plan_upgrade(&current, &next).expect_err("refused")
+    };
+    let down = refused("3.3.6.13", "3.3.6.9");
+    assert_eq!(down.code, "plan-upgrade-refused");
+    assert!(down.message.contains("not an upgrade"), "{}", down.message);
+    let current = valid("spec: {dnodes: 3, image: {tag: '3.3.6.9'}}");
+    let more = valid("spec: {dnodes: 4, image: {tag: '3.3.6.13'}}");
+    let refused = tdgen::runbook::plan_upgrade(&current, &more).expect_err("more than the tag");
+    assert!(
+        refused.message.contains("more than the image tag"),
+        "{}",
+        refused.message
+    );
+}
+
+#[test]
+fn a_rolling_upgrade_stopped_midway_resumes_where_it_stopped() {
+    for shell in SHELLS {
+        let cluster = running("upgrade-resume", shell, "3.3.6.9");
+        // A first run applied the new template and upgraded pods 2 and 1, then stopped.
+        cluster.sandbox.write("image", "tdengine/tdengine:3.3.6.13");
+        cluster.sandbox.write("partition", "1");
+        cluster.sandbox.write(
+            "pod-images",
+            "tdengine-0 tdengine/tdengine:3.3.6.9\ntdengine-1 tdengine/tdengine:3.3.6.13\ntdengine-2 tdengine/tdengine:3.3.6.13\n",
+        );
+        let script = upgrade_script("3.3.6.9", "3.3.6.13", "dnodes: 3, mnodes: 3");
+        let run = cluster.run(&script, &NS);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert!(
+            !run.calls.iter().any(|c| c.starts_with("applied")),
+            "the template is not applied again"
+        );
+        let patches: Vec<&String> = run.calls.iter().filter(|c| c.starts_with("kubectl patch")).collect();
+        assert_eq!(patches.len(), 1, "only pod 0 is left: {patches:?}");
+        assert!(patches[0].contains("\"partition\":0"), "{patches:?}");
+        assert_eq!(cluster.state("version"), "3.3.6.13");
+    }
+}

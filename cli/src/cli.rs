@@ -112,6 +112,7 @@ const PLAN_HELP: &str = "Examples:
   tdgen plan replace-dnode --ordinal 2 -f cluster.yaml > replace.sh && CONFIRM=<id> bash replace.sh
   tdgen plan config -f cluster.yaml --previous deploy/ > config.sh   (before applying the new render)
   tdgen plan password -f cluster.yaml --secret tdengine-root-2026:password > password.sh
+  tdgen plan upgrade -f cluster.yaml --to 3.3.6.14 > upgrade.sh
 
 Exit codes: 0 written; 1 the spec is invalid, or the runbook cannot apply to it; 2 usage or I/O error.";
 
@@ -215,9 +216,9 @@ struct PlanArgs {
     /// Which runbook.
     #[arg(value_enum)]
     runbook: RunbookName,
-    /// Target number of dnodes (`scale` only).
-    #[arg(long, required_if_eq("runbook", "scale"))]
-    to: Option<u32>,
+    /// Target number of dnodes (`scale`), or the image tag to upgrade to (`upgrade`).
+    #[arg(long, required_if_eq_any([("runbook", "scale"), ("runbook", "upgrade")]))]
+    to: Option<String>,
     /// The StatefulSet ordinal of the lost dnode (`replace-dnode` only).
     #[arg(long, required_if_eq("runbook", "replace-dnode"))]
     ordinal: Option<u32>,
@@ -246,6 +247,7 @@ enum RunbookName {
     ReplaceDnode,
     Config,
     Password,
+    Upgrade,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -484,13 +486,26 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
                 .as_deref()
                 .context("plan password needs --secret NAME[:KEY]")?;
             let (name, key) = secret.split_once(':').unwrap_or((secret, "password"));
-            let mut next = request.clone();
-            next.sets.extend([
-                format!("spec.rootPassword.secretName={name}"),
-                format!("spec.rootPassword.key={key}"),
-            ]);
-            let next = check_request(&next, &FindingArgs::text(), Stream::Err, Print::OnFailure)?;
+            let next = changed(
+                &request,
+                &[
+                    format!("spec.rootPassword.secretName={name}"),
+                    format!("spec.rootPassword.key={key}"),
+                ],
+            )?;
             tdgen::runbook::plan_password(&checked.valid, &next.valid)
+        }
+        RunbookName::Scale => {
+            let to = args.to.as_deref().unwrap_or_default();
+            let to = to
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--to for `plan scale` is a number of dnodes, not `{to}`"))?;
+            tdgen::runbook::plan(&checked.valid, tdgen::runbook::PlanKind::Scale { to })
+        }
+        RunbookName::Upgrade => {
+            let tag = args.to.as_deref().context("plan upgrade needs --to TAG")?;
+            let next = changed(&request, &[format!("spec.image.tag={tag}")])?;
+            tdgen::runbook::plan_upgrade(&checked.valid, &next.valid)
         }
         _ => tdgen::runbook::plan(&checked.valid, plan_kind(&args)),
     };
@@ -506,14 +521,18 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
     }
 }
 
+/// The same input with more `--set`s: the spec a runbook moves the cluster to.
+fn changed(request: &Request, sets: &[String]) -> Result<Checked, Failure> {
+    let mut next = request.clone();
+    next.sets.extend_from_slice(sets);
+    check_request(&next, &FindingArgs::text(), Stream::Err, Print::OnFailure)
+}
+
 /// The runbook to write from the spec alone (`config` and `password` are written by `plan`).
 fn plan_kind(args: &PlanArgs) -> tdgen::runbook::PlanKind {
     use tdgen::runbook::PlanKind;
     match args.runbook {
         RunbookName::Mnodes => PlanKind::Mnodes,
-        RunbookName::Scale => PlanKind::Scale {
-            to: args.to.unwrap_or_default(),
-        },
         RunbookName::Teardown => PlanKind::Teardown,
         RunbookName::Adopt => PlanKind::Adopt,
         RunbookName::ReplaceDnode => PlanKind::ReplaceDnode {
@@ -521,7 +540,7 @@ fn plan_kind(args: &PlanArgs) -> tdgen::runbook::PlanKind {
         },
         RunbookName::Verify => PlanKind::Verify,
         // Written by `plan` from more than the spec; never asked for here.
-        RunbookName::Config | RunbookName::Password => PlanKind::Verify,
+        RunbookName::Scale | RunbookName::Config | RunbookName::Password | RunbookName::Upgrade => PlanKind::Verify,
     }
 }
 

@@ -465,15 +465,39 @@ fn image(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
         image_version(&container(old)["image"]),
         image_version(&container(new)["image"]),
     );
-    if let (Some(before), Some(after)) = (before, after)
-        && after < before
-    {
-        let tag = container(old)["image"]
+    let tag_of = |s: &Value| {
+        container(s)["image"]
             .as_str()
             .and_then(|i| i.split('@').next())
             .and_then(|i| i.rsplit_once(':'))
             .map(|(_, t)| t.to_owned())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    if let (Some(before), Some(after)) = (before, after)
+        && let tdengine::Upgrade::StopAll { reversible } = tdengine::Upgrade::between(before, after)
+    {
+        let (tag, new_tag) = (tag_of(old), tag_of(new));
+        let mut args = set_flags(&[("spec.image.tag", tag.clone())]);
+        args.extend(["--to".to_owned(), new_tag]);
+        changes.push(
+            Change::new(
+                ChangeClass::Unsafe,
+                object,
+                "spec.template.spec.containers[0].image",
+                format!(
+                    "TDengine {before} → {after} changes more than the Maintenance number: TDengine does not upgrade it rolling (every dnode must stop){}",
+                    if reversible { "" } else { ", and it cannot be rolled back" }
+                ),
+            )
+            .remedy("do not apply this render: `tdgen plan upgrade --to <tag>`, written from the spec as it was, stops every dnode and starts them on the new image, with the checks between")
+            .command(RemedyCommand::new(&["plan", "upgrade"], args))
+            .command(RemedyCommand::keep(&[("spec.image.tag", tag)])),
+        );
+    }
+    if let (Some(before), Some(after)) = (before, after)
+        && after < before
+    {
+        let tag = tag_of(old);
         changes.push(
             Change::new(
                 ChangeClass::Unsafe,

@@ -152,6 +152,49 @@ pub const ROOT_PASSWORD_MARKER_VERSIONS: (Version, Version) = (Version([3, 3, 6,
 /// The statement that changes the root password (TDengine SQL reference, user management).
 pub const ALTER_ROOT_PASSWORD: &str = "ALTER USER root PASS";
 
+/// How TDengine goes from one version to a newer one, by TDengine's versioning rules
+/// (`docs/en/28-releases/01-tdengine.md` @ `0417a231`, "TDengine Versioning Rules": the four
+/// numbers are Major+, Major, Feature, Maintenance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upgrade {
+    /// Only Maintenance differs: one dnode at a time while the cluster serves, if it has three
+    /// or more dnodes and three replicas; reversible.
+    Rolling,
+    /// Major or Feature differs: every dnode stopped, upgraded and started together, the
+    /// cluster out of service meanwhile. Reversible only when Major is the same.
+    StopAll {
+        /// A later downgrade to `from` is possible.
+        reversible: bool,
+    },
+    /// Major+ differs: no direct upgrade ("contact TDengine support").
+    Unsupported,
+    /// `to` is not newer than `from`.
+    NotNewer,
+}
+
+impl Upgrade {
+    /// The way from `from` to `to`.
+    pub fn between(from: Version, to: Version) -> Upgrade {
+        let ([a, b, c, _], [x, y, z, _]) = (from.0, to.0);
+        if to <= from {
+            Upgrade::NotNewer
+        } else if a != x {
+            Upgrade::Unsupported
+        } else if (b, c) == (y, z) {
+            Upgrade::Rolling
+        } else {
+            Upgrade::StopAll { reversible: b == y }
+        }
+    }
+}
+
+/// The replicas a database needs for a rolling upgrade to keep serving (versioning rules, as
+/// [`Upgrade`]).
+pub const ROLLING_UPGRADE_REPLICAS: u32 = 3;
+/// Upgrading across 3.1.0.0 needs every stream removed first, and cannot be undone (the 3.1.0.0
+/// notes in `docs/en/28-releases/01-tdengine.md` before the versioning rules were added).
+pub const STREAMS_REMOVED_BEFORE: Version = Version([3, 1, 0, 0]);
+
 /// Every version gate, oldest first (for documentation and tests).
 pub const CAPABILITIES: [Capability; 4] = [
     PERSISTED_CONFIG,
@@ -176,6 +219,23 @@ mod tests {
         assert!(ROOT_PASSWORD_MARKER.starts_with(DATA_DIR));
         let (from, to) = ROOT_PASSWORD_MARKER_VERSIONS;
         assert!(from == PASSWORD_FROM_ENV.since && from < to);
+    }
+
+    #[test]
+    fn upgrades_follow_the_versioning_rules() {
+        let v = |s: &str| Version::parse(s).expect("version");
+        assert_eq!(Upgrade::between(v("3.3.6.9"), v("3.3.6.13")), Upgrade::Rolling);
+        assert_eq!(
+            Upgrade::between(v("3.3.6.13"), v("3.3.8.8")),
+            Upgrade::StopAll { reversible: true }
+        );
+        assert_eq!(
+            Upgrade::between(v("3.2.3.0"), v("3.3.0.0")),
+            Upgrade::StopAll { reversible: false }
+        );
+        assert_eq!(Upgrade::between(v("3.3.6.13"), v("3.3.6.13")), Upgrade::NotNewer);
+        assert_eq!(Upgrade::between(v("3.3.6.13"), v("3.3.6.9")), Upgrade::NotNewer);
+        assert_eq!(Upgrade::between(v("3.3.6.13"), v("4.0.0.0")), Upgrade::Unsupported);
     }
 
     #[test]
