@@ -206,7 +206,15 @@ fn config_script(cluster: &FakeCluster, before: &str, after: &str) -> String {
         .script
 }
 
-const TAG: &str = "image: {tag: '3.3.6.13'}";
+/// Three dnodes on TDengine 3.3.6.13, with more of the spec (`config: {…}`).
+fn on_three(more: &str) -> String {
+    let more = if more.is_empty() {
+        String::new()
+    } else {
+        format!(", {more}")
+    };
+    format!("spec: {{dnodes: 3, image: {{tag: '3.3.6.13'}}{more}}}")
+}
 
 fn healthy(test: &str, shell: Shell) -> FakeCluster {
     let cluster = FakeCluster::new(test, shell);
@@ -221,8 +229,8 @@ fn live_parameters_are_altered_and_read_back_and_restart_ones_wait_for_the_rollo
         let cluster = healthy("config", shell);
         let script = config_script(
             &cluster,
-            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 16}}}}"),
-            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 64, numOfCommitThreads: 8}}}}"),
+            &on_three("config: {supportVnodes: 16}"),
+            &on_three("config: {supportVnodes: 64, numOfCommitThreads: 8}"),
         );
         let run = cluster.run(&script, &NS);
         assert_eq!(run.code, 3, "{shell:?}: the rollout comes next: {}", run.log);
@@ -259,8 +267,8 @@ fn the_time_zone_changes_on_every_dnode_at_once() {
         let cluster = healthy("config-tz", shell);
         let script = config_script(
             &cluster,
-            &format!("spec: {{dnodes: 3, {TAG}, timezone: UTC}}"),
-            &format!("spec: {{dnodes: 3, {TAG}, timezone: Asia/Shanghai}}"),
+            &on_three("timezone: UTC"),
+            &on_three("timezone: Asia/Shanghai"),
         );
         let run = cluster.run(&script, &NS);
         assert_eq!(run.code, 0, "{}", run.log);
@@ -279,8 +287,8 @@ fn a_refused_alter_stops_and_a_rerun_finishes() {
         let cluster = healthy("config-refused", shell);
         let script = config_script(
             &cluster,
-            &format!("spec: {{dnodes: 3, {TAG}}}"),
-            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 64, debugFlag: 135}}}}"),
+            &on_three(""),
+            &on_three("config: {supportVnodes: 64, debugFlag: 135}"),
         );
         cluster.fault("alter all dnodes 'supportVnodes'*", "error Out of range");
         let run = cluster.run(&script, &NS);
@@ -299,11 +307,7 @@ fn a_refused_alter_stops_and_a_rerun_finishes() {
 fn a_cluster_not_ready_or_on_another_version_is_left_alone() {
     for shell in SHELLS {
         let cluster = healthy("config-checks", shell);
-        let script = config_script(
-            &cluster,
-            &format!("spec: {{dnodes: 3, {TAG}}}"),
-            &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 64}}}}"),
-        );
+        let script = config_script(&cluster, &on_three(""), &on_three("config: {supportVnodes: 64}"));
         cluster.sandbox.write("version", "3.3.6.9");
         let run = cluster.run(&script, &NS);
         run.assert_stopped(1, "taosd runs 3.3.6.9, but the previous render names 3.3.6.13");
@@ -352,10 +356,7 @@ fn what_a_running_cluster_cannot_take_is_refused_with_the_reason() {
         let previous = previous(&cluster, before);
         tdgen::runbook::plan_config(&valid(after), &previous).expect_err("refused")
     };
-    let finding = refused(
-        &format!("spec: {{dnodes: 3, {TAG}}}"),
-        &format!("spec: {{dnodes: 3, {TAG}, config: {{minimalTmpDirGB: 2}}}}"),
-    );
+    let finding = refused(&on_three(""), &on_three("config: {minimalTmpDirGB: 2}"));
     assert_eq!(finding.code, "plan-config-refused");
     assert!(
         finding
@@ -364,24 +365,18 @@ fn what_a_running_cluster_cannot_take_is_refused_with_the_reason() {
         "{}",
         finding.message
     );
-    let finding = refused(
-        &format!("spec: {{dnodes: 3, {TAG}, config: {{supportVnodes: 16}}}}"),
-        &format!("spec: {{dnodes: 3, {TAG}}}"),
-    );
+    let finding = refused(&on_three("config: {supportVnodes: 16}"), &on_three(""));
     assert!(
         finding.message.contains("removing it does not reset it"),
         "{}",
         finding.message
     );
     let finding = refused(
-        &format!("spec: {{dnodes: 3, {TAG}}}"),
+        &on_three(""),
         "spec: {dnodes: 3, image: {tag: '3.3.8.8'}, config: {supportVnodes: 64}}",
     );
     assert!(finding.message.contains("two steps"), "{}", finding.message);
-    let finding = refused(
-        &format!("spec: {{dnodes: 3, {TAG}}}"),
-        &format!("spec: {{dnodes: 3, {TAG}}}"),
-    );
+    let finding = refused(&on_three(""), &on_three(""));
     assert!(
         finding.message.contains("changes no taosd parameter"),
         "{}",
