@@ -40,6 +40,10 @@ pub mod defaults {
     pub const DATA_SIZE: &str = "5Gi";
     /// `spec.storage.logs.size`, when a log volume is asked for without a size.
     pub const LOG_SIZE: &str = "1Gi";
+    /// Backup volume size.
+    pub const BACKUP_SIZE: &str = "20Gi";
+    /// Backup schedule: every day at 03:00.
+    pub const BACKUP_SCHEDULE: &str = "0 3 * * *";
 
     /// `spec.service.name` when unset: the doc's `taosd` for its cluster `tdengine`, the
     /// cluster's own name otherwise, so that two clusters in one namespace never share a
@@ -266,6 +270,23 @@ pub enum PasswordDelivery {
     Env,
 }
 
+/// The resolved backup schedule and volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSettings {
+    /// The CronJob's schedule.
+    pub schedule: String,
+    /// Databases to dump; empty for all.
+    pub databases: Vec<String>,
+    /// Complete backups kept.
+    pub keep: u32,
+    /// The backup PVC's canonical size.
+    pub size: String,
+    /// The backup PVC's StorageClass; `None` for the cluster's default.
+    pub storage_class: Option<String>,
+    /// The Job's `activeDeadlineSeconds`.
+    pub active_deadline_seconds: i64,
+}
+
 /// A reference to the root password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordRef {
@@ -363,6 +384,8 @@ pub struct Deploy {
     pub root_password: Option<PasswordRef>,
     /// Mnode bootstrap Job: seconds to wait for dnodes.
     pub mnode_bootstrap: Option<i64>,
+    /// Scheduled backups, when configured.
+    pub backup: Option<BackupSettings>,
     /// Extra env.
     pub extra_env: Vec<EnvVar>,
     /// Extra volumes.

@@ -84,9 +84,27 @@ pub struct Plan {
     pub taos_cfg: Option<(String, String, String)>,
     /// The mnode bootstrap: scripts ConfigMap name, Job name and pod labels.
     pub bootstrap: Option<Bootstrap>,
+    /// The scheduled backups: names, pod labels and script.
+    pub backup: Option<BackupPlan>,
     /// The validated spec the plan was derived from, for values the builders place as-is.
     pub spec: ValidSpec,
 }
+
+/// Names, labels and script of the backup CronJob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupPlan {
+    /// The CronJob, its NetworkPolicy and its PVC: `<name>-backup`.
+    pub name: String,
+    /// The ConfigMap holding the script.
+    pub config_map: String,
+    /// Labels of the backup pods (the instance's, without the dnode selector).
+    pub pod_labels: BTreeMap<String, String>,
+    /// The script (bash), from `templates/backup.sh.j2`.
+    pub script: String,
+}
+
+/// Where the backup PVC is mounted in the backup and restore pods.
+pub const BACKUP_DIR: &str = "/backup";
 
 /// Names and labels of the mnode bootstrap Job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +143,10 @@ impl Plan {
         let bootstrap = deploy
             .mnode_bootstrap
             .map(|wait_seconds| bootstrap(spec, &labels, &selector, wait_seconds));
+        let backup = deploy
+            .backup
+            .as_ref()
+            .map(|settings| backup_plan(spec, &labels, &selector, settings));
         let taos_cfg = (deploy.config_mode == ConfigMode::File).then(|| {
             let text = taos_cfg_text(spec);
             let checksum = format!("{:x}", Sha256::digest(text.as_bytes()));
@@ -145,6 +167,7 @@ impl Plan {
             service_account: deploy.service_account.as_ref().map(|(_, name)| name.clone()),
             taos_cfg,
             bootstrap,
+            backup,
             spec: spec.clone(),
         }
     }
@@ -174,17 +197,52 @@ impl Plan {
 }
 
 /// The bootstrap Job's names, labels, deadline and script.
+/// The instance's labels without the dnode selector, and this component's: no Service, budget
+/// or policy of the dnodes ever selects such a pod.
+fn task_labels(
+    labels: &BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+    component: &str,
+) -> BTreeMap<String, String> {
+    let mut pod_labels = labels.clone();
+    for key in selector.keys() {
+        pod_labels.remove(key);
+    }
+    pod_labels.insert("app.kubernetes.io/component".into(), component.into());
+    pod_labels
+}
+
+fn backup_plan(
+    spec: &ValidSpec,
+    labels: &BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+    settings: &crate::model::BackupSettings,
+) -> BackupPlan {
+    let context = serde_json::json!({
+        "name": spec.name,
+        "service": spec.service_name,
+        "domain": spec.cluster_domain,
+        "port": spec.server_port,
+        "databases": settings.databases.join(","),
+        "keep": settings.keep,
+        "dir": BACKUP_DIR,
+    });
+    BackupPlan {
+        name: format!("{}-backup", spec.name),
+        config_map: format!("{}-backup-script", spec.name),
+        pod_labels: task_labels(labels, selector, "backup"),
+        // Embedded template, plain context: an error is a tdgen bug the tests catch.
+        script: crate::templates::render("backup.sh.j2", context).unwrap_or_default(),
+    }
+}
+
 fn bootstrap(
     spec: &ValidSpec,
     labels: &BTreeMap<String, String>,
     selector: &BTreeMap<String, String>,
     wait_seconds: i64,
 ) -> Bootstrap {
-    let mut pod_labels = labels.clone();
-    for key in selector.keys() {
-        pod_labels.remove(key);
-    }
-    pod_labels.insert("app.kubernetes.io/component".into(), "mnode-bootstrap".into());
+    let pod_labels = task_labels(labels, selector, "mnode-bootstrap");
     let context = serde_json::json!({
         "name": spec.name,
         "service": spec.service_name,

@@ -386,7 +386,7 @@ fn teardown_context(plan: &Plan) -> Value {
     let objects: Vec<Value> = manifests
         .objects()
         .iter()
-        .filter(|o| !matches!(o.kind(), "StatefulSet" | "Job"))
+        .filter(|o| !matches!(o.kind(), "StatefulSet" | "Job" | "CronJob" | "PersistentVolumeClaim"))
         .map(|o| json!({ "kind": o.kind(), "name": o.name() }))
         .collect();
     let others: Vec<String> = objects
@@ -404,6 +404,7 @@ fn teardown_context(plan: &Plan) -> Value {
         "job_selector": plan.bootstrap.as_ref().map(|_| format!("app.kubernetes.io/instance={},app.kubernetes.io/component=mnode-bootstrap", plan.name)),
         "objects": objects,
         "others": others,
+        "backup": plan.backup.as_ref().map(|b| &b.name),
     })
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::tdengine;
 
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
     ("taos.cfg.j2", include_str!("../templates/taos.cfg.j2")),
     (
@@ -18,6 +18,7 @@ const TEMPLATES: [(&str, &str); 16] = [
     ("explain.txt.j2", include_str!("../templates/explain.txt.j2")),
     ("plans/_lib.sh.j2", include_str!("../templates/plans/_lib.sh.j2")),
     ("shell/taos.sh.j2", include_str!("../templates/shell/taos.sh.j2")),
+    ("backup.sh.j2", include_str!("../templates/backup.sh.j2")),
     ("plans/mnodes.sh.j2", include_str!("../templates/plans/mnodes.sh.j2")),
     (
         "plans/scale-out.sh.j2",

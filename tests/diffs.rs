@@ -56,6 +56,7 @@ spec:
   components: {adapter: {enabled: true}, keeper: {enabled: false}, explorer: {enabled: false}}
   rootPassword: {secretName: td-root, key: password}
   mnodeBootstrap: {enabled: true, waitSeconds: 600}
+  backup: {schedule: "0 3 * * *", databases: [metrics], keep: 7, storage: {size: 20Gi, storageClassName: archive}, activeDeadlineSeconds: 21600}
 "#;
 
 /// What changing a field from the baseline must give.
@@ -767,6 +768,56 @@ const FIELDS: &[Row] = &[
         SAFE,
         "a new Job, named after its content, replaces the old one",
         "bootstrap Jobs are named after their content",
+    ),
+    row(
+        "spec.backup.schedule",
+        "spec: {backup: {schedule: '30 1 * * *'}}",
+        SAFE,
+        "the CronJob changes in place",
+        IN_PLACE,
+    ),
+    row(
+        "spec.backup.databases",
+        "spec: {backup: {databases: [metrics, events]}}",
+        SAFE,
+        "the next run's script dumps them",
+        IN_PLACE,
+    ),
+    row(
+        "spec.backup.keep",
+        "spec: {backup: {keep: 3}}",
+        SAFE,
+        "the next run keeps fewer",
+        IN_PLACE,
+    ),
+    row(
+        "spec.backup.storage.size",
+        "spec: {backup: {storage: {size: 40Gi}}}",
+        SAFE,
+        "a PVC may grow",
+        "the backup volume grows",
+    ),
+    on(
+        "spec.backup.storage.size",
+        Base::Baseline,
+        "spec: {backup: {storage: {size: 10Gi}}}",
+        REJECTED,
+        "a PVC never shrinks",
+        "can not be less than previous value",
+    ),
+    row(
+        "spec.backup.storage.storageClassName",
+        "spec: {backup: {storage: {storageClassName: cold}}}",
+        REJECTED,
+        "a bound PVC's class is immutable",
+        "spec is immutable after creation",
+    ),
+    row(
+        "spec.backup.activeDeadlineSeconds",
+        "spec: {backup: {activeDeadlineSeconds: 3600}}",
+        SAFE,
+        "the CronJob changes in place",
+        IN_PLACE,
     ),
     row(
         "spec.extraEnv",

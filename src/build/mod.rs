@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodTemplateSpec, Service, ServiceAccount, ServicePort,
     ServiceSpec, VolumeResourceRequirements,
@@ -50,13 +50,35 @@ pub fn build(plan: &Plan) -> Manifests {
             &annotations,
         )));
     }
+    if let Some(backup) = &plan.backup {
+        let annotations = [("kustomize.toolkit.fluxcd.io/substitute", "disabled")];
+        objects.push(Manifest::ConfigMap(config_map(
+            plan,
+            &backup.config_map,
+            "backup.sh",
+            &backup.script,
+            &annotations,
+        )));
+        objects.push(Manifest::PersistentVolumeClaim(backup_claim(plan)));
+    }
     if plan.spec.deploy.disruption_budget.is_some() {
         objects.push(Manifest::PodDisruptionBudget(disruption_budget(plan)));
     }
     if plan.spec.deploy.network_policy.is_some() {
         objects.push(Manifest::NetworkPolicy(network_policy(plan)));
-        if plan.bootstrap.is_some() {
-            objects.push(Manifest::NetworkPolicy(bootstrap_network_policy(plan)));
+        if let Some(bootstrap) = &plan.bootstrap {
+            objects.push(Manifest::NetworkPolicy(task_network_policy(
+                plan,
+                &bootstrap.name,
+                &bootstrap.pod_labels,
+            )));
+        }
+        if let Some(backup) = &plan.backup {
+            objects.push(Manifest::NetworkPolicy(task_network_policy(
+                plan,
+                &backup.name,
+                &backup.pod_labels,
+            )));
         }
     }
     objects.push(Manifest::Service(headless_service(plan)));
@@ -66,6 +88,9 @@ pub fn build(plan: &Plan) -> Manifests {
     objects.push(Manifest::StatefulSet(statefulset(plan)));
     if plan.bootstrap.is_some() {
         objects.push(Manifest::Job(bootstrap_job(plan)));
+    }
+    if plan.backup.is_some() {
+        objects.push(Manifest::CronJob(backup_cron_job(plan)));
     }
     Manifests::new(objects)
 }
@@ -172,9 +197,13 @@ fn dns_egress(plan: &Plan) -> NetworkPolicyEgressRule {
 /// Egress: peers, and cluster DNS.
 pub fn network_policy(plan: &Plan) -> NetworkPolicy {
     let mut client_peers = plan.spec.deploy.network_policy.clone().unwrap_or_default().clients;
-    if let Some(bootstrap) = &plan.bootstrap {
+    let tasks = [
+        plan.bootstrap.as_ref().map(|b| &b.pod_labels),
+        plan.backup.as_ref().map(|b| &b.pod_labels),
+    ];
+    for labels in tasks.into_iter().flatten() {
         client_peers.push(NetworkPolicyPeer {
-            pod_selector: Some(match_labels(bootstrap.pod_labels.clone())),
+            pod_selector: Some(match_labels(labels.clone())),
             ..NetworkPolicyPeer::default()
         });
     }
@@ -205,19 +234,17 @@ pub fn network_policy(plan: &Plan) -> NetworkPolicy {
     }
 }
 
-/// The bootstrap Job's pod: nothing comes in; it reaches the dnodes' server port and DNS.
-pub fn bootstrap_network_policy(plan: &Plan) -> NetworkPolicy {
-    let Some(bootstrap) = &plan.bootstrap else {
-        return NetworkPolicy::default();
-    };
+/// A task's pod (the bootstrap Job's, the backups'): nothing comes in; it reaches the dnodes'
+/// server port and DNS.
+pub fn task_network_policy(plan: &Plan, name: &str, pod_labels: &BTreeMap<String, String>) -> NetworkPolicy {
     let to_dnodes = NetworkPolicyEgressRule {
         to: Some(vec![dnode_peers(plan)]),
         ports: Some(vec![policy_port(plan.spec.server_port, "TCP")]),
     };
     NetworkPolicy {
-        metadata: metadata(plan, &bootstrap.name),
+        metadata: metadata(plan, name),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(match_labels(bootstrap.pod_labels.clone())),
+            pod_selector: Some(match_labels(pod_labels.clone())),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ingress: None,
             egress: Some(vec![to_dnodes, dns_egress(plan)]),
@@ -378,13 +405,7 @@ pub fn bootstrap_job(plan: &Plan) -> Job {
     let Some(bootstrap) = &plan.bootstrap else {
         return Job::default();
     };
-    let mut meta = metadata(plan, &bootstrap.name);
-    if let Some(labels) = meta.labels.as_mut() {
-        for key in plan.selector.keys() {
-            labels.remove(key);
-        }
-        labels.insert("app.kubernetes.io/component".into(), "mnode-bootstrap".into());
-    }
+    let mut meta = task_metadata(plan, &bootstrap.name, "mnode-bootstrap");
     meta.annotations
         .get_or_insert_with(BTreeMap::new)
         .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
@@ -399,6 +420,64 @@ pub fn bootstrap_job(plan: &Plan) -> Job {
         metadata: meta,
         spec: Some(spec),
         ..Job::default()
+    }
+}
+
+/// The backup volume, an ordinary PVC (not a claim template): labelled like the cluster, never
+/// owned by the StatefulSet, so neither a scale-in nor a teardown of the dnodes removes it.
+fn backup_claim(plan: &Plan) -> PersistentVolumeClaim {
+    let (Some(backup), Some(settings)) = (&plan.backup, &plan.spec.deploy.backup) else {
+        return PersistentVolumeClaim::default();
+    };
+    let mut pvc = claim(&backup.name, &settings.size, settings.storage_class.clone());
+    pvc.metadata = task_metadata(plan, &backup.name, "backup");
+    pvc
+}
+
+/// Metadata of a task's object: the cluster's, without the dnode selector labels.
+fn task_metadata(plan: &Plan, name: &str, component: &str) -> ObjectMeta {
+    let mut meta = metadata(plan, name);
+    if let Some(labels) = meta.labels.as_mut() {
+        for key in plan.selector.keys() {
+            labels.remove(key);
+        }
+        labels.insert("app.kubernetes.io/component".into(), component.into());
+    }
+    meta
+}
+
+/// The backup CronJob: one run at a time (`Forbid`: a dump still running is never joined by
+/// another), each bounded by `activeDeadlineSeconds`, a failed run retried once in a new pod.
+pub fn backup_cron_job(plan: &Plan) -> CronJob {
+    let (Some(backup), Some(settings)) = (&plan.backup, &plan.spec.deploy.backup) else {
+        return CronJob::default();
+    };
+    let mut meta = task_metadata(plan, &backup.name, "backup");
+    meta.annotations
+        .get_or_insert_with(BTreeMap::new)
+        .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    CronJob {
+        metadata: meta,
+        spec: Some(CronJobSpec {
+            schedule: settings.schedule.clone(),
+            concurrency_policy: Some("Forbid".into()),
+            successful_jobs_history_limit: Some(3),
+            failed_jobs_history_limit: Some(3),
+            job_template: JobTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(backup.pod_labels.clone()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(JobSpec {
+                    backoff_limit: Some(1),
+                    active_deadline_seconds: Some(settings.active_deadline_seconds),
+                    template: pod::backup_pod(plan),
+                    ..JobSpec::default()
+                }),
+            },
+            ..CronJobSpec::default()
+        }),
+        ..CronJob::default()
     }
 }
 

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar as K8sEnvVar,
-    EnvVarSource, ExecAction, LocalObjectReference, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
-    SecretVolumeSource, SecurityContext, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+    EnvVarSource, ExecAction, LocalObjectReference, ObjectFieldSelector, PersistentVolumeClaimVolumeSource,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext, TopologySpreadConstraint, Volume,
+    VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -459,36 +460,98 @@ pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
     let Some(bootstrap) = &plan.bootstrap else {
         return PodTemplateSpec::default();
     };
+    task_pod(
+        plan,
+        &Task {
+            container: "mnode-bootstrap",
+            config_map: &bootstrap.config_map,
+            script: "mnode-bootstrap.sh",
+            labels: &bootstrap.pod_labels,
+            restart_policy: "OnFailure",
+            requests: ("50m", "64Mi"),
+            limits: ("500m", "256Mi"),
+            volume: None,
+        },
+    )
+}
+
+/// The backup CronJob's pod: the same, with the backup PVC at [`plan::BACKUP_DIR`]. A failed
+/// run is a new pod (taosdump cannot resume a dump).
+pub(super) fn backup_pod(plan: &Plan) -> PodTemplateSpec {
+    let Some(backup) = &plan.backup else {
+        return PodTemplateSpec::default();
+    };
+    task_pod(
+        plan,
+        &Task {
+            container: "backup",
+            config_map: &backup.config_map,
+            script: "backup.sh",
+            labels: &backup.pod_labels,
+            restart_policy: "Never",
+            requests: ("100m", "256Mi"),
+            limits: ("2", "2Gi"),
+            volume: Some((&backup.name, plan::BACKUP_DIR)),
+        },
+    )
+}
+
+/// A pod that runs one of tdgen's scripts in the TDengine image.
+struct Task<'a> {
+    container: &'a str,
+    config_map: &'a str,
+    /// The script's key in the ConfigMap.
+    script: &'a str,
+    labels: &'a BTreeMap<String, String>,
+    restart_policy: &'a str,
+    requests: (&'a str, &'a str),
+    limits: (&'a str, &'a str),
+    /// A PVC to mount: (claim, path).
+    volume: Option<(&'a str, &'a str)>,
+}
+
+fn task_pod(plan: &Plan, task: &Task<'_>) -> PodTemplateSpec {
     let mut env = vec![env_var(&plan::EnvVar {
         name: "POD_NAMESPACE".into(),
         source: EnvSource::FieldRef("metadata.namespace"),
     })];
     env.extend(plan::password_env(&plan.spec).iter().map(env_var));
-    let (mounts, volumes) = bootstrap_storage(plan, &bootstrap.config_map);
-    let small = |cpu: &str, memory: &str| {
+    let (mut mounts, mut volumes) = bootstrap_storage(plan, task.config_map);
+    if let Some((claim, path)) = task.volume {
+        mounts.push(mount(claim, path));
+        volumes.push(Volume {
+            name: claim.to_owned(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim.to_owned(),
+                read_only: None,
+            }),
+            ..Volume::default()
+        });
+    }
+    let amounts = |(cpu, memory): (&str, &str)| {
         BTreeMap::from([
             ("cpu".to_owned(), cpu.to_owned()),
             ("memory".to_owned(), memory.to_owned()),
         ])
     };
     let container = Container {
-        name: "mnode-bootstrap".into(),
+        name: task.container.into(),
         image: Some(plan.image.clone()),
         image_pull_policy: Some(plan.spec.pull_policy.as_str().into()),
-        command: Some(vec!["bash".into(), format!("{}/mnode-bootstrap.sh", plan::SCRIPTS_DIR)]),
+        command: Some(vec!["bash".into(), format!("{}/{}", plan::SCRIPTS_DIR, task.script)]),
         env: Some(env),
-        resources: resources(&small("50m", "64Mi"), &small("500m", "256Mi")),
+        resources: resources(&amounts(task.requests), &amounts(task.limits)),
         volume_mounts: Some(mounts),
         security_context: Some(bootstrap_security(plan)),
         ..Container::default()
     };
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
-            labels: Some(bootstrap.pod_labels.clone()),
+            labels: Some(task.labels.clone()),
             ..ObjectMeta::default()
         }),
         spec: Some(PodSpec {
-            restart_policy: Some("OnFailure".into()),
+            restart_policy: Some(task.restart_policy.into()),
             enable_service_links: Some(false),
             automount_service_account_token: Some(false),
             service_account_name: plan.service_account.clone(),

@@ -124,6 +124,7 @@ pub(super) fn compare(context: &Context<'_>, object: &str, old: &Value, new: &Va
         Some("StatefulSet") => statefulset(context, object, old, new, changes),
         Some("Service") => service(context, object, old, new, changes),
         Some("Job") => job(object, old, new, changes),
+        Some("PersistentVolumeClaim") => claim(object, old, new, changes),
         _ => Vec::new(),
     };
     let paths: Vec<String> = ["spec", "data", "metadata.labels", "metadata.annotations"]
@@ -203,6 +204,15 @@ pub(super) fn removed(context: &Context<'_>, object: &str, old: &Value, changes:
             ),
         )
         .remedy("let your GitOps tool prune the old Job, or `kubectl delete job` it"),
+        "PersistentVolumeClaim" => Change::new(
+            ChangeClass::Unsafe,
+            object,
+            "",
+            "the backup volume is no longer rendered: pruning it deletes every backup on it",
+        )
+        .remedy(format!(
+            "keep spec.backup, or copy the backups elsewhere first; without a GitOps prune, `kubectl apply` leaves the PVC and `kubectl delete pvc {name}` removes it"
+        )),
         _ => Change::new(ChangeClass::Safe, object, "", "no longer rendered")
             .remedy("`kubectl apply` leaves it in place: delete it, or let your GitOps tool prune it"),
     };
@@ -262,6 +272,54 @@ fn service(
         );
     }
     vec!["spec.clusterIP", "spec.selector"]
+}
+
+/// A PVC's spec is immutable once bound, except its storage request, which may only grow (core
+/// API validation, ValidatePersistentVolumeClaimUpdate), and only on a StorageClass that
+/// allows volume expansion.
+fn claim(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) -> Vec<&'static str> {
+    const SIZE: &str = "spec.resources.requests.storage";
+    let paths = changed_paths(&old["spec"], &new["spec"], "spec");
+    let name = new["metadata"]["name"].as_str().unwrap_or("?");
+    if paths.iter().any(|p| p != SIZE) {
+        changes.push(
+            Change::new(
+                ChangeClass::Rejected,
+                object,
+                "spec",
+                format!("the API server answers: PersistentVolumeClaim \"{name}\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"),
+            )
+            .remedy(format!("keep the backup volume's StorageClass; to move the backups, create a new PVC, copy them, then delete {name}")),
+        );
+    }
+    let size = |v: &Value| {
+        v["spec"]["resources"]["requests"]["storage"]
+            .as_str()
+            .and_then(|q| crate::quantity::Quantity::parse(q).ok())
+            .map(|q| q.ceil_units())
+    };
+    if let (Some(before), Some(after)) = (size(old), size(new))
+        && before != after
+    {
+        let change = if after < before {
+            Change::new(
+                ChangeClass::Rejected,
+                object,
+                SIZE,
+                "the API server answers: spec.resources.requests.storage: Forbidden: field can not be less than previous value".to_owned(),
+            )
+            .remedy("a PVC never shrinks: keep the size, or create a smaller PVC and copy the backups")
+        } else {
+            Change::new(
+                ChangeClass::Safe,
+                object,
+                SIZE,
+                "the backup volume grows (only if its StorageClass has allowVolumeExpansion: true)".to_owned(),
+            )
+        };
+        changes.push(change);
+    }
+    vec!["spec"]
 }
 
 fn job(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) -> Vec<&'static str> {

@@ -6,8 +6,8 @@ pub mod dir;
 use std::path::Path;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
@@ -24,8 +24,10 @@ use crate::yaml;
 pub enum Manifest {
     /// The pods' ServiceAccount.
     ServiceAccount(ServiceAccount),
-    /// taos.cfg or the bootstrap script.
+    /// taos.cfg, or a script (bootstrap, backup).
     ConfigMap(ConfigMap),
+    /// The backup volume.
+    PersistentVolumeClaim(PersistentVolumeClaim),
     /// The disruption budget.
     PodDisruptionBudget(PodDisruptionBudget),
     /// The network policy.
@@ -36,6 +38,8 @@ pub enum Manifest {
     StatefulSet(StatefulSet),
     /// The mnode bootstrap Job.
     Job(Job),
+    /// The backup CronJob.
+    CronJob(CronJob),
 }
 
 /// Apply each arm to the object inside, whatever its kind.
@@ -44,11 +48,13 @@ macro_rules! each {
         match $manifest {
             Manifest::ServiceAccount($object) => $body,
             Manifest::ConfigMap($object) => $body,
+            Manifest::PersistentVolumeClaim($object) => $body,
             Manifest::PodDisruptionBudget($object) => $body,
             Manifest::NetworkPolicy($object) => $body,
             Manifest::Service($object) => $body,
             Manifest::StatefulSet($object) => $body,
             Manifest::Job($object) => $body,
+            Manifest::CronJob($object) => $body,
         }
     };
 }
@@ -78,11 +84,13 @@ impl Manifest {
         match self {
             Manifest::ServiceAccount(_) => 0,
             Manifest::ConfigMap(_) => 1,
-            Manifest::PodDisruptionBudget(_) => 2,
-            Manifest::NetworkPolicy(_) => 3,
-            Manifest::Service(_) => 4,
-            Manifest::StatefulSet(_) => 5,
-            Manifest::Job(_) => 6,
+            Manifest::PersistentVolumeClaim(_) => 2,
+            Manifest::PodDisruptionBudget(_) => 3,
+            Manifest::NetworkPolicy(_) => 4,
+            Manifest::Service(_) => 5,
+            Manifest::StatefulSet(_) => 6,
+            Manifest::Job(_) => 7,
+            Manifest::CronJob(_) => 8,
         }
     }
 }

@@ -228,6 +228,25 @@ layer_struct! {
     }
 }
 
+layer_struct! {
+    /// Scheduled logical backups: a CronJob runs the image's own `taosdump` into a PVC of its
+    /// own (`<name>-backup`) and keeps the newest ones.
+    pub struct Backup {
+        /// The CronJob's schedule (five cron fields, or `@daily` and the like); default
+        /// `0 3 * * *`. Kubernetes reads it in the controller manager's time zone.
+        pub schedule: String,
+        /// Databases to dump; default all of them (`taosdump -A`, which leaves out the system
+        /// databases and `log`).
+        pub databases: Vec<String>,
+        /// How many complete backups to keep; default 7.
+        pub keep: i64,
+        /// The backup volume: size (default `20Gi`) and StorageClass (default: the cluster's).
+        pub storage: super::Volume,
+        /// Seconds a run may take before Kubernetes stops it; default 21600 (6 hours).
+        pub active_deadline_seconds: i64,
+    }
+}
+
 /// Raw Kubernetes pieces the spec accepts as they are.
 pub type Tolerations = Vec<Toleration>;
 /// Raw affinity (merged with the anti-affinity preset).

@@ -184,6 +184,9 @@ pub struct ClusterSpec {
     /// The Job that creates the extra mnodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mnode_bootstrap: Option<MnodeBootstrap>,
+    /// Scheduled taosdump backups into a PVC of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Backup>,
     /// Extra environment variables (after tdgen's own; `$(VAR)` may use them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_env: Option<ExtraEnv>,

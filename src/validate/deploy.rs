@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::Validator;
 use super::names::dns_subdomain;
-use crate::model::{DEFAULT_KUBERNETES, Deploy, MAX_KUBERNETES, MIN_KUBERNETES, defaults};
+use crate::model::{BackupSettings, DEFAULT_KUBERNETES, Deploy, MAX_KUBERNETES, MIN_KUBERNETES, defaults};
 use crate::quantity::Quantity;
 use crate::source::join_path;
 use crate::spec::{self, AntiAffinityMode, ClusterSpec, ConfigMode, SecurityProfile};
@@ -81,6 +81,7 @@ impl Validator {
             retention: self.retention(storage.retention.unwrap_or_default(), kubernetes_minor),
             root_password: self.root_password(c.root_password.clone(), version),
             mnode_bootstrap: self.mnode_bootstrap(c.mnode_bootstrap.clone().unwrap_or_default(), mnodes),
+            backup: c.backup.clone().and_then(|backup| self.backup(backup, c)),
             extra_env: self.extra_env(
                 c.extra_env.clone().unwrap_or_default(),
                 super::container::config_variables(c),
@@ -252,6 +253,86 @@ impl Validator {
             );
         }
         (deleted, scaled)
+    }
+
+    fn backup(&mut self, backup: spec::Backup, c: &ClusterSpec) -> Option<BackupSettings> {
+        let schedule = backup.schedule.unwrap_or_else(|| defaults::BACKUP_SCHEDULE.into());
+        let fields = schedule.split_whitespace().count();
+        if !(fields == 5 || (fields == 1 && schedule.starts_with('@'))) {
+            self.error(
+                "invalid-schedule",
+                "spec.backup.schedule",
+                format!("`{schedule}` is not a cron schedule: five fields (minute hour day month weekday), or `@daily` and the like"),
+                "for example `0 3 * * *` (every day at 03:00)",
+            );
+        }
+        let mut databases: Vec<String> = Vec::new();
+        for (i, database) in backup.databases.unwrap_or_default().into_iter().enumerate() {
+            let path = format!("spec.backup.databases[{i}]");
+            let plain = !database.is_empty()
+                && database.len() <= 64
+                && database.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !database.as_bytes()[0].is_ascii_digit();
+            if !plain {
+                self.error(
+                    "invalid-database-name",
+                    &path,
+                    format!("`{database}` is not a plain TDengine database name"),
+                    "letters, digits and `_`, not starting with a digit, at most 64 characters",
+                );
+            } else if databases.contains(&database) {
+                self.error(
+                    "duplicate-database",
+                    &path,
+                    format!("`{database}` is listed twice"),
+                    "list each database once",
+                );
+            } else {
+                databases.push(database);
+            }
+        }
+        let keep = self.bounded("spec.backup.keep", backup.keep, 7, 1, 1000);
+        let storage = backup.storage.unwrap_or_default();
+        let (size, _) = self.size(
+            "spec.backup.storage.size",
+            storage.size.as_deref().unwrap_or(defaults::BACKUP_SIZE),
+        );
+        let storage_class = storage.storage_class_name.flatten();
+        self.storage_class("spec.backup.storage.storageClassName", storage_class.as_deref());
+        let data_class = c
+            .storage
+            .as_ref()
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.storage_class_name.clone())
+            .flatten();
+        if storage_class == data_class {
+            self.warn(
+                "backup-same-storage",
+                "spec.backup.storage.storageClassName",
+                format!(
+                    "the backups go to the same StorageClass as the data ({}): a failure of that storage takes both",
+                    storage_class.as_deref().unwrap_or("the cluster's default")
+                ),
+                "put spec.backup.storage on another StorageClass, or copy the backup PVC elsewhere (VolumeSnapshots to another system, an object store)",
+            );
+        }
+        let active_deadline_seconds = self
+            .bounded(
+                "spec.backup.activeDeadlineSeconds",
+                backup.active_deadline_seconds,
+                21_600,
+                60,
+                604_800,
+            )
+            .into();
+        Some(BackupSettings {
+            schedule,
+            databases,
+            keep: u32::try_from(keep).unwrap_or(7),
+            size,
+            storage_class,
+            active_deadline_seconds,
+        })
     }
 
     fn mnode_bootstrap(&mut self, bootstrap: spec::MnodeBootstrap, mnodes: u32) -> Option<i64> {

@@ -90,7 +90,10 @@ pub fn assert_parses_back(manifests: &Manifests, text: &str) {
 /// Parse a document into the k8s-openapi type its `kind` names, strictly, and serialise it again.
 pub fn reparse(document: &Value) -> Value {
     use k8s_openapi::api::{
-        batch::v1::Job, core::v1::*, networking::v1::NetworkPolicy, policy::v1::PodDisruptionBudget,
+        batch::v1::{CronJob, Job},
+        core::v1::*,
+        networking::v1::NetworkPolicy,
+        policy::v1::PodDisruptionBudget,
     };
     match document["kind"].as_str() {
         Some("Service") => serde_json::to_value(strict_parse::<Service>(document)),
@@ -100,6 +103,8 @@ pub fn reparse(document: &Value) -> Value {
         Some("PodDisruptionBudget") => serde_json::to_value(strict_parse::<PodDisruptionBudget>(document)),
         Some("NetworkPolicy") => serde_json::to_value(strict_parse::<NetworkPolicy>(document)),
         Some("Job") => serde_json::to_value(strict_parse::<Job>(document)),
+        Some("CronJob") => serde_json::to_value(strict_parse::<CronJob>(document)),
+        Some("PersistentVolumeClaim") => serde_json::to_value(strict_parse::<PersistentVolumeClaim>(document)),
         other => panic!("unexpected kind {other:?}"),
     }
     .expect("reserialises")
