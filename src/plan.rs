@@ -101,6 +101,8 @@ pub struct BackupPlan {
     pub pod_labels: BTreeMap<String, String>,
     /// The script (bash), from `templates/backup.sh.j2`.
     pub script: String,
+    /// The restore script (bash) `tdgen plan restore` runs, from `templates/restore.sh.j2`.
+    pub restore_script: String,
 }
 
 /// Where the backup PVC is mounted in the backup and restore pods.
@@ -231,8 +233,9 @@ fn backup_plan(
         name: format!("{}-backup", spec.name),
         config_map: format!("{}-backup-script", spec.name),
         pod_labels: task_labels(labels, selector, "backup"),
-        // Embedded template, plain context: an error is a tdgen bug the tests catch.
-        script: crate::templates::render("backup.sh.j2", context).unwrap_or_default(),
+        // Embedded templates, plain context: an error is a tdgen bug the tests catch.
+        script: crate::templates::render("backup.sh.j2", &context).unwrap_or_default(),
+        restore_script: crate::templates::render("restore.sh.j2", &context).unwrap_or_default(),
     }
 }
 

@@ -344,6 +344,57 @@ pub fn plan_upgrade(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Bo
     written("upgrade", "plans/upgrade.sh.j2", context)
 }
 
+/// Write the runbook that restores the backup `from` (a directory name on the backup volume,
+/// such as `20261127T030000Z`) into the running cluster, through a Job on the backup volume.
+pub fn plan_restore(spec: &ValidSpec, from: &str) -> Result<Runbook, Box<Finding>> {
+    let refuse = |message: String, help: &str| {
+        Box::new(Finding::error("plan-restore-refused", "--from", message).with_help(help))
+    };
+    let plain = !from.is_empty()
+        && !from.starts_with('.')
+        && from.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !plain {
+        return Err(refuse(
+            format!("`{from}` is not the name of a backup"),
+            "pass a directory name from the backup volume, such as 20261127T030000Z (the backup Job's log names each one)",
+        ));
+    }
+    let plan = Plan::new(spec);
+    let Some(backup) = &plan.backup else {
+        return Err(refuse(
+            "the spec has no spec.backup, so there is no backup volume to restore from".into(),
+            "restore with the spec that has spec.backup",
+        ));
+    };
+    let job = crate::build::restore_job(&plan, from);
+    let job_name = job.metadata.name.clone().unwrap_or_default();
+    let yaml =
+        crate::emit::to_yaml_string(&job).map_err(|e| Box::new(Finding::error("plan-render", "", e.to_string())))?;
+    if yaml.lines().any(|l| l == "TDGEN_MANIFESTS") {
+        return Err(Box::new(Finding::error(
+            "plan-render",
+            "",
+            "the Job contains the heredoc delimiter".to_owned(),
+        )));
+    }
+    let deadline = spec
+        .deploy
+        .backup
+        .as_ref()
+        .map_or(21_600, |b| b.active_deadline_seconds);
+    let context = with_base(
+        &plan,
+        [
+            ("from", json!(from)),
+            ("cronjob", json!(backup.name)),
+            ("job", json!(job_name)),
+            ("attempts", json!(deadline / 10 + 30)),
+            ("manifests", json!(yaml)),
+        ],
+    );
+    written("restore", "plans/restore.sh.j2", context)
+}
+
 fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
     let dnodes = plan.spec.dnodes;
     let refuse = |message: String, help: &str| {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::tdengine;
 
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 19] = [
     ("init.yaml.j2", include_str!("../templates/init.yaml.j2")),
     ("taos.cfg.j2", include_str!("../templates/taos.cfg.j2")),
     (
@@ -19,6 +19,7 @@ const TEMPLATES: [(&str, &str); 17] = [
     ("plans/_lib.sh.j2", include_str!("../templates/plans/_lib.sh.j2")),
     ("shell/taos.sh.j2", include_str!("../templates/shell/taos.sh.j2")),
     ("backup.sh.j2", include_str!("../templates/backup.sh.j2")),
+    ("restore.sh.j2", include_str!("../templates/restore.sh.j2")),
     ("plans/mnodes.sh.j2", include_str!("../templates/plans/mnodes.sh.j2")),
     (
         "plans/scale-out.sh.j2",
@@ -36,6 +37,7 @@ const TEMPLATES: [(&str, &str); 17] = [
     ("plans/adopt.sh.j2", include_str!("../templates/plans/adopt.sh.j2")),
     ("plans/config.sh.j2", include_str!("../templates/plans/config.sh.j2")),
     ("plans/upgrade.sh.j2", include_str!("../templates/plans/upgrade.sh.j2")),
+    ("plans/restore.sh.j2", include_str!("../templates/plans/restore.sh.j2")),
     (
         "plans/password.sh.j2",
         include_str!("../templates/plans/password.sh.j2"),

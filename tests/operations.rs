@@ -703,3 +703,188 @@ fn a_rolling_upgrade_stopped_midway_resumes_where_it_stopped() {
         assert_eq!(cluster.state("version"), "3.3.6.13");
     }
 }
+
+/// The backup script of `spec` (a fragment of `spec.backup`), writing under the sandbox's
+/// `backups/` instead of the pod's `/backup`, with the fake `taosdump` and a clock that moves
+/// on by one second per call.
+fn backup_setup(test: &str, backup: &str) -> (FakeCluster, String) {
+    let cluster = healthy(test, Shell::Current);
+    cluster.dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready")]);
+    cluster.databases(&[("metrics", 3), ("events", 3), ("log", 1)]);
+    let fakes = std::path::Path::new(crate::support::ROOT).join("tests/fakes");
+    let taosdump = std::fs::read_to_string(fakes.join("taosdump")).expect("fake taosdump");
+    write_tool(&cluster, "taosdump", &taosdump);
+    write_tool(
+        &cluster,
+        "date",
+        "#!/usr/bin/env bash\n# A clock for the tests: 2026-11-27 03:00:00 UTC, one second later at every call.\nn=$(cat \"$FAKE/clock\" 2>/dev/null || echo 0)\necho $((n + 1)) >\"$FAKE/clock\"\nprintf '20261127T0300%02dZ\\n' \"$n\"\n",
+    );
+    let spec = valid(&on_three(&format!("backup: {{{backup}}}")));
+    let plan = tdgen::Plan::new(&spec);
+    let script = plan.backup.expect("a backup plan").script;
+    let dir = cluster.sandbox.dir.join("backups");
+    std::fs::create_dir_all(&dir).expect("backup dir");
+    let script = script.replace("BACKUP_DIR='/backup'", &format!("BACKUP_DIR='{}'", dir.display()));
+    (cluster, script)
+}
+
+fn write_tool(cluster: &FakeCluster, name: &str, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = cluster.sandbox.dir.join("bin").join(name);
+    std::fs::write(&path, text).expect("tool");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+fn backups(cluster: &FakeCluster) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cluster.sandbox.dir.join("backups"))
+        .expect("backups")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+const POD: [(&str, &str); 2] = [("POD_NAMESPACE", "ns"), ("TAOS_ROOT_PASSWORD", "s3cret")];
+
+#[test]
+fn a_backup_run_dumps_the_listed_databases_and_keeps_the_newest() {
+    let (cluster, script) = backup_setup("backup", "databases: [metrics, events], keep: 3");
+    cluster.sandbox.write("password", "s3cret");
+    for _ in 0..5 {
+        let run = cluster.run(&script, &POD);
+        assert_eq!(run.code, 0, "{}", run.log);
+        let dump = run
+            .calls
+            .iter()
+            .find(|c| c.starts_with("taosdump "))
+            .expect("taosdump ran");
+        assert!(
+            dump.contains("databases=metrics,events all=0") || dump.contains("all=0 databases=metrics,events"),
+            "{dump}"
+        );
+        assert!(
+            dump.contains("host=tdengine-0.taosd.ns.svc.cluster.local port=6030"),
+            "{dump}"
+        );
+    }
+    assert_eq!(
+        backups(&cluster),
+        ["20261127T030002Z", "20261127T030003Z", "20261127T030004Z"],
+        "the newest 3 whole backups"
+    );
+    let newest = cluster.sandbox.dir.join("backups/20261127T030004Z");
+    assert!(newest.join("taosdump.metrics").is_dir() && newest.join("taosdump.events").is_dir());
+}
+
+#[test]
+fn a_failed_dump_keeps_nothing_and_leaves_the_older_backups() {
+    let (cluster, script) = backup_setup("backup-failed", "");
+    let run = cluster.run(&script, &[("POD_NAMESPACE", "ns")]);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(
+        run.calls.iter().any(|c| c.contains("all=1")),
+        "every database by default"
+    );
+    cluster.fault("taosdump", "fail");
+    let run = cluster.run(&script, &[("POD_NAMESPACE", "ns")]);
+    assert_eq!(run.code, 1, "{}", run.log);
+    assert!(run.log.contains("this run kept nothing"), "{}", run.log);
+    assert_eq!(
+        backups(&cluster),
+        ["20261127T030000Z"],
+        "no partial dump is left behind"
+    );
+    cluster.sandbox.write("password", "changed");
+    let run = cluster.run(&script, &[("POD_NAMESPACE", "ns")]);
+    assert_eq!(run.code, 1, "a refused login keeps nothing: {}", run.log);
+    assert_eq!(backups(&cluster), ["20261127T030000Z"]);
+}
+
+fn restore_script() -> String {
+    let spec = valid(&on_three("backup: {databases: [metrics]}"));
+    tdgen::runbook::plan_restore(&spec, "20261127T030000Z")
+        .expect("plan restore")
+        .script
+}
+
+#[test]
+fn a_restore_pauses_the_backups_runs_its_job_and_resumes_them_only_after_success() {
+    for shell in SHELLS {
+        let cluster = healthy("restore", shell);
+        let script = restore_script();
+        let run = cluster.run(&script, &NS);
+        run.assert_stopped(1, "run again with CONFIRM=tdengine");
+        assert!(run.changes().is_empty());
+
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
+        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
+        let changes = run.changes();
+        let kubectl: Vec<&String> = run
+            .calls
+            .iter()
+            .filter(|c| c.starts_with("kubectl patch cronjob"))
+            .collect();
+        assert_eq!(kubectl.len(), 2, "{kubectl:?}");
+        assert!(kubectl[0].contains("\"suspend\":true") && kubectl[1].contains("\"suspend\":false"));
+        assert!(changes.iter().any(|c| c == "applied 1 objects"), "{changes:?}");
+        assert_eq!(cluster.state("cronjob-suspend").trim(), "false");
+
+        cluster.sandbox.write("job-failed", "");
+        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
+        run.assert_stopped(1, "the restore Job failed");
+        assert!(run.log.contains("the backups stay paused"), "{}", run.log);
+        assert_eq!(
+            cluster.state("cronjob-suspend").trim(),
+            "true",
+            "not resumed after a failure"
+        );
+    }
+}
+
+#[test]
+fn the_restore_script_loads_a_whole_backup_and_refuses_anything_else() {
+    let (cluster, backup) = backup_setup("restore-script", "databases: [metrics, events]");
+    let run = cluster.run(&backup, &[("POD_NAMESPACE", "ns")]);
+    assert_eq!(run.code, 0, "{}", run.log);
+    let spec = valid(&on_three("backup: {databases: [metrics, events]}"));
+    let dir = cluster.sandbox.dir.join("backups");
+    let restore = tdgen::Plan::new(&spec)
+        .backup
+        .expect("backup plan")
+        .restore_script
+        .replace("BACKUP_DIR='/backup'", &format!("BACKUP_DIR='{}'", dir.display()));
+    let run_restore = |from: &str| {
+        let script = format!("set -- {from}\n{restore}");
+        cluster.run(&script, &[("POD_NAMESPACE", "ns")])
+    };
+    let run = run_restore("20261127T030000Z");
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(cluster.state("restored"), "events\nmetrics\n");
+    assert!(
+        run.calls
+            .iter()
+            .any(|c| c.contains("taosdump host=tdengine-0.taosd.ns.svc.cluster.local") && c.contains("in=set"))
+    );
+    let run = run_restore("20991231T000000Z");
+    assert_eq!(run.code, 2, "{}", run.log);
+    assert!(run.log.contains("no backup 20991231T000000Z"), "{}", run.log);
+    assert!(
+        run.log.contains("20261127T030000Z"),
+        "the backups there are listed: {}",
+        run.log
+    );
+    let run = run_restore("../etc");
+    assert_eq!(run.code, 2, "{}", run.log);
+}
+
+#[test]
+fn a_restore_needs_a_backup_volume_and_a_backup_name() {
+    let without = valid(&on_three(""));
+    let refused = tdgen::runbook::plan_restore(&without, "20261127T030000Z").expect_err("no spec.backup");
+    assert_eq!(refused.code, "plan-restore-refused");
+    let with = valid(&on_three("backup: {}"));
+    for bad in ["", "../x", ".partial-1", "a/b"] {
+        assert!(tdgen::runbook::plan_restore(&with, bad).is_err(), "{bad:?}");
+    }
+}

@@ -113,6 +113,7 @@ const PLAN_HELP: &str = "Examples:
   tdgen plan config -f cluster.yaml --previous deploy/ > config.sh   (before applying the new render)
   tdgen plan password -f cluster.yaml --secret tdengine-root-2026:password > password.sh
   tdgen plan upgrade -f cluster.yaml --to 3.3.6.14 > upgrade.sh
+  tdgen plan restore -f cluster.yaml --from 20261127T030000Z > restore.sh
 
 Exit codes: 0 written; 1 the spec is invalid, or the runbook cannot apply to it; 2 usage or I/O error.";
 
@@ -230,6 +231,10 @@ struct PlanArgs {
     /// (`password` only).
     #[arg(long, value_name = "NAME[:KEY]", required_if_eq("runbook", "password"))]
     secret: Option<String>,
+    /// The backup to restore: a directory name on the backup volume, such as
+    /// 20261127T030000Z (`restore` only).
+    #[arg(long, value_name = "BACKUP", required_if_eq("runbook", "restore"))]
+    from: Option<String>,
     /// Bash script (default) or Markdown checklist.
     #[arg(long, value_enum, default_value_t = PlanFormat::Shell)]
     format: PlanFormat,
@@ -248,6 +253,7 @@ enum RunbookName {
     Config,
     Password,
     Upgrade,
+    Restore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -502,6 +508,10 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
                 .map_err(|_| anyhow::anyhow!("--to for `plan scale` is a number of dnodes, not `{to}`"))?;
             tdgen::runbook::plan(&checked.valid, tdgen::runbook::PlanKind::Scale { to })
         }
+        RunbookName::Restore => {
+            let from = args.from.as_deref().context("plan restore needs --from BACKUP")?;
+            tdgen::runbook::plan_restore(&checked.valid, from)
+        }
         RunbookName::Upgrade => {
             let tag = args.to.as_deref().context("plan upgrade needs --to TAG")?;
             let next = changed(&request, &[format!("spec.image.tag={tag}")])?;
@@ -540,7 +550,11 @@ fn plan_kind(args: &PlanArgs) -> tdgen::runbook::PlanKind {
         },
         RunbookName::Verify => PlanKind::Verify,
         // Written by `plan` from more than the spec; never asked for here.
-        RunbookName::Scale | RunbookName::Config | RunbookName::Password | RunbookName::Upgrade => PlanKind::Verify,
+        RunbookName::Scale
+        | RunbookName::Config
+        | RunbookName::Password
+        | RunbookName::Upgrade
+        | RunbookName::Restore => PlanKind::Verify,
     }
 }
 

@@ -52,13 +52,7 @@ pub fn build(plan: &Plan) -> Manifests {
     }
     if let Some(backup) = &plan.backup {
         let annotations = [("kustomize.toolkit.fluxcd.io/substitute", "disabled")];
-        objects.push(Manifest::ConfigMap(config_map(
-            plan,
-            &backup.config_map,
-            "backup.sh",
-            &backup.script,
-            &annotations,
-        )));
+        objects.push(Manifest::ConfigMap(backup_scripts(plan, backup, &annotations)));
         objects.push(Manifest::PersistentVolumeClaim(backup_claim(plan)));
     }
     if plan.spec.deploy.disruption_budget.is_some() {
@@ -416,6 +410,54 @@ pub fn bootstrap_job(plan: &Plan) -> Job {
         ..JobSpec::default()
     };
     meta.name = Some(content_name(&bootstrap.name, &spec, &bootstrap.script));
+    Job {
+        metadata: meta,
+        spec: Some(spec),
+        ..Job::default()
+    }
+}
+
+/// The backup and restore scripts, in one ConfigMap.
+fn backup_scripts(plan: &Plan, backup: &plan::BackupPlan, annotations: &[(&str, &str)]) -> ConfigMap {
+    let mut scripts = config_map(plan, &backup.config_map, "backup.sh", &backup.script, annotations);
+    scripts
+        .data
+        .get_or_insert_with(BTreeMap::new)
+        .insert("restore.sh".into(), backup.restore_script.clone());
+    scripts
+}
+
+/// The Job that restores the backup `from` (written into `tdgen plan restore`, never part of
+/// a render): the backup pod running the restore script, once, named after the backup.
+pub fn restore_job(plan: &Plan, from: &str) -> Job {
+    let Some(backup) = &plan.backup else {
+        return Job::default();
+    };
+    let mut meta = task_metadata(plan, &format!("{}-restore", plan.name), "restore");
+    meta.annotations
+        .get_or_insert_with(BTreeMap::new)
+        .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    let mut template = pod::backup_pod(plan);
+    if let Some(container) = template.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+        container.name = "restore".into();
+        container.command = Some(vec![
+            "bash".into(),
+            format!("{}/restore.sh", plan::SCRIPTS_DIR),
+            from.to_owned(),
+        ]);
+    }
+    // The pod keeps the backup pods' labels, so the same NetworkPolicies let it reach the dnodes.
+    let spec = JobSpec {
+        backoff_limit: Some(0),
+        active_deadline_seconds: plan.spec.deploy.backup.as_ref().map(|b| b.active_deadline_seconds),
+        template,
+        ..JobSpec::default()
+    };
+    meta.name = Some(content_name(
+        &format!("{}-restore", plan.name),
+        &spec,
+        &backup.restore_script,
+    ));
     Job {
         metadata: meta,
         spec: Some(spec),
