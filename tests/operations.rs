@@ -888,3 +888,13 @@ fn a_restore_needs_a_backup_volume_and_a_backup_name() {
         assert!(tdgen::runbook::plan_restore(&with, bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn an_image_without_taosdump_is_named_as_the_cause() {
+    let (cluster, script) = backup_setup("backup-no-taosdump", "");
+    std::fs::remove_file(cluster.sandbox.dir.join("bin/taosdump")).expect("remove the fake");
+    let run = cluster.run(&script, &[("POD_NAMESPACE", "ns")]);
+    assert_eq!(run.code, 1, "{}", run.log);
+    assert!(run.log.contains("this image has no taosdump"), "{}", run.log);
+    assert!(backups(&cluster).is_empty());
+}
