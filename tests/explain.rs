@@ -117,3 +117,17 @@ fn the_dot_picture_is_the_same_graph() {
     );
     assert!(text.contains("dnode0 -> pvc0 [label=\"/var/lib/taos\"]"), "{text}");
 }
+
+#[test]
+fn backups_are_explained_with_their_schedule_volume_and_restore() {
+    let text = explain(
+        "spec: {dnodes: 3, backup: {schedule: '0 1 * * *', keep: 4, storage: {size: 30Gi, storageClassName: archive}}}",
+    );
+    assert!(
+        text.contains("Backups: CronJob tdengine-backup at `0 1 * * *` dumps every database"),
+        "{text}"
+    );
+    assert!(text.contains("(30Gi, archive) and keeps the newest 4"), "{text}");
+    assert!(text.contains("tdgen plan restore --from <backup>"), "{text}");
+    assert!(!explain("spec: {dnodes: 3}").contains("Backups:"));
+}
