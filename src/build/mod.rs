@@ -498,29 +498,33 @@ pub fn backup_cron_job(plan: &Plan) -> CronJob {
     meta.annotations
         .get_or_insert_with(BTreeMap::new)
         .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
-    CronJob {
+    let spec = CronJobSpec {
+        schedule: settings.schedule.clone(),
+        concurrency_policy: Some("Forbid".into()),
+        successful_jobs_history_limit: Some(3),
+        failed_jobs_history_limit: Some(3),
+        job_template: JobTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(backup.pod_labels.clone()),
+                ..ObjectMeta::default()
+            }),
+            spec: Some(JobSpec {
+                backoff_limit: Some(1),
+                active_deadline_seconds: Some(settings.active_deadline_seconds),
+                template: pod::backup_pod(plan),
+                ..JobSpec::default()
+            }),
+        },
+        ..CronJobSpec::default()
+    };
+    let mut cron_job = CronJob {
         metadata: meta,
-        spec: Some(CronJobSpec {
-            schedule: settings.schedule.clone(),
-            concurrency_policy: Some("Forbid".into()),
-            successful_jobs_history_limit: Some(3),
-            failed_jobs_history_limit: Some(3),
-            job_template: JobTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(backup.pod_labels.clone()),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(JobSpec {
-                    backoff_limit: Some(1),
-                    active_deadline_seconds: Some(settings.active_deadline_seconds),
-                    template: pod::backup_pod(plan),
-                    ..JobSpec::default()
-                }),
-            },
-            ..CronJobSpec::default()
-        }),
         ..CronJob::default()
-    }
+    };
+    // `spec` is optional in the Kubernetes API up to 1.35 and required from 1.36.
+    k8s_openapi::k8s_if_le_1_35! { cron_job.spec = Some(spec); }
+    k8s_openapi::k8s_if_ge_1_36! { cron_job.spec = spec; }
+    cron_job
 }
 
 /// `<prefix>-<8 hex digits of the content's SHA-256>`, cut to the 63 characters a Job name may
