@@ -12,6 +12,10 @@ use crate::spec::{self, AntiAffinityMode, ClusterSpec, ConfigMode, SecurityProfi
 use crate::suggest::did_you_mean;
 use crate::tdengine::{self, MAX_MNODES, version::Version};
 
+/// The longest CronJob name (Kubernetes docs, "CronJob": at most 52 characters, because the
+/// controller appends 11 to name each Job, and a Job name may have 63).
+const MAX_CRONJOB_NAME_LEN: usize = 52;
+
 /// The node label that tells nodes apart, for one dnode per node.
 const HOSTNAME_KEY: &str = "kubernetes.io/hostname";
 
@@ -81,7 +85,7 @@ impl Validator {
             retention: self.retention(storage.retention.unwrap_or_default(), kubernetes_minor),
             root_password: self.root_password(c.root_password.clone(), version),
             mnode_bootstrap: self.mnode_bootstrap(c.mnode_bootstrap.clone().unwrap_or_default(), mnodes),
-            backup: c.backup.clone().and_then(|backup| self.backup(backup, c)),
+            backup: c.backup.clone().and_then(|backup| self.backup(backup, c, name)),
             extra_env: self.extra_env(
                 c.extra_env.clone().unwrap_or_default(),
                 super::container::config_variables(c),
@@ -255,7 +259,19 @@ impl Validator {
         (deleted, scaled)
     }
 
-    fn backup(&mut self, backup: spec::Backup, c: &ClusterSpec) -> Option<BackupSettings> {
+    fn backup(&mut self, backup: spec::Backup, c: &ClusterSpec, name: &str) -> Option<BackupSettings> {
+        let cron_job = format!("{name}-backup");
+        if cron_job.len() > MAX_CRONJOB_NAME_LEN {
+            self.error(
+                "backup-name-too-long",
+                "spec.backup",
+                format!(
+                    "the backup CronJob `{cron_job}` would have {} characters; Kubernetes allows {MAX_CRONJOB_NAME_LEN} (its Jobs add a suffix to reach 63)",
+                    cron_job.len()
+                ),
+                format!("shorten metadata.name to at most {} characters", MAX_CRONJOB_NAME_LEN - "-backup".len()),
+            );
+        }
         let schedule = backup.schedule.unwrap_or_else(|| defaults::BACKUP_SCHEDULE.into());
         let fields = schedule.split_whitespace().count();
         if !(fields == 5 || (fields == 1 && schedule.starts_with('@'))) {
