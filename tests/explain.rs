@@ -131,3 +131,23 @@ fn backups_are_explained_with_their_schedule_volume_and_restore() {
     assert!(text.contains("tdgen plan restore --from <backup>"), "{text}");
     assert!(!explain("spec: {dnodes: 3}").contains("Backups:"));
 }
+
+#[test]
+fn the_picture_shows_the_backups_when_there_are_some() {
+    use tdgen::explain::DiagramFormat;
+    let spec = "metadata: {name: td, namespace: tsdb}\nspec: {dnodes: 3, backup: {keep: 4}}";
+    let text = diagram(spec, DiagramFormat::Mermaid);
+    let (declared, used) = mermaid_ids(&text);
+    for id in &used {
+        assert!(declared.contains(id), "edge to undeclared `{id}` in:\n{text}");
+    }
+    for expected in [
+        "backup(\"CronJob td-backup<br/>taosdump at 0 3 * * *\")",
+        "backups[(\"PVC td-backup<br/>20Gi, keeps 4\")]",
+        "backup -->|\"dumps (native)\"| dnode0",
+        "backup -->|\"/backup\"| backups",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    assert!(!diagram("spec: {dnodes: 3}", DiagramFormat::Mermaid).contains("CronJob"));
+}

@@ -1,5 +1,5 @@
 //! A picture of the cluster for pull requests and docs: the dnodes (and which hold mnodes),
-//! the Services, each dnode's volumes, the bootstrap Job and the client paths, as a Mermaid
+//! the Services, each dnode's volumes, the bootstrap Job, the backups and the client paths, as a Mermaid
 //! flowchart (GitHub renders it) or a Graphviz digraph. One graph, two writers.
 
 use crate::model::{ValidSpec, volumes};
@@ -119,6 +119,22 @@ fn graph(spec: &ValidSpec) -> Graph {
             Some(0),
         ));
         edges.push(edge("job", "dnode0".into(), "create mnode (SQL)", false));
+    }
+    if let (Some(backup), Some(settings)) = (&plan.backup, &spec.deploy.backup) {
+        nodes.push(node(
+            "backup",
+            format!("CronJob {}\ntaosdump at {}", backup.name, settings.schedule),
+            Shape::Rounded,
+            Some(0),
+        ));
+        nodes.push(node(
+            "backups",
+            format!("PVC {}\n{}, keeps {}", backup.name, settings.size, settings.keep),
+            Shape::Volume,
+            Some(0),
+        ));
+        edges.push(edge("backup", "dnode0".into(), "dumps (native)", false));
+        edges.push(edge("backup", "backups".into(), crate::plan::BACKUP_DIR, false));
     }
     let port = spec.server_port.to_string();
     nodes.push(node(
