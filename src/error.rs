@@ -198,7 +198,7 @@ impl Report {
 const LONGEST_EXCERPT: usize = 200;
 
 /// Text for a terminal: control characters escaped (`\n`, `\u{1b}`), and every backquoted
-/// excerpt longer than [`LONGEST_EXCERPT`] cut in the middle, so that a finding about a huge or
+/// excerpt longer than `LONGEST_EXCERPT` cut in the middle, so that a finding about a huge or
 /// hostile value stays one readable line.
 pub fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(1024));

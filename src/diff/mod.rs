@@ -2,8 +2,8 @@
 //! classify every change: rejected by the API server, unsafe without a runbook, or safe.
 //!
 //! Three layers decide the class, most important first: the cluster's identity (what makes a
-//! dnode the same dnode: its endpoint and its PVCs, [`identity`]), the fields the API server
-//! refuses to change, and what a change means to a running TDengine cluster ([`rules`]). The
+//! dnode the same dnode: its endpoint and its PVCs, `identity`), the fields the API server
+//! refuses to change, and what a change means to a running TDengine cluster (`rules`). The
 //! gate fails closed: a previous render that is empty, unreadable or holds no tdgen object is an
 //! error, never "everything is new".
 
