@@ -399,10 +399,7 @@ pub fn bootstrap_job(plan: &Plan) -> Job {
     let Some(bootstrap) = &plan.bootstrap else {
         return Job::default();
     };
-    let mut meta = task_metadata(plan, &bootstrap.name, "mnode-bootstrap");
-    meta.annotations
-        .get_or_insert_with(BTreeMap::new)
-        .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    let mut meta = task_workload_metadata(plan, &bootstrap.name, "mnode-bootstrap");
     let spec = JobSpec {
         backoff_limit: Some(plan::BOOTSTRAP_BACKOFF_LIMIT),
         active_deadline_seconds: Some(bootstrap.active_deadline_seconds),
@@ -433,10 +430,7 @@ pub fn restore_job(plan: &Plan, from: &str) -> Job {
     let Some(backup) = &plan.backup else {
         return Job::default();
     };
-    let mut meta = task_metadata(plan, &format!("{}-restore", plan.name), "restore");
-    meta.annotations
-        .get_or_insert_with(BTreeMap::new)
-        .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    let mut meta = task_workload_metadata(plan, &format!("{}-restore", plan.name), "restore");
     let mut template = pod::backup_pod(plan);
     if let Some(container) = template.spec.as_mut().and_then(|s| s.containers.first_mut()) {
         container.name = "restore".into();
@@ -476,6 +470,16 @@ fn backup_claim(plan: &Plan) -> PersistentVolumeClaim {
     pvc
 }
 
+/// Metadata of a task's Job or CronJob: [`task_metadata`] with the checkov checks its pod
+/// fails on purpose, each with the reason.
+fn task_workload_metadata(plan: &Plan, name: &str, component: &str) -> ObjectMeta {
+    let mut meta = task_metadata(plan, name, component);
+    meta.annotations
+        .get_or_insert_with(BTreeMap::new)
+        .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    meta
+}
+
 /// Metadata of a task's object: the cluster's, without the dnode selector labels.
 fn task_metadata(plan: &Plan, name: &str, component: &str) -> ObjectMeta {
     let mut meta = metadata(plan, name);
@@ -494,10 +498,7 @@ pub fn backup_cron_job(plan: &Plan) -> CronJob {
     let (Some(backup), Some(settings)) = (&plan.backup, &plan.spec.deploy.backup) else {
         return CronJob::default();
     };
-    let mut meta = task_metadata(plan, &backup.name, "backup");
-    meta.annotations
-        .get_or_insert_with(BTreeMap::new)
-        .extend(pod::checkov_skips(plan, pod::Workload::Bootstrap));
+    let meta = task_workload_metadata(plan, &backup.name, "backup");
     let spec = CronJobSpec {
         schedule: settings.schedule.clone(),
         concurrency_policy: Some("Forbid".into()),
