@@ -201,7 +201,7 @@ impl Plan {
 /// The bootstrap Job's names, labels, deadline and script.
 /// The instance's labels without the dnode selector, and this component's: no Service, budget
 /// or policy of the dnodes ever selects such a pod.
-fn task_labels(
+pub(crate) fn task_labels(
     labels: &BTreeMap<String, String>,
     selector: &BTreeMap<String, String>,
     component: &str,

@@ -121,11 +121,7 @@ fn claims(plan: &Plan) -> Vec<&'static str> {
 
 fn scale(plan: &Plan, to: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
     let from = plan.spec.dnodes;
-    let refuse = |message: String, help: &str| {
-        Err(Box::new(
-            Finding::error("plan-scale-refused", "--to", message).with_help(help),
-        ))
-    };
+    let refuse = |message: String, help: &str| Err(refusal("plan-scale-refused", "--to", message, help));
     if to == from {
         return refuse(
             format!("the spec already has {from} dnodes"),
@@ -154,9 +150,7 @@ fn scale(plan: &Plan, to: u32) -> Result<(&'static str, &'static str, Value), Bo
 /// version changes live, the new render's rollout for what it reads only at start, and a
 /// refusal for what it cannot change at all.
 pub fn plan_config(spec: &ValidSpec, previous: &Previous) -> Result<Runbook, Box<Finding>> {
-    let refuse = |message: String, help: &str| {
-        Box::new(Finding::error("plan-config-refused", "--previous", message).with_help(help))
-    };
+    let refuse = |message: String, help: &str| refusal("plan-config-refused", "--previous", message, help);
     let reconfiguration = crate::diff::reconfiguration(previous, spec)
         .map_err(|reason| refuse(reason, "pass the render the cluster runs now as --previous"))?;
     let Some(running) = reconfiguration.running else {
@@ -224,9 +218,7 @@ pub fn plan_config(spec: &ValidSpec, previous: &Previous) -> Result<Runbook, Box
 /// references, and then applies `next`'s render. `next` is `current` with only
 /// `spec.rootPassword` changed (the CLI builds it with `--set`).
 pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Box<Finding>> {
-    let refuse = |message: String, help: &str| {
-        Box::new(Finding::error("plan-password-refused", "--secret", message).with_help(help))
-    };
+    let refuse = |message: String, help: &str| refusal("plan-password-refused", "--secret", message, help);
     let Some(reference) = next.deploy.root_password.as_ref() else {
         return Err(refuse(
             "the new spec references no password Secret".into(),
@@ -277,8 +269,7 @@ pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, B
 /// [`td::Upgrade`]). `next` is `current` with only the image tag changed (the CLI builds it
 /// with `--set`). Downgrades and Major+ changes are refused.
 pub fn plan_upgrade(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Box<Finding>> {
-    let refuse =
-        |message: String, help: &str| Box::new(Finding::error("plan-upgrade-refused", "--to", message).with_help(help));
+    let refuse = |message: String, help: &str| refusal("plan-upgrade-refused", "--to", message, help);
     let version = |spec: &ValidSpec| td::version::Version::from_tag(&spec.tag);
     let (Some(from), Some(to)) = (version(current), version(next)) else {
         return Err(refuse(
@@ -347,9 +338,7 @@ pub fn plan_upgrade(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Bo
 /// Write the runbook that restores the backup `from` (a directory name on the backup volume,
 /// such as `20261127T030000Z`) into the running cluster, through a Job on the backup volume.
 pub fn plan_restore(spec: &ValidSpec, from: &str) -> Result<Runbook, Box<Finding>> {
-    let refuse = |message: String, help: &str| {
-        Box::new(Finding::error("plan-restore-refused", "--from", message).with_help(help))
-    };
+    let refuse = |message: String, help: &str| refusal("plan-restore-refused", "--from", message, help);
     let plain = !from.is_empty()
         && !from.starts_with('.')
         && from.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
@@ -368,15 +357,7 @@ pub fn plan_restore(spec: &ValidSpec, from: &str) -> Result<Runbook, Box<Finding
     };
     let job = crate::build::restore_job(&plan, from);
     let job_name = job.metadata.name.clone().unwrap_or_default();
-    let yaml =
-        crate::emit::to_yaml_string(&job).map_err(|e| Box::new(Finding::error("plan-render", "", e.to_string())))?;
-    if yaml.lines().any(|l| l == "TDGEN_MANIFESTS") {
-        return Err(Box::new(Finding::error(
-            "plan-render",
-            "",
-            "the Job contains the heredoc delimiter".to_owned(),
-        )));
-    }
+    let yaml = heredoc(crate::emit::to_yaml_string(&job))?;
     let deadline = spec
         .deploy
         .backup
@@ -397,11 +378,7 @@ pub fn plan_restore(spec: &ValidSpec, from: &str) -> Result<Runbook, Box<Finding
 
 fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
     let dnodes = plan.spec.dnodes;
-    let refuse = |message: String, help: &str| {
-        Err(Box::new(
-            Finding::error("plan-replace-refused", "--ordinal", message).with_help(help),
-        ))
-    };
+    let refuse = |message: String, help: &str| Err(refusal("plan-replace-refused", "--ordinal", message, help));
     if ordinal >= dnodes {
         return refuse(
             format!("the cluster has {dnodes} dnode(s): ordinals 0 to {}", dnodes - 1),
@@ -484,9 +461,12 @@ fn adopt_context(plan: &Plan) -> Result<Value, Box<Finding>> {
 
 /// The plan's manifests for a `<<'TDGEN_MANIFESTS'` heredoc in a script.
 fn embedded_manifests(plan: &Plan) -> Result<String, Box<Finding>> {
-    let yaml = crate::build::build(plan)
-        .to_yaml()
-        .map_err(|e| Finding::error("plan-render", "", e.to_string()))?;
+    heredoc(crate::build::build(plan).to_yaml())
+}
+
+/// YAML for a `<<'TDGEN_MANIFESTS'` heredoc: refused if a line of it would end the heredoc.
+fn heredoc(yaml: Result<String, crate::error::Error>) -> Result<String, Box<Finding>> {
+    let yaml = yaml.map_err(|e| Finding::error("plan-render", "", e.to_string()))?;
     if yaml.lines().any(|l| l == "TDGEN_MANIFESTS") {
         return Err(Box::new(Finding::error(
             "plan-render",
@@ -495,6 +475,11 @@ fn embedded_manifests(plan: &Plan) -> Result<String, Box<Finding>> {
         )));
     }
     Ok(yaml)
+}
+
+/// A runbook's refusal: the finding `code` on the flag that caused it, with what to do.
+fn refusal(code: &'static str, flag: &str, message: String, help: &str) -> Box<Finding> {
+    Box::new(Finding::error(code, flag, message).with_help(help))
 }
 
 impl Runbook {

@@ -517,7 +517,16 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
             let next = changed(&request, &[format!("spec.image.tag={tag}")])?;
             tdgen::runbook::plan_upgrade(&checked.valid, &next.valid)
         }
-        _ => tdgen::runbook::plan(&checked.valid, plan_kind(&args)),
+        RunbookName::ReplaceDnode => tdgen::runbook::plan(
+            &checked.valid,
+            tdgen::runbook::PlanKind::ReplaceDnode {
+                ordinal: args.ordinal.unwrap_or_default(),
+            },
+        ),
+        RunbookName::Mnodes => tdgen::runbook::plan(&checked.valid, tdgen::runbook::PlanKind::Mnodes),
+        RunbookName::Teardown => tdgen::runbook::plan(&checked.valid, tdgen::runbook::PlanKind::Teardown),
+        RunbookName::Verify => tdgen::runbook::plan(&checked.valid, tdgen::runbook::PlanKind::Verify),
+        RunbookName::Adopt => tdgen::runbook::plan(&checked.valid, tdgen::runbook::PlanKind::Adopt),
     };
     match planned {
         Ok(runbook) => out(&match args.format {
@@ -536,26 +545,6 @@ fn changed(request: &Request, sets: &[String]) -> Result<Checked, Failure> {
     let mut next = request.clone();
     next.sets.extend_from_slice(sets);
     check_request(&next, &FindingArgs::text(), Stream::Err, Print::OnFailure)
-}
-
-/// The runbook to write from the spec alone (`config` and `password` are written by `plan`).
-fn plan_kind(args: &PlanArgs) -> tdgen::runbook::PlanKind {
-    use tdgen::runbook::PlanKind;
-    match args.runbook {
-        RunbookName::Mnodes => PlanKind::Mnodes,
-        RunbookName::Teardown => PlanKind::Teardown,
-        RunbookName::Adopt => PlanKind::Adopt,
-        RunbookName::ReplaceDnode => PlanKind::ReplaceDnode {
-            ordinal: args.ordinal.unwrap_or_default(),
-        },
-        RunbookName::Verify => PlanKind::Verify,
-        // Written by `plan` from more than the spec; never asked for here.
-        RunbookName::Scale
-        | RunbookName::Config
-        | RunbookName::Password
-        | RunbookName::Upgrade
-        | RunbookName::Restore => PlanKind::Verify,
-    }
 }
 
 fn diff(args: DiffArgs) -> Result<(), Failure> {

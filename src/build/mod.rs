@@ -482,14 +482,10 @@ fn task_workload_metadata(plan: &Plan, name: &str, component: &str) -> ObjectMet
 
 /// Metadata of a task's object: the cluster's, without the dnode selector labels.
 fn task_metadata(plan: &Plan, name: &str, component: &str) -> ObjectMeta {
-    let mut meta = metadata(plan, name);
-    if let Some(labels) = meta.labels.as_mut() {
-        for key in plan.selector.keys() {
-            labels.remove(key);
-        }
-        labels.insert("app.kubernetes.io/component".into(), component.into());
+    ObjectMeta {
+        labels: Some(plan::task_labels(&plan.labels, &plan.selector, component)),
+        ..metadata(plan, name)
     }
-    meta
 }
 
 /// The backup CronJob: one run at a time (`Forbid`: a dump still running is never joined by
