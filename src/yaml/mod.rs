@@ -1,7 +1,9 @@
-//! The one place that knows the YAML library (serde-saphyr), so it can be swapped.
-//!
-//! serde-saphyr is used because its emitter quotes YAML 1.1 scalars (`on`, `no`, `y`, `1_000`)
-//! that kubectl's decoder would otherwise read as booleans or integers.
+//! The one place that reads and writes YAML: reading through serde-saphyr (positions, typed
+//! errors, duplicate keys), writing through tdgen's own [`write`] module, which quotes the
+//! YAML 1.1 scalars (`on`, `no`, `y`, `1_000`) that kubectl's decoder would otherwise read as
+//! booleans or integers.
+
+mod write;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -94,24 +96,12 @@ fn plain_type(ty: &str) -> String {
 
 /// Serialise one value as a YAML document (trailing newline included).
 pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
-    serde_saphyr::to_string_with_options(value, options())
-        .map(terminated)
-        .map_err(|e| e.to_string())
+    write::to_string(value).map_err(|e| e.to_string())
 }
 
 /// Serialise several values as one `---`-separated stream.
 pub(crate) fn to_stream<T: Serialize>(values: &[T]) -> Result<String, String> {
-    serde_saphyr::to_string_multiple_with_options(values, options())
-        .map(terminated)
-        .map_err(|e| e.to_string())
-}
-
-/// Every emitted text ends with exactly one newline.
-fn terminated(mut text: String) -> String {
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text
+    write::to_stream(values).map_err(|e| e.to_string())
 }
 
 /// Read a `---`-separated stream of documents.
@@ -146,13 +136,6 @@ fn read_error(e: &serde_saphyr::Error) -> ReadError {
         column: location.map(|l| l.column() as usize),
         kind: classify(e),
     }
-}
-
-fn options() -> serde_saphyr::SerializerOptions {
-    // Multi-line strings become literal blocks, which read well in review; long single-line
-    // strings stay on one line (folding them would hurt grep and diffs). Everything else stays
-    // default: kubectl-style compact lists and YAML 1.1-safe quoting.
-    serde_saphyr::ser_options! { prefer_block_scalars: true, folded_wrap_chars: usize::MAX }
 }
 
 /// serde-saphyr puts `line N column M: ` before or ` at line N, column M` after its messages;
