@@ -124,12 +124,10 @@ pub(crate) fn load_partial(request: &Request) -> (Loaded, Vec<Finding>, Vec<Sour
     let preset = choose_preset(request, file.as_ref(), &mut findings);
     let mut layers = Vec::new();
     if let Some(preset) = preset {
-        let source = Source {
-            name: format!("preset {}", preset.name),
-            text: preset.text.into(),
-        };
-        sources.push(source.clone());
-        layers.extend(read_layer(source, LayerKind::Preset, &mut findings));
+        let (layer, preset_findings) = preset_layer(preset);
+        sources.push(preset_source(preset));
+        findings.extend(preset_findings);
+        layers.extend(layer);
     }
     layers.extend(file);
     for flag in flag_sources(request) {
@@ -155,6 +153,29 @@ pub(crate) fn load_partial(request: &Request) -> (Loaded, Vec<Finding>, Vec<Sour
         unreadable,
     };
     (loaded, findings, sources)
+}
+
+fn preset_source(preset: Preset) -> Source {
+    Source {
+        name: format!("preset {}", preset.name),
+        text: preset.text.into(),
+    }
+}
+
+/// A preset's layer, read once per process: its text is part of the binary, so reading it again
+/// for every spec (a fleet renders thousands on the same preset) would repeat the same work.
+fn preset_layer(preset: Preset) -> (Option<Layer>, Vec<Finding>) {
+    static READ: [OnceLock<(Option<Layer>, Vec<Finding>)>; crate::preset::COUNT] =
+        [const { OnceLock::new() }; crate::preset::COUNT];
+    let read = || {
+        let mut findings = Vec::new();
+        let layer = read_layer(preset_source(preset), LayerKind::Preset, &mut findings);
+        (layer, findings)
+    };
+    match Preset::all().iter().position(|p| p.name == preset.name) {
+        Some(slot) => READ[slot].get_or_init(read).clone(),
+        None => read(),
+    }
 }
 
 /// A `--set` or `-n` flag: its one-line YAML text, or why it cannot be read.

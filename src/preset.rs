@@ -14,6 +14,9 @@ pub struct Preset {
 /// The preset used when neither the spec nor the command line names one.
 pub const DEFAULT_PRESET: &str = "seed";
 
+/// How many presets there are.
+pub(crate) const COUNT: usize = PRESETS.len();
+
 const PRESETS: [Preset; 4] = [
     Preset {
         name: "seed",
