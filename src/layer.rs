@@ -162,12 +162,23 @@ fn preset_source(preset: Preset) -> Source {
     }
 }
 
-/// A preset's layer, read once per process: its text is part of the binary, so reading it again
+/// A preset's layer, made once per process: a preset is part of the binary, so reading it again
 /// for every spec (a fleet renders thousands on the same preset) would repeat the same work.
+/// Its values come from the JSON shipped with it (what its YAML reads as, held equal by a test),
+/// so a render runs no YAML reader for it; its text stays the source findings point into.
 fn preset_layer(preset: Preset) -> (Option<Layer>, Vec<Finding>) {
     static READ: [OnceLock<(Option<Layer>, Vec<Finding>)>; crate::preset::COUNT] =
         [const { OnceLock::new() }; crate::preset::COUNT];
     let read = || {
+        if let Some(value) = preset.values().and_then(|json| serde_json::from_str(json).ok()) {
+            let layer = Layer {
+                source: preset_source(preset),
+                index: OnceLock::new(),
+                value,
+                unreadable: Vec::new(),
+            };
+            return (Some(layer), Vec::new());
+        }
         let mut findings = Vec::new();
         let layer = read_layer(preset_source(preset), LayerKind::Preset, &mut findings);
         (layer, findings)

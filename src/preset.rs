@@ -17,6 +17,17 @@ pub const DEFAULT_PRESET: &str = "seed";
 /// How many presets there are.
 pub(crate) const COUNT: usize = PRESETS.len();
 
+/// Each preset's values as JSON, in the order of `PRESETS`: what its YAML reads as, written out
+/// ahead of time so that a render does not run the YAML reader over a text that never changes.
+/// `tests::every_preset_json_is_its_yaml` holds the two equal (and rewrites these files when
+/// run with `UPDATE_PRESETS=1`).
+const VALUES: [&str; COUNT] = [
+    include_str!("../presets/seed.json"),
+    include_str!("../presets/dev.json"),
+    include_str!("../presets/ha.json"),
+    include_str!("../presets/production.json"),
+];
+
 const PRESETS: [Preset; 4] = [
     Preset {
         name: "seed",
@@ -51,8 +62,41 @@ impl Preset {
         PRESETS.iter().copied().find(|p| p.name == name)
     }
 
+    /// The preset's values as JSON (the same as reading [`Preset::text`]).
+    pub(crate) fn values(&self) -> Option<&'static str> {
+        let slot = PRESETS.iter().position(|p| p.name == self.name)?;
+        Some(VALUES[slot])
+    }
+
     /// Names of all presets, for messages.
     pub fn names() -> Vec<&'static str> {
         PRESETS.iter().map(|p| p.name).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON shipped for each preset is exactly what its YAML reads as. After changing a
+    /// preset, `UPDATE_PRESETS=1 cargo test -p tdgen --lib preset` writes the JSON anew.
+    #[test]
+    fn every_preset_json_is_its_yaml() {
+        let update = std::env::var_os("UPDATE_PRESETS").is_some();
+        for (preset, shipped) in PRESETS.iter().zip(VALUES) {
+            let spec: crate::spec::Spec = crate::yaml::from_str(preset.text).expect("presets are valid");
+            let value = serde_json::to_value(&spec).expect("a spec is JSON");
+            let expected = format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON"));
+            if update {
+                let path = format!("{}/presets/{}.json", env!("CARGO_MANIFEST_DIR"), preset.name);
+                std::fs::write(&path, &expected).expect("write the preset's JSON");
+            } else {
+                assert_eq!(
+                    shipped, expected,
+                    "presets/{}.json is out of date: run `UPDATE_PRESETS=1 cargo test -p tdgen --lib preset`",
+                    preset.name
+                );
+            }
+        }
     }
 }
