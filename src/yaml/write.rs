@@ -713,26 +713,45 @@ fn plain_value_safe(s: &str) -> bool {
     if starts_with_indicator(bytes) || (matches!(first, b'-' | b'.') && is_document_marker(s)) {
         return false;
     }
-    // One pass over the bytes: `: ` ends a key and ` #` starts a comment (§7.3.3), so a value
-    // may hold `:` and `#` only elsewhere; an ASCII control (tab and line break included) must
-    // be escaped, and so must some non-ASCII characters, looked at only when there are any.
-    let mut previous = 0u8;
-    let mut non_ascii = false;
-    for &byte in bytes {
-        match byte {
-            0x00..=0x1F | 0x7F => return false,
-            b' ' if previous == b':' => return false,
-            b'#' if previous == b' ' => return false,
-            0x80.. => non_ascii = true,
-            _ => {}
-        }
-        previous = byte;
+    // One branch-free pass over the bytes says which kinds of byte the string has; only the
+    // strings with spaces or non-ASCII bytes (few) are looked at again. `: ` ends a key and ` #`
+    // starts a comment (§7.3.3), so a value may hold `:` and `#` only elsewhere; an ASCII control
+    // (tab and line break included) must be escaped.
+    let kinds = bytes
+        .iter()
+        .fold(0u8, |kinds, &byte| kinds | BYTE_KIND[usize::from(byte)]);
+    if kinds & CONTROL != 0 {
+        return false;
     }
+    if kinds & SPACE != 0 && (s.contains(": ") || s.contains(" #")) {
+        return false;
+    }
+    let non_ascii = kinds & NON_ASCII != 0;
     if non_ascii && !non_ascii_plain_safe(s) {
         return false;
     }
     !resolves_to_other_type(s)
 }
+
+const CONTROL: u8 = 1;
+const SPACE: u8 = 2;
+const NON_ASCII: u8 = 4;
+
+/// The kind of each byte value, for [`plain_value_safe`]'s one pass.
+const BYTE_KIND: [u8; 256] = {
+    let mut kinds = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        kinds[byte] = match byte {
+            0x00..=0x1F | 0x7F => CONTROL,
+            0x20 => SPACE,
+            0x80.. => NON_ASCII,
+            _ => 0,
+        };
+        byte += 1;
+    }
+    kinds
+};
 
 /// The rules the byte pass leaves to characters: no character that must be escaped, and no `#`
 /// after, or `:` before, any Unicode space (YAML's comments and keys need a space or tab there,
