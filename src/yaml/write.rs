@@ -309,8 +309,53 @@ fn open_variant<'a>(node: Node<'a>, variant: &str) -> Result<Node<'a>> {
     })
 }
 
-macro_rules! bare_numbers {
-    ($($method:ident: $ty:ty),*) => {
+/// The `Serializer` methods a value and a key share: numbers, booleans and nulls written bare
+/// (through the type's `bare`), options and newtypes as what they hold, a char as a string.
+macro_rules! shared_scalars {
+    () => {
+        shared_scalars!(@bare
+            serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+            serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
+            serialize_u32: u32, serialize_u64: u64, serialize_u128: u128
+        );
+
+        fn serialize_f32(self, v: f32) -> Result {
+            self.serialize_f64(f64::from(v))
+        }
+
+        fn serialize_f64(self, v: f64) -> Result {
+            self.bare(float_text(v))
+        }
+
+        fn serialize_char(self, v: char) -> Result {
+            self.serialize_str(v.encode_utf8(&mut [0; 4]))
+        }
+
+        fn serialize_none(self) -> Result {
+            self.bare("null")
+        }
+
+        fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
+            value.serialize(self)
+        }
+
+        fn serialize_unit(self) -> Result {
+            self.bare("null")
+        }
+
+        fn serialize_unit_struct(self, _: &'static str) -> Result {
+            self.bare("null")
+        }
+
+        fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result {
+            self.serialize_str(variant)
+        }
+
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result {
+            value.serialize(self)
+        }
+    };
+    (@bare $($method:ident: $ty:ty),*) => {
         $(fn $method(self, v: $ty) -> Result {
             self.bare(v)
         })*
@@ -328,27 +373,7 @@ impl<'a> ser::Serializer for Node<'a> {
     type SerializeStruct = MapWriter<'a>;
     type SerializeStructVariant = MapWriter<'a>;
 
-    fn serialize_bool(self, v: bool) -> Result {
-        self.bare(if v { "true" } else { "false" })
-    }
-
-    bare_numbers!(
-        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
-        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
-        serialize_u64: u64, serialize_u128: u128
-    );
-
-    fn serialize_f32(self, v: f32) -> Result {
-        self.serialize_f64(f64::from(v))
-    }
-
-    fn serialize_f64(self, v: f64) -> Result {
-        self.bare(float_text(v))
-    }
-
-    fn serialize_char(self, v: char) -> Result {
-        self.string(v.encode_utf8(&mut [0; 4]))
-    }
+    shared_scalars!();
 
     fn serialize_str(self, v: &str) -> Result {
         self.string(v)
@@ -358,30 +383,6 @@ impl<'a> ser::Serializer for Node<'a> {
         Err(WriteError(
             "raw bytes have no YAML form here; encode them as a string".into(),
         ))
-    }
-
-    fn serialize_none(self) -> Result {
-        self.bare("null")
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
-        value.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Result {
-        self.bare("null")
-    }
-
-    fn serialize_unit_struct(self, _: &'static str) -> Result {
-        self.bare("null")
-    }
-
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result {
-        self.string(variant)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result {
-        value.serialize(self)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -438,57 +439,30 @@ impl<'a> ser::Serializer for Node<'a> {
     }
 }
 
-impl ser::SerializeSeq for SeqWriter<'_> {
-    type Ok = ();
-    type Error = WriteError;
+/// The four list-like traits, each an item at a time.
+macro_rules! seq_traits {
+    ($($trait:ident::$method:ident),*) => {
+        $(impl ser::$trait for SeqWriter<'_> {
+            type Ok = ();
+            type Error = WriteError;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.item(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+                self.item(value)
+            }
 
-    fn end(self) -> Result {
-        self.finish()
-    }
+            fn end(self) -> Result {
+                self.finish()
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTuple for SeqWriter<'_> {
-    type Ok = ();
-    type Error = WriteError;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.item(value)
-    }
-
-    fn end(self) -> Result {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for SeqWriter<'_> {
-    type Ok = ();
-    type Error = WriteError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.item(value)
-    }
-
-    fn end(self) -> Result {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleVariant for SeqWriter<'_> {
-    type Ok = ();
-    type Error = WriteError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.item(value)
-    }
-
-    fn end(self) -> Result {
-        self.finish()
-    }
-}
+seq_traits!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for MapWriter<'_> {
     type Ok = ();
@@ -507,33 +481,26 @@ impl ser::SerializeMap for MapWriter<'_> {
     }
 }
 
-impl ser::SerializeStruct for MapWriter<'_> {
-    type Ok = ();
-    type Error = WriteError;
+/// A struct and a struct variant: a field is a key and its value.
+macro_rules! struct_traits {
+    ($($trait:ident),*) => {
+        $(impl ser::$trait for MapWriter<'_> {
+            type Ok = ();
+            type Error = WriteError;
 
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        self.key(key)?;
-        self.value(value)
-    }
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+                self.key(key)?;
+                self.value(value)
+            }
 
-    fn end(self) -> Result {
-        self.finish()
-    }
+            fn end(self) -> Result {
+                self.finish()
+            }
+        })*
+    };
 }
 
-impl ser::SerializeStructVariant for MapWriter<'_> {
-    type Ok = ();
-    type Error = WriteError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        self.key(key)?;
-        self.value(value)
-    }
-
-    fn end(self) -> Result {
-        self.finish()
-    }
-}
+struct_traits!(SerializeStruct, SerializeStructVariant);
 
 /// A mapping key: a string, number, boolean or unit variant on one line.
 struct KeyWriter<'a> {
@@ -551,14 +518,6 @@ impl KeyWriter<'_> {
     }
 }
 
-macro_rules! bare_keys {
-    ($($method:ident: $ty:ty),*) => {
-        $(fn $method(self, v: $ty) -> Result {
-            self.bare(v)
-        })*
-    };
-}
-
 impl ser::Serializer for KeyWriter<'_> {
     type Ok = ();
     type Error = WriteError;
@@ -570,23 +529,7 @@ impl ser::Serializer for KeyWriter<'_> {
     type SerializeStruct = Impossible<(), WriteError>;
     type SerializeStructVariant = Impossible<(), WriteError>;
 
-    bare_keys!(
-        serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
-        serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
-        serialize_u32: u32, serialize_u64: u64, serialize_u128: u128
-    );
-
-    fn serialize_f32(self, v: f32) -> Result {
-        self.serialize_f64(f64::from(v))
-    }
-
-    fn serialize_f64(self, v: f64) -> Result {
-        self.bare(float_text(v))
-    }
-
-    fn serialize_char(self, v: char) -> Result {
-        self.serialize_str(v.encode_utf8(&mut [0; 4]))
-    }
+    shared_scalars!();
 
     fn serialize_str(self, v: &str) -> Result {
         if plain_key_safe(v) {
@@ -599,30 +542,6 @@ impl ser::Serializer for KeyWriter<'_> {
 
     fn serialize_bytes(self, _: &[u8]) -> Result {
         Self::complex()
-    }
-
-    fn serialize_none(self) -> Result {
-        self.bare("null")
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
-        value.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Result {
-        self.bare("null")
-    }
-
-    fn serialize_unit_struct(self, _: &'static str) -> Result {
-        self.bare("null")
-    }
-
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result {
-        self.serialize_str(variant)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result {
-        value.serialize(self)
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
