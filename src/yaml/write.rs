@@ -898,6 +898,8 @@ mod tests {
             json!({"floats": [0.0, -1.5, 1e300, 2.5e-8, 100.0], "ints": [0, -7, 9007199254740993u64]}),
             json!(["top", "level", {"list": []}]),
             json!("a document\nthat is a block\n"),
+            json!("  an indented document\nblock\n"),
+            json!(["  an indented\nitem", {"k": ["  deeper\n"]}]),
             json!({}),
             json!([]),
         ];
