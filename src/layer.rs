@@ -170,7 +170,7 @@ fn preset_layer(preset: Preset) -> (Option<Layer>, Vec<Finding>) {
     static READ: [OnceLock<(Option<Layer>, Vec<Finding>)>; crate::preset::COUNT] =
         [const { OnceLock::new() }; crate::preset::COUNT];
     let read = || {
-        if let Some(value) = preset.values().and_then(|json| serde_json::from_str(json).ok()) {
+        if let Ok(value) = serde_json::from_str(preset.values()) {
             let layer = Layer {
                 source: preset_source(preset),
                 index: OnceLock::new(),

@@ -9,6 +9,10 @@ pub struct Preset {
     pub summary: &'static str,
     /// The preset's YAML layer, as shipped in `presets/`.
     pub text: &'static str,
+    /// What `text` reads as, as JSON (`presets/<name>.json`), written out ahead of time so
+    /// that a render does not run the YAML reader over a text that never changes;
+    /// `tests::every_preset_json_is_its_yaml` holds the two equal.
+    values: &'static str,
 }
 
 /// The preset used when neither the spec nor the command line names one.
@@ -17,37 +21,30 @@ pub const DEFAULT_PRESET: &str = "seed";
 /// How many presets there are.
 pub(crate) const COUNT: usize = PRESETS.len();
 
-/// Each preset's values as JSON, in the order of `PRESETS`: what its YAML reads as, written out
-/// ahead of time so that a render does not run the YAML reader over a text that never changes.
-/// `tests::every_preset_json_is_its_yaml` holds the two equal (and rewrites these files when
-/// run with `UPDATE_PRESETS=1`).
-const VALUES: [&str; COUNT] = [
-    include_str!("../presets/seed.json"),
-    include_str!("../presets/dev.json"),
-    include_str!("../presets/ha.json"),
-    include_str!("../presets/production.json"),
-];
-
 const PRESETS: [Preset; 4] = [
     Preset {
         name: "seed",
         summary: "the TDengine doc's 3-dnode cluster, made correct and adoption-compatible (default)",
         text: include_str!("../presets/seed.yaml"),
+        values: include_str!("../presets/seed.json"),
     },
     Preset {
         name: "dev",
         summary: "1 dnode, 1 mnode, 4Gi volume: for laptops and CI clusters; no fault tolerance",
         text: include_str!("../presets/dev.yaml"),
+        values: include_str!("../presets/dev.json"),
     },
     Preset {
         name: "ha",
         summary: "3 dnodes, 3 mnodes, Parallel pod management: survives one dnode failure",
         text: include_str!("../presets/ha.yaml"),
+        values: include_str!("../presets/ha.json"),
     },
     Preset {
         name: "production",
         summary: "3 dnodes/3 mnodes, Guaranteed QoS, one dnode per node, PDB, NetworkPolicy, password Secret",
         text: include_str!("../presets/production.yaml"),
+        values: include_str!("../presets/production.json"),
     },
 ];
 
@@ -63,9 +60,8 @@ impl Preset {
     }
 
     /// The preset's values as JSON (the same as reading [`Preset::text`]).
-    pub(crate) fn values(&self) -> Option<&'static str> {
-        let slot = PRESETS.iter().position(|p| p.name == self.name)?;
-        Some(VALUES[slot])
+    pub(crate) fn values(&self) -> &'static str {
+        self.values
     }
 
     /// Names of all presets, for messages.
@@ -83,7 +79,7 @@ mod tests {
     #[test]
     fn every_preset_json_is_its_yaml() {
         let update = std::env::var_os("UPDATE_PRESETS").is_some();
-        for (preset, shipped) in PRESETS.iter().zip(VALUES) {
+        for preset in &PRESETS {
             let spec: crate::spec::Spec = crate::yaml::from_str(preset.text).expect("presets are valid");
             let value = serde_json::to_value(&spec).expect("a spec is JSON");
             let expected = format!("{}\n", serde_json::to_string_pretty(&value).expect("JSON"));
@@ -92,7 +88,7 @@ mod tests {
                 std::fs::write(&path, &expected).expect("write the preset's JSON");
             } else {
                 assert_eq!(
-                    shipped, expected,
+                    preset.values, expected,
                     "presets/{}.json is out of date: run `UPDATE_PRESETS=1 cargo test -p tdgen --lib preset`",
                     preset.name
                 );
