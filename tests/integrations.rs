@@ -154,6 +154,35 @@ fn the_man_page_documents_every_command() {
     }
 }
 
+/// Each subcommand's own help opens with the summary the top-level help lists for it, however
+/// its arguments are declared to clap (deferred ones included).
+#[test]
+fn every_subcommand_help_opens_with_its_listed_summary() {
+    let top = text(&tdgen(&["--help"], &[]).stdout);
+    let listed: Vec<(&str, &str)> = top
+        .split("Commands:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("the top-level help lists the commands")
+        .lines()
+        // A name line is indented two spaces; a wrapped summary's next lines, further.
+        .filter(|line| !line.starts_with("   "))
+        .filter_map(|line| line.trim().split_once(' '))
+        .map(|(name, summary)| (name, summary.trim()))
+        .filter(|(name, _)| *name != "help")
+        .collect();
+    assert!(listed.len() >= 10, "{top}");
+    for (name, summary) in listed {
+        let own = text(&tdgen(&[name, "--help"], &[]).stdout);
+        let first = own.lines().next().unwrap_or_default();
+        // The list may wrap a long summary; its first line is a prefix of the help's.
+        assert!(
+            first.starts_with(summary),
+            "`tdgen {name} --help` opens with {first:?}, listed as {summary:?}"
+        );
+    }
+}
+
 #[test]
 fn help_shows_examples_and_exit_codes() {
     for args in [

@@ -38,10 +38,10 @@ struct Cli {
 enum Command {
     /// Render the cluster's manifests (stdout, or --output-dir).
     #[command(after_help = RENDER_HELP)]
-    Render(RenderArgs),
+    Render(Deferred<RenderArgs>),
     /// Check a spec and print every finding.
     #[command(after_help = VALIDATE_HELP)]
-    Validate(CheckArgs),
+    Validate(Deferred<CheckArgs>),
     /// Print the JSON Schema of the spec.
     #[command(after_help = "Example:\n  tdgen schema > tdengine-cluster.schema.json")]
     Schema,
@@ -60,13 +60,13 @@ enum Command {
     },
     /// Write a day-2 runbook (bash, or a Markdown checklist) with the cluster's real names.
     #[command(after_help = PLAN_HELP)]
-    Plan(PlanArgs),
+    Plan(Deferred<PlanArgs>),
     /// Compare previously rendered manifests with a new render: rejected, unsafe or safe.
     #[command(after_help = DIFF_HELP)]
-    Diff(DiffArgs),
+    Diff(Deferred<DiffArgs>),
     /// Summarise a spec: FQDNs, mnodes, failures survived, storage, how clients connect.
     #[command(after_help = EXPLAIN_HELP)]
-    Explain(ExplainArgs),
+    Explain(Deferred<ExplainArgs>),
     /// Run as a KRM function: a ResourceList on stdin (the spec as its functionConfig), a
     /// ResourceList on stdout with the objects and every finding as a result.
     #[command(after_help = KRM_HELP)]
@@ -84,6 +84,43 @@ enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  tdgen man > tdgen.1 && man -l tdgen.1")]
     Man,
+}
+
+/// A subcommand's arguments, declared to clap only when that subcommand is the one being run.
+///
+/// clap's derive builds every subcommand's arguments before it looks at the command line: ~80 KB
+/// of straight-line builder code and ~80 KB of heap that a `tdgen render` never reads, paid
+/// cold on every run. `Command::defer` postpones them until the subcommand is matched (or until
+/// help, completions or the man page build the whole tree, which resolves every deferral).
+#[derive(Debug)]
+struct Deferred<T>(T);
+
+impl<T: clap::Args> clap::Args for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args_for_update)
+    }
+}
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Deferred)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+
+    fn update_from_arg_matches_mut(&mut self, matches: &mut clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
 }
 
 const EXPLAIN_HELP: &str = "Examples:
@@ -167,7 +204,8 @@ enum PluginAction {
     },
 }
 
-/// An input plus how to report its findings.
+// An input plus how to report its findings. (No doc comment: clap would take it as the
+// `validate` subcommand's summary, over the variant's own.)
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
     #[command(flatten)]
@@ -379,9 +417,9 @@ impl Command {
     /// commands whose output they are (`validate`, `diff`), stderr next to manifests.
     fn json_findings(&self) -> Option<Stream> {
         let (format, stream) = match self {
-            Command::Validate(args) => (args.findings.format, Stream::Out),
-            Command::Diff(args) => (args.findings.format, Stream::Out),
-            Command::Render(args) => (args.findings.format, Stream::Err),
+            Command::Validate(Deferred(args)) => (args.findings.format, Stream::Out),
+            Command::Diff(Deferred(args)) => (args.findings.format, Stream::Out),
+            Command::Render(Deferred(args)) => (args.findings.format, Stream::Err),
             _ => return None,
         };
         (format == FindingFormat::Json).then_some(stream)
@@ -390,8 +428,8 @@ impl Command {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Render(args) => render(args),
-        Command::Validate(args) => {
+        Command::Render(Deferred(args)) => render(args),
+        Command::Validate(Deferred(args)) => {
             if let Some(dir) = fleet_dir(&args.input) {
                 let printing = fleet_printing(&args.findings, Stream::Out);
                 let fleet = crate::fleet::checked(&dir, &template(&args.input), &printing)?;
@@ -420,9 +458,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             out(&tdgen::starter_spec(&preset).context("rendering the starter spec")?)
         }
-        Command::Plan(args) => plan(args),
-        Command::Diff(args) => diff(args),
-        Command::Explain(args) => {
+        Command::Plan(Deferred(args)) => plan(args),
+        Command::Diff(Deferred(args)) => diff(args),
+        Command::Explain(Deferred(args)) => {
             let checked = checked(&args.input, &FindingArgs::text(), Stream::Err)?;
             let valid = &checked.valid;
             out(&match args.format {
