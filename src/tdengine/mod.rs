@@ -22,6 +22,13 @@ pub const SUPPORTED_MAJOR: u32 = 3;
 /// (taosd reference `serverPort`; §D4).
 pub const DEFAULT_SERVER_PORT: u16 = 6030;
 
+/// The highest `serverPort` taosd takes: it registers the parameter with the range 1–65056
+/// (`cfgAddInt32(pCfg, "serverPort", defaultServerPort, 1, 65056, …)` in
+/// source/common/src/tglobal.c, the same from the first 3.0 sources to 3.3's), and its
+/// `cfgSetInt32` refuses a value outside it with `TSDB_CODE_OUT_OF_RANGE`
+/// (source/util/src/tconfig.c).
+pub const MAX_SERVER_PORT: u16 = 65056;
+
 /// A companion process the image's entrypoint starts next to taosd unless told not to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Component {

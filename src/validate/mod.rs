@@ -215,12 +215,29 @@ impl Validator {
                 path,
                 format!("{port} is not a TCP port"),
                 format!(
-                    "use a number from 1 to 65535; {} is TDengine's default",
+                    "use a number from 1 to {}; {} is TDengine's default",
+                    tdengine::MAX_SERVER_PORT,
                     tdengine::DEFAULT_SERVER_PORT
                 ),
             );
             return defaults::SERVER_PORT;
         };
+        if port > tdengine::MAX_SERVER_PORT {
+            self.error(
+                "port-range",
+                path,
+                format!(
+                    "taosd takes serverPort up to {}, not {port}",
+                    tdengine::MAX_SERVER_PORT
+                ),
+                format!(
+                    "taosd refuses a higher value in its configuration; use a number from 1 to {}, {} is TDengine's default",
+                    tdengine::MAX_SERVER_PORT,
+                    tdengine::DEFAULT_SERVER_PORT
+                ),
+            );
+            return defaults::SERVER_PORT;
+        }
         if let Some(component) = tdengine::COMPONENTS.iter().find(|c| c.port == port) {
             self.error(
                 "port-collision",
@@ -327,5 +344,8 @@ mod tests {
         );
         assert_eq!(codes("spec: {serverPort: 6041}"), ["port-collision"]);
         assert_eq!(codes("spec: {serverPort: 70000}"), ["port-range"]);
+        // taosd's own bound, below the TCP one.
+        assert_eq!(codes("spec: {serverPort: 65057}"), ["port-range"]);
+        assert!(codes("spec: {serverPort: 65056}").is_empty());
     }
 }
