@@ -101,9 +101,9 @@ pub struct ClusterSpec {
     /// The Kubernetes cluster domain used in every FQDN. Default `cluster.local`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_domain: Option<String>,
-    /// taosd's server port (`serverPort`). Default 6030.
+    /// taosd's server port (`serverPort`), 1 to 65056 (taosd's own bound). Default 6030.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 65535))]
+    #[schemars(range(min = 1, max = crate::tdengine::MAX_SERVER_PORT))]
     pub server_port: Option<i64>,
     /// The governing (headless) Service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
