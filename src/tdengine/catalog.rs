@@ -23,6 +23,8 @@ pub struct Parameter {
     pub credential: bool,
     /// How a running cluster takes a new value (the reference's "Dynamic Modification").
     pub live: Live,
+    /// The integers taosd takes, when every version's source registers the same bounds.
+    pub range: Option<(i64, i64)>,
 }
 
 /// How a running taosd takes a new value of a parameter, as the taosd reference says
@@ -101,6 +103,7 @@ static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
                 multi_token: notes.contains(&"multi-token"),
                 credential: notes.contains(&"credential"),
                 live: Live::parse(live),
+                range: notes.iter().find_map(|n| parse_range(n.strip_prefix("range=")?)),
             };
             (name.to_ascii_lowercase(), parameter)
         })
@@ -112,6 +115,12 @@ static LEGACY: LazyLock<BTreeMap<String, &'static str>> = LazyLock::new(|| {
         .filter_map(|columns| Some((columns[0].to_ascii_lowercase(), *columns.get(1)?)))
         .collect()
 });
+
+/// `A..B`, both ends included.
+fn parse_range(text: &str) -> Option<(i64, i64)> {
+    let (low, high) = text.split_once("..")?;
+    Some((low.parse().ok()?, high.parse().ok()?))
+}
 
 fn rows(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
     text.lines()
@@ -162,6 +171,18 @@ mod tests {
             assert!(is_credential(credential), "{credential}");
         }
         assert!(!is_credential("s3Endpoint"));
+    }
+
+    #[test]
+    fn bounds_are_known_only_where_every_version_agrees() {
+        let range = |name: &str| match lookup(name) {
+            Lookup::Known(p) => p.range,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(range("supportVnodes"), Some((0, 4096)));
+        assert_eq!(range("statusInterval"), Some((1, 30)));
+        assert_eq!(range("numOfCommitThreads"), None);
+        assert_eq!(parse_range("1..x"), None);
     }
 
     #[test]

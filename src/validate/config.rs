@@ -163,6 +163,17 @@ impl Validator {
                 "remove the key",
             );
         }
+        if let Some((low, high)) = parameter.range
+            && let Ok(number) = value.trim().parse::<i64>()
+            && !(low..=high).contains(&number)
+        {
+            self.error(
+                "config-out-of-range",
+                path,
+                format!("taosd takes `{key}` from {low} to {high}, not {number}"),
+                "taosd refuses a value outside that range when it reads its configuration",
+            );
+        }
         if parameter.cluster_wide {
             self.note("config-cluster-wide", path, format!("`{key}` must be identical on every dnode"), "tdgen sets it on every dnode; change it for the whole cluster at once (`ALTER ALL DNODES`), never pod by pod");
         }

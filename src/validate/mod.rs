@@ -344,6 +344,14 @@ mod tests {
         );
         assert_eq!(codes("spec: {serverPort: 6041}"), ["port-collision"]);
         assert_eq!(codes("spec: {serverPort: 70000}"), ["port-range"]);
+        // taosd refuses integers outside the bounds it registers for a parameter.
+        assert_eq!(codes("spec: {config: {supportVnodes: -5}}"), ["config-out-of-range"]);
+        assert_eq!(
+            codes("spec: {config: {supportVnodes: '5000'}}"),
+            ["config-out-of-range"]
+        );
+        assert!(codes("spec: {config: {supportVnodes: 4096}}").is_empty());
+        assert!(codes("spec: {config: {supportVnodes: 0}}").is_empty());
         // taosd's own bound, below the TCP one.
         assert_eq!(codes("spec: {serverPort: 65057}"), ["port-range"]);
         assert!(codes("spec: {serverPort: 65056}").is_empty());
