@@ -6,7 +6,7 @@
 //! - no module reaches for an item `lib.rs` defines itself (the facade sits above them all);
 //! - only validation seals a `ValidSpec`;
 //! - the README's layout section lists exactly the files in `src/`, in the layers' order;
-//! - `cli/hot-functions.txt`, the link order of the release binary, is names scripts/link-hot
+//! - `cli/hot-functions.txt`, the link order of the release binary, is names scripts/link-release
 //!   can match: demangled, without crate hashes, each once, the render path's among them.
 //!
 //! References are `crate::…`, `super::…` and `self::…` paths anywhere: `use` trees, code, and
@@ -510,7 +510,7 @@ fn the_scripts_name_only_the_variables_tdengine_declares() {
     );
 }
 
-/// The link order's names are what scripts/link-hot compares with a build's demangled symbols
+/// The link order's names are what scripts/link-release compares with a build's demangled symbols
 /// once it drops each crate's `[hash]`: a hand edit that pastes a hash, a mangled name or a
 /// duplicate would silently place nothing.
 #[test]
