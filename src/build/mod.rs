@@ -529,10 +529,91 @@ pub fn backup_cron_job(plan: &Plan) -> CronJob {
 fn content_name(prefix: &str, spec: &JobSpec, script: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    hasher.update(serde_json::to_vec(spec).unwrap_or_default());
+    // The spec's compact JSON, as serde_json writes it (the names tdgen gave Jobs before it
+    // wrote that JSON itself stay the same).
+    hasher.update(crate::yaml::to_compact_json(spec).unwrap_or_default());
     hasher.update(script.as_bytes());
     let hash = format!("{:x}", hasher.finalize());
     let room = 63 - 9;
     let prefix: String = prefix.chars().take(room).collect();
     format!("{}-{}", prefix.trim_end_matches('-'), &hash[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Job's name as tdgen named it before it wrote the hashed JSON itself: serde_json's
+    /// compact JSON of the spec, then the script.
+    fn name_by_serde_json(prefix: &str, spec: &JobSpec, script: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(serde_json::to_vec(spec).unwrap());
+        hasher.update(script.as_bytes());
+        let hash = format!("{:x}", hasher.finalize());
+        let prefix: String = prefix.chars().take(63 - 9).collect();
+        format!("{}-{}", prefix.trim_end_matches('-'), &hash[..8])
+    }
+
+    /// Every preset and every rendered fixture.
+    fn plans() -> Vec<(String, Plan)> {
+        use crate::layer::Request;
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs");
+        let mut requests: Vec<(String, Request)> = ["dev", "ha", "production", "seed"]
+            .iter()
+            .map(|preset| {
+                let request = Request {
+                    preset: Some(preset.to_string()),
+                    ..Request::default()
+                };
+                (preset.to_string(), request)
+            })
+            .collect();
+        for entry in std::fs::read_dir(fixtures).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            requests.push((
+                path.display().to_string(),
+                Request::from_text(path.display().to_string(), text),
+            ));
+        }
+        requests
+            .into_iter()
+            .map(|(name, request)| {
+                let loaded = crate::layer::load(&request).unwrap();
+                let valid = crate::validate::validate(&loaded.spec).valid.unwrap();
+                (name, Plan::new(&valid))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn job_names_hash_the_json_serde_json_writes() {
+        let mut jobs = 0;
+        for (name, plan) in plans() {
+            let mut checked = Vec::new();
+            if let Some(bootstrap) = &plan.bootstrap {
+                checked.push((bootstrap_job(&plan), bootstrap.name.clone(), bootstrap.script.clone()));
+            }
+            if let Some(backup) = &plan.backup {
+                let job = restore_job(&plan, "20260101T000000Z");
+                checked.push((job, format!("{}-restore", plan.name), backup.restore_script.clone()));
+            }
+            for (job, prefix, script) in checked {
+                let spec = job.spec.as_ref().unwrap();
+                assert_eq!(
+                    crate::yaml::to_compact_json(spec).unwrap(),
+                    serde_json::to_string(spec).unwrap(),
+                    "{name}"
+                );
+                assert_eq!(
+                    job.metadata.name.unwrap(),
+                    name_by_serde_json(&prefix, spec, &script),
+                    "{name}"
+                );
+                jobs += 1;
+            }
+        }
+        assert!(jobs >= 8, "only {jobs} Jobs checked");
+    }
 }

@@ -1,7 +1,7 @@
 //! The one place that reads and writes YAML: reading through serde-saphyr (positions, typed
 //! errors, duplicate keys), writing through tdgen's own [`write`] module, which quotes the
 //! YAML 1.1 scalars (`on`, `no`, `y`, `1_000`) that kubectl's decoder would otherwise read as
-//! booleans or integers.
+//! booleans or integers. The writer also writes the compact JSON a Job's name hashes.
 
 mod write;
 
@@ -97,6 +97,12 @@ fn plain_type(ty: &str) -> String {
 /// Serialise one value as a YAML document (trailing newline included).
 pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
     write::to_string(value).map_err(|e| e.to_string())
+}
+
+/// Serialise one value as compact JSON, as serde_json would (see [`write::to_compact_json`]
+/// for why it is written here).
+pub(crate) fn to_compact_json<T: Serialize>(value: &T) -> Result<String, String> {
+    write::to_compact_json(value).map_err(|e| e.to_string())
 }
 
 /// Serialise several values as one `---`-separated stream.

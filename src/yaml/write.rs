@@ -1,5 +1,6 @@
 //! tdgen's YAML writer: any `Serialize` value as block-style YAML in kubectl's layout, in one
-//! pass straight into a `String`.
+//! pass straight into a `String` — and, through the same serializer, the compact JSON a Job's
+//! content hash is taken over.
 //!
 //! Why its own: the general-purpose emitter it replaced took more than half of a render's time,
 //! most of it in per-scalar checks for styles a manifest never uses (anchors, comments, flow,
@@ -44,6 +45,22 @@ pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     Ok(out)
 }
 
+/// One value as compact JSON, byte for byte what `serde_json::to_string` writes for the same
+/// value (floats excepted: they are refused, as the values hashed this way hold none).
+///
+/// Why not serde_json itself: every Kubernetes type serialized through another serializer is
+/// another copy of its serialization code in the binary. A Job's content hash written by
+/// serde_json added ~90 KB of code to every render; written here it reuses the instances that
+/// write the manifests' YAML, and only the JSON branches below are new.
+pub(crate) fn to_compact_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    let mut out = String::with_capacity(4096);
+    value.serialize(Node {
+        out: &mut out,
+        place: Place::Json,
+    })?;
+    Ok(out)
+}
+
 /// Several values as one stream, `---` between the documents.
 pub(crate) fn to_stream<T: Serialize>(values: &[T]) -> Result<String> {
     let mut out = String::with_capacity(values.len() * 4096);
@@ -66,13 +83,15 @@ enum Place {
     Value { key_column: usize },
     /// A list item, right after `- ` (the dash at `dash_column`).
     Item { dash_column: usize },
+    /// Anywhere in a compact JSON text: no lines, no indentation.
+    Json,
 }
 
 impl Place {
     /// The column of a mapping's keys when the mapping sits here.
     fn map_column(self) -> usize {
         match self {
-            Place::Document => 0,
+            Place::Document | Place::Json => 0,
             Place::Value { key_column } => key_column + 2,
             Place::Item { dash_column } => dash_column + 2,
         }
@@ -82,7 +101,7 @@ impl Place {
     /// column (kubectl's layout).
     fn seq_column(self) -> usize {
         match self {
-            Place::Document => 0,
+            Place::Document | Place::Json => 0,
             Place::Value { key_column } => key_column,
             Place::Item { dash_column } => dash_column + 2,
         }
@@ -92,7 +111,15 @@ impl Place {
     fn gap(self) -> &'static str {
         match self {
             Place::Value { .. } => " ",
-            Place::Document | Place::Item { .. } => "",
+            Place::Document | Place::Item { .. } | Place::Json => "",
+        }
+    }
+
+    /// The place of a mapping's value: `yaml` there, or JSON inside JSON.
+    fn child(self, yaml: Place) -> Place {
+        match self {
+            Place::Json => Place::Json,
+            _ => yaml,
         }
     }
 }
@@ -123,14 +150,28 @@ impl<'a> Node<'a> {
 
     /// A scalar whose text needs no quoting (numbers, booleans, null).
     fn bare(self, text: impl Display) -> Result {
+        let json = matches!(self.place, Place::Json);
         self.out.push_str(self.place.gap());
         // Writing into a String cannot fail.
         let _ = write!(self.out, "{text}");
-        self.out.push('\n');
+        if !json {
+            self.out.push('\n');
+        }
         Ok(())
     }
 
+    fn float(self, v: f64) -> Result {
+        if let Place::Json = self.place {
+            return Err(float_in_json());
+        }
+        self.bare(float_text(v))
+    }
+
     fn string(self, text: &str) -> Result {
+        if let Place::Json = self.place {
+            json_string(self.out, text);
+            return Ok(());
+        }
         if text.contains('\n') && block_safe(text) {
             return self.literal_block(text);
         }
@@ -180,20 +221,28 @@ impl<'a> Node<'a> {
     }
 
     fn map(self) -> MapWriter<'a> {
+        if let Place::Json = self.place {
+            self.out.push('{');
+        }
         MapWriter {
             column: self.place.map_column(),
             out: self.out,
             place: self.place,
             entries: 0,
+            variant: false,
         }
     }
 
     fn seq(self) -> SeqWriter<'a> {
+        if let Place::Json = self.place {
+            self.out.push('[');
+        }
         SeqWriter {
             column: self.place.seq_column(),
             out: self.out,
             place: self.place,
             items: 0,
+            variant: false,
         }
     }
 }
@@ -219,13 +268,20 @@ struct MapWriter<'a> {
     place: Place,
     column: usize,
     entries: usize,
+    /// Whether this mapping is the content of an enum variant, which JSON wraps in one more
+    /// mapping to close after it.
+    variant: bool,
 }
 
 impl MapWriter<'_> {
     /// Start a line for the next key: the first key of a mapping value goes on a new line, the
     /// first key of a list item right after its dash.
     fn start_entry(&mut self) {
-        if self.entries == 0 {
+        if let Place::Json = self.place {
+            if self.entries > 0 {
+                self.out.push(',');
+            }
+        } else if self.entries == 0 {
             if let Place::Value { .. } = self.place {
                 self.out.push('\n');
                 indent(self.out, self.column);
@@ -238,7 +294,10 @@ impl MapWriter<'_> {
 
     fn key<K: Serialize + ?Sized>(&mut self, key: &K) -> Result {
         self.start_entry();
-        key.serialize(KeyWriter { out: self.out })?;
+        key.serialize(KeyWriter {
+            out: self.out,
+            json: matches!(self.place, Place::Json),
+        })?;
         self.out.push(':');
         Ok(())
     }
@@ -246,14 +305,16 @@ impl MapWriter<'_> {
     fn value<V: Serialize + ?Sized>(&mut self, value: &V) -> Result {
         value.serialize(Node {
             out: self.out,
-            place: Place::Value {
+            place: self.place.child(Place::Value {
                 key_column: self.column,
-            },
+            }),
         })
     }
 
     fn finish(self) -> Result {
-        if self.entries == 0 {
+        if let Place::Json = self.place {
+            close_json(self.out, '}', self.variant);
+        } else if self.entries == 0 {
             self.out.push_str(self.place.gap());
             self.out.push_str("{}\n");
         }
@@ -267,10 +328,22 @@ struct SeqWriter<'a> {
     place: Place,
     column: usize,
     items: usize,
+    /// As [`MapWriter::variant`].
+    variant: bool,
 }
 
 impl SeqWriter<'_> {
     fn item<V: Serialize + ?Sized>(&mut self, value: &V) -> Result {
+        if let Place::Json = self.place {
+            if self.items > 0 {
+                self.out.push(',');
+            }
+            self.items += 1;
+            return value.serialize(Node {
+                out: self.out,
+                place: Place::Json,
+            });
+        }
         if self.items == 0 {
             if let Place::Value { .. } = self.place {
                 self.out.push('\n');
@@ -290,11 +363,21 @@ impl SeqWriter<'_> {
     }
 
     fn finish(self) -> Result {
-        if self.items == 0 {
+        if let Place::Json = self.place {
+            close_json(self.out, ']', self.variant);
+        } else if self.items == 0 {
             self.out.push_str(self.place.gap());
             self.out.push_str("[]\n");
         }
         Ok(())
+    }
+}
+
+/// Close a JSON list or mapping, and the mapping around it when it is a variant's content.
+fn close_json(out: &mut String, close: char, variant: bool) {
+    out.push(close);
+    if variant {
+        out.push('}');
     }
 }
 
@@ -304,7 +387,7 @@ fn open_variant<'a>(node: Node<'a>, variant: &str) -> Result<Node<'a>> {
     let mut map = node.map();
     map.key(variant)?;
     Ok(Node {
-        place: Place::Value { key_column: map.column },
+        place: map.place.child(Place::Value { key_column: map.column }),
         out: map.out,
     })
 }
@@ -324,7 +407,7 @@ macro_rules! shared_scalars {
         }
 
         fn serialize_f64(self, v: f64) -> Result {
-            self.bare(float_text(v))
+            self.float(v)
         }
 
         fn serialize_char(self, v: char) -> Result {
@@ -379,7 +462,15 @@ impl<'a> ser::Serializer for Node<'a> {
         self.string(v)
     }
 
-    fn serialize_bytes(self, _: &[u8]) -> Result {
+    fn serialize_bytes(self, bytes: &[u8]) -> Result {
+        if let Place::Json = self.place {
+            // serde_json's form: a list of numbers.
+            let mut seq = self.seq();
+            for byte in bytes {
+                seq.item(byte)?;
+            }
+            return seq.finish();
+        }
         Err(WriteError(
             "raw bytes have no YAML form here; encode them as a string".into(),
         ))
@@ -417,7 +508,9 @@ impl<'a> ser::Serializer for Node<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<SeqWriter<'a>> {
-        Ok(open_variant(self, variant)?.seq())
+        let mut seq = open_variant(self, variant)?.seq();
+        seq.variant = true;
+        Ok(seq)
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<MapWriter<'a>> {
@@ -435,7 +528,9 @@ impl<'a> ser::Serializer for Node<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<MapWriter<'a>> {
-        Ok(open_variant(self, variant)?.map())
+        let mut map = open_variant(self, variant)?.map();
+        map.variant = true;
+        Ok(map)
     }
 }
 
@@ -505,12 +600,25 @@ struct_traits!(SerializeStruct, SerializeStructVariant);
 /// A mapping key: a string, number, boolean or unit variant on one line.
 struct KeyWriter<'a> {
     out: &'a mut String,
+    /// JSON keys are strings: numbers and booleans are quoted there (as serde_json does).
+    json: bool,
 }
 
 impl KeyWriter<'_> {
     fn bare(self, text: impl Display) -> Result {
-        let _ = write!(self.out, "{text}");
+        if self.json {
+            let _ = write!(self.out, "\"{text}\"");
+        } else {
+            let _ = write!(self.out, "{text}");
+        }
         Ok(())
+    }
+
+    fn float(self, v: f64) -> Result {
+        if self.json {
+            return Err(float_in_json());
+        }
+        self.bare(float_text(v))
     }
 
     fn complex<T>() -> Result<T> {
@@ -532,7 +640,9 @@ impl ser::Serializer for KeyWriter<'_> {
     shared_scalars!();
 
     fn serialize_str(self, v: &str) -> Result {
-        if plain_key_safe(v) {
+        if self.json {
+            json_string(self.out, v);
+        } else if plain_key_safe(v) {
             self.out.push_str(v);
         } else {
             double_quoted(self.out, v);
@@ -593,6 +703,12 @@ impl ser::Serializer for KeyWriter<'_> {
     ) -> Result<Self::SerializeStructVariant> {
         Self::complex()
     }
+}
+
+/// JSON floats are not written: serde_json's spelling of them (the `ryu` crate's) differs from
+/// Rust's for some magnitudes, and nothing tdgen writes as JSON holds one.
+fn float_in_json() -> WriteError {
+    WriteError("a float has no JSON form here".into())
 }
 
 /// A float in a spelling that YAML 1.1 and 1.2 readers both take as a float: a `.` in the
@@ -865,6 +981,29 @@ fn double_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A JSON string with serde_json's escapes: `"` and `\\`, the five short forms, every other
+/// control below 0x20 as `\u00xx` (lowercase hex); everything else, DEL and non-ASCII
+/// included, as it is.
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1106,5 +1245,44 @@ mod tests {
 
     fn serde_bytes_like() -> Bytes {
         Bytes
+    }
+
+    /// The compact JSON is serde_json's, byte for byte (Job names hash it): nesting, empty
+    /// containers, every kind of key, every enum form, bytes, and every tricky string as a
+    /// value and as a key.
+    #[test]
+    fn compact_json_is_what_serde_json_writes() {
+        fn same<T: Serialize + ?Sized>(value: &T) {
+            let expected = serde_json::to_string(value).unwrap();
+            assert_eq!(to_compact_json(value).unwrap(), expected);
+        }
+        #[derive(Serialize)]
+        enum E {
+            Unit,
+            New(u8),
+            Tuple(u8, Vec<u8>),
+            Struct { a: u8, b: Option<bool> },
+        }
+        same(&json!({"a": {}, "b": [], "c": [{}, [], [1, [2, 3]], {"d": [], "e": {"f": null}}]}));
+        same(&json!([true, false, null, -7, 9007199254740993u64, "x", {"k": {"l": ["m"]}}]));
+        same(&vec![
+            E::Unit,
+            E::New(1),
+            E::Tuple(2, vec![3, 4]),
+            E::Struct { a: 5, b: None },
+        ]);
+        same(&std::collections::BTreeMap::from([(1, "one"), (-2, "two")]));
+        same(&std::collections::BTreeMap::from([(true, 'c')]));
+        same(&Bytes);
+        same(&((), Some(1u8), None::<u8>, i128::MIN, u128::MAX));
+        for s in tricky_strings()
+            .into_iter()
+            .chain((0u8..0x80).map(|b| char::from(b).to_string()))
+        {
+            same(&s);
+            same(&std::collections::BTreeMap::from([(s.clone(), s.clone())]));
+        }
+        assert!(to_compact_json(&1.5f64).is_err(), "floats are refused, not misspelled");
+        assert!(to_compact_json(&json!({"k": [0.5]})).is_err());
     }
 }
