@@ -527,11 +527,17 @@ pub fn backup_cron_job(plan: &Plan) -> CronJob {
 /// `<prefix>-<8 hex digits of the content's SHA-256>`, cut to the 63 characters a Job name may
 /// have (it becomes the `batch.kubernetes.io/job-name` label value).
 fn content_name(prefix: &str, spec: &JobSpec, script: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
     // The spec's compact JSON, as serde_json writes it (the names tdgen gave Jobs before it
     // wrote that JSON itself stay the same).
-    hasher.update(crate::yaml::to_compact_json(spec).unwrap_or_default());
+    let spec_json = crate::yaml::to_compact_json(spec).unwrap_or_default();
+    name_by_hash(prefix, spec_json.as_bytes(), script)
+}
+
+/// `<prefix>-<8 hex digits of the SHA-256 of spec_json, then script>`, as [`content_name`].
+fn name_by_hash(prefix: &str, spec_json: &[u8], script: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(spec_json);
     hasher.update(script.as_bytes());
     let hash = format!("{:x}", hasher.finalize());
     let room = 63 - 9;
@@ -542,18 +548,6 @@ fn content_name(prefix: &str, spec: &JobSpec, script: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A Job's name as tdgen named it before it wrote the hashed JSON itself: serde_json's
-    /// compact JSON of the spec, then the script.
-    fn name_by_serde_json(prefix: &str, spec: &JobSpec, script: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        hasher.update(serde_json::to_vec(spec).unwrap());
-        hasher.update(script.as_bytes());
-        let hash = format!("{:x}", hasher.finalize());
-        let prefix: String = prefix.chars().take(63 - 9).collect();
-        format!("{}-{}", prefix.trim_end_matches('-'), &hash[..8])
-    }
 
     /// Every preset and every rendered fixture.
     fn plans() -> Vec<(String, Plan)> {
@@ -608,7 +602,8 @@ mod tests {
                 );
                 assert_eq!(
                     job.metadata.name.unwrap(),
-                    name_by_serde_json(&prefix, spec, &script),
+                    // As tdgen named Jobs before it wrote the hashed JSON itself.
+                    name_by_hash(&prefix, &serde_json::to_vec(spec).unwrap(), &script),
                     "{name}"
                 );
                 jobs += 1;
