@@ -5,9 +5,7 @@
 //! - the files of one directory module use each other without a circle;
 //! - no module reaches for an item `lib.rs` defines itself (the facade sits above them all);
 //! - only validation seals a `ValidSpec`;
-//! - the README's layout section lists exactly the files in `src/`, in the layers' order;
-//! - `cli/hot-functions.txt`, the link order of the release binary, is names scripts/link-release
-//!   can match: demangled, without crate hashes, each once, the render path's among them.
+//! - the README's layout section lists exactly the files in `src/`, in the layers' order.
 //!
 //! References are `crate::…`, `super::…` and `self::…` paths anywhere: `use` trees, code, and
 //! the tokens of macro calls (`format!`, `matches!`, …). Comments and doc links are not code.
@@ -508,41 +506,4 @@ fn the_scripts_name_only_the_variables_tdengine_declares() {
         "templates name TDengine variables tdengine does not declare:\n{}",
         unknown.join("\n")
     );
-}
-
-/// The link order's names are what scripts/link-release compares with a build's demangled symbols
-/// once it drops each crate's `[hash]`: a hand edit that pastes a hash, a mangled name or a
-/// duplicate would silently place nothing.
-#[test]
-fn the_link_order_names_functions_as_the_link_step_matches_them() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/hot-functions.txt"))
-        .expect("cli/hot-functions.txt");
-    let names: Vec<&str> = text.lines().filter(|line| !line.starts_with('#')).collect();
-    let mut seen = BTreeSet::new();
-    for name in &names {
-        assert!(
-            !name.trim().is_empty() && name.trim() == *name,
-            "a blank or padded line: {name:?}"
-        );
-        assert!(
-            !name.starts_with("_R") && !name.starts_with("_ZN"),
-            "a mangled name: {name}"
-        );
-        let hashed = name.split('[').skip(1).any(|rest| {
-            let inside = rest.split(']').next().unwrap_or_default();
-            !inside.is_empty() && inside.chars().all(|c| c.is_ascii_hexdigit())
-        });
-        assert!(!hashed, "a crate hash left in: {name}");
-        assert!(seen.insert(*name), "listed twice: {name}");
-    }
-    for stage in [
-        "tdgen::pipeline::check",
-        "tdgen::build::build",
-        "tdgen::plan::Plan>::new",
-    ] {
-        assert!(
-            names.iter().any(|name| name.contains(stage)),
-            "{stage} is not in the link order"
-        );
-    }
 }
