@@ -248,7 +248,10 @@ pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, B
     let plan = Plan::new(next);
     let manifests = embedded_manifests(&plan)?;
     let (from, to) = td::ROOT_PASSWORD_MARKER_VERSIONS;
-    let marker = td::version::Version::from_tag(&next.tag).is_none_or(|v| (from..=to).contains(&v));
+    let version = td::version::Version::from_tag(&next.tag);
+    let marker = version.is_none_or(|v| (from..=to).contains(&v));
+    // An unknown version gets the strict check: a strong password suits every version.
+    let strong = version.is_none_or(|v| td::STRONG_PASSWORDS.in_version(v));
     let context = with_base(
         &plan,
         [
@@ -256,6 +259,10 @@ pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, B
             ("key", json!(reference.key)),
             ("key_path", json!(reference.key.replace('.', "\\."))),
             ("marker", json!(marker)),
+            ("strong", json!(strong)),
+            ("strong_min", json!(td::STRONG_PASSWORD_MIN_LEN)),
+            ("strong_kinds", json!(td::STRONG_PASSWORD_KINDS)),
+            ("version", json!(next.tag)),
             ("marker_from", json!(from.to_string())),
             ("marker_to", json!(to.to_string())),
             ("manifests", json!(manifests)),
@@ -397,7 +404,11 @@ fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static st
     Ok((
         "replace-dnode",
         "plans/replace-dnode.sh.j2",
-        json!({ "ordinal": ordinal, "claims": claims(plan) }),
+        json!({
+            "ordinal": ordinal,
+            "claims": claims(plan),
+            "parallel": plan.spec.pod_management_policy == crate::spec::PodManagementPolicy::Parallel,
+        }),
     ))
 }
 
@@ -448,8 +459,20 @@ fn verify_context(plan: &Plan) -> Value {
 }
 
 fn adopt_context(plan: &Plan) -> Result<Value, Box<Finding>> {
+    let Some(version) = td::version::Version::from_tag(&plan.spec.tag) else {
+        return Err(refusal(
+            "plan-adopt-refused",
+            "spec.image.tag",
+            format!(
+                "the image tag `{}` names no TDengine version, so whether adopting would change the version cannot be checked",
+                plan.spec.tag
+            ),
+            "set spec.image.tag to the version the cluster runs (the doc's YAML runs 3.0.7.1)",
+        ));
+    };
     let yaml = embedded_manifests(plan)?;
     Ok(json!({
+        "version": version.to_string(),
         "selector_json": serde_json::to_string(&plan.selector).unwrap_or_default(),
         "pod_management_policy": plan.spec.pod_management_policy.as_str(),
         "claims": claims(plan).join(" "),

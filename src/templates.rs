@@ -59,10 +59,31 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
             adapter_port => tdengine::ADAPTER.port,
             default_server_port => tdengine::DEFAULT_SERVER_PORT,
             max_mnodes => tdengine::MAX_MNODES,
-            mnode_exists => tdengine::MNODE_EXISTS,
-            mnode_missing => tdengine::MNODE_MISSING,
-            alter_root_password => tdengine::ALTER_ROOT_PASSWORD,
+            mnode_exists => tdengine::sql::MNODE_EXISTS,
+            mnode_missing => tdengine::sql::MNODE_MISSING,
+            out_of_dnodes => tdengine::sql::OUT_OF_DNODES,
+            dnode_dropping => tdengine::sql::DNODE_DROPPING,
+            transient_refusals => tdengine::sql::TRANSIENT_REFUSALS,
+            alter_root_password => tdengine::sql::ALTER_ROOT_PASSWORD,
             root_password_marker => tdengine::ROOT_PASSWORD_MARKER,
+        },
+    );
+    // The SQL every script sends, from its one home.
+    env.add_global(
+        "sql",
+        minijinja::context! {
+            show_dnodes => tdengine::sql::SHOW_DNODES,
+            show_mnodes => tdengine::sql::SHOW_MNODES,
+            read_replicas => tdengine::sql::READ_REPLICAS,
+            read_vgroups => tdengine::sql::READ_VGROUPS,
+            read_version => tdengine::sql::READ_VERSION,
+            read_variables => tdengine::sql::READ_VARIABLES,
+            read_streams => tdengine::sql::READ_STREAMS,
+            show_users => tdengine::sql::SHOW_USERS,
+            create_mnode => tdengine::sql::CREATE_MNODE,
+            drop_mnode => tdengine::sql::DROP_MNODE,
+            drop_dnode => tdengine::sql::DROP_DNODE,
+            alter_all_dnodes => tdengine::sql::ALTER_ALL_DNODES,
         },
     );
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()

@@ -2,12 +2,13 @@
 //! No other module writes down a TDengine port, path, variable name or version: they ask here.
 //!
 //! Sources are named by file and commit; most are summarised in
-//! `shared/reference/tdengine-anchors.md` (cited as §D1 …). What the `taos` shell prints and
-//! the SQL the scripts send live with the scripts, in `templates/shell/taos.sh.j2`, whose
-//! comments cite `shared/reference/taos-shell-output.md`.
+//! `shared/reference/tdengine-anchors.md` (cited as §D1 …). The SQL the scripts send and the
+//! refusals they read are in [`sql`]; how the scripts read what the `taos` shell prints is in
+//! `templates/shell/taos.sh.j2`, measured against the real shells of `shared/realsys`.
 
 pub mod catalog;
 pub mod env;
+pub mod sql;
 pub mod version;
 
 use version::Version;
@@ -82,18 +83,24 @@ pub const PROBE_COMMAND: &str = "taos-check";
 /// The modes `taos-check` learned in 3.4.1.0: one for starting, one for serving.
 pub const PROBE_MODES: (&str, &str) = ("startup", "service");
 
+/// The `preStop` hook of every dnode container: SIGTERM to taosd, then wait until it is gone (the
+/// kubelet bounds the wait by `terminationGracePeriodSeconds`). Without it a pod stop kills taosd
+/// with SIGKILL: the image's entrypoint starts taosd in the background (3.3.6.13's
+/// `taosd &` … `tail -f /dev/null`) or as a child of `sh` (3.0.7.1's `$@`), under `tini` without
+/// `-g`, so the kubelet's SIGTERM reaches the shell only; the shell dies, and the runtime kills
+/// what is left of the container. It reads `/proc` only, so it needs no tool the image might lack.
+pub const STOP_TAOSD: [&str; 3] = [
+    "sh",
+    "-c",
+    "pids=$(grep -lx taosd /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3); \
+     [ -z \"$pids\" ] || kill -TERM $pids; \
+     while grep -qx taosd /proc/[0-9]*/comm 2>/dev/null; do sleep 1; done",
+];
 /// The longest FQDN taosd accepts: `TSDB_FQDN_LEN` is 128 bytes with the terminating NUL
 /// (TDengine `include/util/tdef.h`; §D5).
 pub const MAX_FQDN_LEN: usize = 127;
 /// At most three mnodes, each on its own dnode (`docs/zh/08-operation/03-deployment.md`; §D3).
 pub const MAX_MNODES: u32 = 3;
-/// taosd's refusal of `CREATE MNODE ON DNODE` for a dnode that has one, which a script
-/// re-running a step takes as done (`TSDB_CODE_MND_MNODE_ALREADY_EXIST`,
-/// `source/util/src/terror.c`; `shared/reference/taos-shell-output.md`).
-pub const MNODE_EXISTS: &str = "Mnode already exists";
-/// taosd's refusal of `DROP MNODE ON DNODE` for a dnode without one
-/// (`TSDB_CODE_MND_MNODE_NOT_EXIST`, terror.c).
-pub const MNODE_MISSING: &str = "Mnode not there";
 /// taosd's default free-space reserve on the data directory, `minimalDataDirGB` (§D5).
 pub const DEFAULT_MINIMAL_DATA_DIR_GB: f64 = 2.0;
 /// The Linux capabilities the official image's entrypoint needs as root: it links
@@ -133,6 +140,33 @@ pub const PASSWORD_FROM_FILE: Capability = Capability {
     since: Version([3, 3, 8, 8]),
     source: "TDengine Kubernetes doc @ 8f00ad13, version notes (§C)",
 };
+/// taosd refuses a password of fewer than [`STRONG_PASSWORD_MIN_LEN`] characters, or with fewer
+/// than [`STRONG_PASSWORD_KINDS`] of the four kinds of character (lower-case letters, upper-case
+/// letters, digits, anything else): the parser's password check with `enableStrongPassword` on,
+/// its default (`source/libs/parser/src/parAstCreater.c`). Measured on the realsys 3.3.6.13
+/// build: `secret` → "Password too short or empty", `abcdEFGH` and `abcdefg!` → "Invalid
+/// password", `abcdef1!`, `abc1;:<>` and an 86-character password taken; `taosdata` is taken
+/// too. 3.0.7.1 takes any password. The first version with the check is taken to be 3.3.6.0
+/// (the 3.3.6 release line); no 3.3.5 build was run to confirm it.
+pub const STRONG_PASSWORDS: Capability = Capability {
+    what: "refuses weak passwords (8+ characters, 3 kinds of character)",
+    since: Version([3, 3, 6, 0]),
+    source: "parAstCreater.c checkPassword; measured on 3.3.6.13 (shared/realsys)",
+};
+/// The shortest password [`STRONG_PASSWORDS`] takes.
+pub const STRONG_PASSWORD_MIN_LEN: usize = 8;
+/// How many kinds of character a password needs under [`STRONG_PASSWORDS`].
+pub const STRONG_PASSWORD_KINDS: usize = 3;
+/// The image's entrypoint traces its commands (`set -ex`), and two of them carry the root
+/// password: dnode 0's `taos -s "ALTER USER root PASS '…'"` at its first start and every other
+/// dnode's `taos -p'…' -s 'create dnode …'` when it joins. Both land in the pod logs (read in
+/// the 3.3.6.13 image's entrypoint.sh and seen in its log in the realsys tier; later entrypoints
+/// were not read, so this is assumed of every version that takes `TAOS_ROOT_PASSWORD`).
+pub const ENTRYPOINT_LOGS_PASSWORD: Capability = Capability {
+    what: "prints the root password to the pod log (entrypoint `set -x`)",
+    since: Version([3, 3, 6, 6]),
+    source: "entrypoint.sh of the 3.3.6.13 image (shared/realsys)",
+};
 /// `taos-check startup` and `taos-check service`.
 pub const PROBE_MODE_CHECKS: Capability = Capability {
     what: "has `taos-check startup` and `taos-check service`",
@@ -156,9 +190,6 @@ pub const ROOT_PASSWORD_MARKER: &str = "/var/lib/taos/.docker-entrypoint-root-pa
 /// The versions whose entrypoint reads [`ROOT_PASSWORD_MARKER`] (3.3.6.6 to 3.3.8.4, per the
 /// reference; the later entrypoints' handling was not read).
 pub const ROOT_PASSWORD_MARKER_VERSIONS: (Version, Version) = (Version([3, 3, 6, 6]), Version([3, 3, 8, 4]));
-/// The statement that changes the root password (TDengine SQL reference, user management).
-pub const ALTER_ROOT_PASSWORD: &str = "ALTER USER root PASS";
-
 /// How TDengine goes from one version to a newer one, by TDengine's versioning rules
 /// (`docs/en/28-releases/01-tdengine.md` @ `0417a231`, "TDengine Versioning Rules": the four
 /// numbers are Major+, Major, Feature, Maintenance).

@@ -47,6 +47,26 @@ impl Validator {
             Some(v) if tdengine::PASSWORD_FROM_FILE.in_version(v) => PasswordDelivery::File,
             _ => PasswordDelivery::Env,
         };
+        if let Some(v) = version.filter(|v| tdengine::STRONG_PASSWORDS.in_version(*v)) {
+            self.note(
+                "root-password-strength",
+                "spec.rootPassword",
+                format!(
+                    "TDengine {v} refuses a root password of fewer than {} characters or of fewer than {} kinds of character (lower-case, upper-case, digits, others); with such a password in Secret {secret_name} the image's first start keeps `taosdata` without a word, and every probe, join and script that uses the Secret fails to log in",
+                    tdengine::STRONG_PASSWORD_MIN_LEN,
+                    tdengine::STRONG_PASSWORD_KINDS
+                ),
+                "put a password such as `Tdgen-4-example` (8+ characters, 3 kinds) in the Secret before the first start; `tdgen plan password` checks a new one before it changes anything",
+            );
+        }
+        if let Some(v) = version.filter(|v| tdengine::ENTRYPOINT_LOGS_PASSWORD.in_version(*v)) {
+            self.warn(
+                "root-password-in-pod-logs",
+                "spec.rootPassword",
+                format!("TDengine {v}'s image entrypoint traces its commands (`set -x`): dnode 0's first start and every dnode's first join print the root password to the pod log"),
+                "restrict who may read pod logs (`pods/log`) in this namespace, and keep logs of the first start out of shared log stores",
+            );
+        }
         Some(PasswordRef {
             secret_name,
             key,
