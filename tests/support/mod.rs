@@ -11,6 +11,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tdgen::{Manifest, Manifests, Request};
 
+#[path = "../kubelet.rs"]
+mod kubelet;
+pub use kubelet::expand;
+
 /// The repository's top level (the tests belong to the `cli/` package, which runs the binary).
 pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -110,52 +114,12 @@ pub fn reparse(document: &Value) -> Value {
     .expect("reserialises")
 }
 
-/// The kubelet's `$(VAR)` expansion: references to variables defined *earlier* in the list
-/// are replaced, `$$` becomes `$`, anything unresolved stays literal.
-pub fn expand(value: &str, defined: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
-            rest = tail;
-        } else if let Some(inner) = after.strip_prefix('(')
-            && let Some(close) = inner.find(')')
-        {
-            let name = &inner[..close];
-            match defined.get(name) {
-                Some(v) => out.push_str(v),
-                None => out.push_str(&format!("$({name})")),
-            }
-            rest = &inner[close + 1..];
-        } else {
-            out.push('$');
-            rest = after;
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The environment a container of pod `pod_name` in `namespace` ends up with.
+/// The environment a container of pod `pod_name` in `namespace` ends up with (no Secrets).
 pub fn kubelet_env(env: &[EnvVar], pod_name: &str, namespace: &str) -> BTreeMap<String, String> {
-    let mut defined = BTreeMap::new();
-    for var in env {
-        let value = match (&var.value, &var.value_from) {
-            (Some(value), None) => expand(value, &defined),
-            (None, Some(from)) => match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
-                Some("metadata.name") => pod_name.to_owned(),
-                Some("metadata.namespace") => namespace.to_owned(),
-                other => panic!("unsupported fieldRef {other:?}"),
-            },
-            (None, None) => String::new(),
-            other => panic!("env var {} has both value and valueFrom: {other:?}", var.name),
-        };
-        defined.insert(var.name.clone(), value);
-    }
-    defined
+    kubelet::container_env(env, pod_name, namespace, |name, key| {
+        Err(format!("no Secret {name} (key {key}) in this test"))
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The StatefulSet's container env.
