@@ -647,7 +647,7 @@ pub enum LiveChange {
 pub fn live_change(change: &ConfigChange, running: Version) -> LiveChange {
     let persisted = tdengine::PERSISTED_CONFIG.in_version(running);
     let (live, cluster_wide) = match catalog::lookup(&change.name) {
-        catalog::Lookup::Known(p) => (p.live.in_version(running), p.cluster_wide),
+        catalog::Lookup::Known(p) => (p.live_in(running), p.cluster_wide),
         _ => (catalog::Live::Never, false),
     };
     let Some(value) = &change.after else {
@@ -670,7 +670,7 @@ pub fn live_change(change: &ConfigChange, running: Version) -> LiveChange {
         catalog::Live::AfterRestart if persisted => LiveChange::Alter { at_once: false },
         catalog::Live::AfterRestart => LiveChange::Rollout,
         _ if persisted => LiveChange::Refused(format!(
-            "the taosd reference does not list it as changeable by ALTER, and from {} taosd ignores a new value in taos.cfg or TAOS_*",
+            "TDengine {running} does not change it by ALTER (the taosd reference, or a real build that refused it), and from {} taosd ignores a new value in taos.cfg or TAOS_*",
             tdengine::PERSISTED_CONFIG.since
         )),
         _ if cluster_wide => LiveChange::Refused(

@@ -25,6 +25,20 @@ pub struct Parameter {
     pub live: Live,
     /// The integers taosd takes, when every version's source registers the same bounds.
     pub range: Option<(i64, i64)>,
+    /// The newest real build that refused `ALTER` of it although the reference lists it as
+    /// changeable (`data/taosd-alter-refused.tsv`).
+    pub refused_through: Option<Version>,
+}
+
+impl Parameter {
+    /// How a cluster running `version` takes a new value: the reference's word, unless a real
+    /// build of that version or a newer one refused the `ALTER`.
+    pub fn live_in(&self, version: Version) -> Live {
+        if self.refused_through.is_some_and(|refused| version <= refused) {
+            return Live::Never;
+        }
+        self.live.in_version(version)
+    }
 }
 
 /// How a running taosd takes a new value of a parameter, as the taosd reference says
@@ -104,11 +118,31 @@ static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
                 credential: notes.contains(&"credential"),
                 live: Live::parse(live),
                 range: notes.iter().find_map(|n| parse_range(n.strip_prefix("range=")?)),
+                refused_through: REFUSED.get(&name.to_ascii_lowercase()).copied(),
             };
             (name.to_ascii_lowercase(), parameter)
         })
         .collect()
 });
+
+/// Per parameter, the newest build that refused its `ALTER` (measured; see the data file).
+static REFUSED: LazyLock<BTreeMap<String, Version>> = LazyLock::new(|| {
+    let mut refused: BTreeMap<String, Version> = BTreeMap::new();
+    for columns in rows(include_str!("../../data/taosd-alter-refused.tsv")) {
+        let (Some(version), Some(name)) = (Version::parse(columns[0]), columns.get(1)) else {
+            continue;
+        };
+        let newest = refused.entry(name.to_ascii_lowercase()).or_insert(version);
+        *newest = (*newest).max(version);
+    }
+    refused
+});
+
+/// The measured refusals: `(build, parameter, refusal)` (for the realsys tier, which checks
+/// them against the real builds).
+pub fn measured_refusals() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    rows(include_str!("../../data/taosd-alter-refused.tsv")).filter_map(|c| Some((c[0], *c.get(1)?, *c.get(2)?)))
+}
 
 static LEGACY: LazyLock<BTreeMap<String, &'static str>> = LazyLock::new(|| {
     rows(include_str!("../../data/taosd-2x-parameters.tsv"))
@@ -192,6 +226,21 @@ mod tests {
             other => panic!("{name}: {other:?}"),
         };
         assert_eq!(live("supportVnodes"), Live::Immediate);
+        let support = match lookup("supportVnodes") {
+            Lookup::Known(p) => p,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            support.live_in(Version([3, 3, 6, 13])),
+            Live::Never,
+            "3.3.6.13 refuses it"
+        );
+        assert_eq!(support.live_in(Version([3, 0, 7, 1])), Live::Never);
+        assert_eq!(
+            support.live_in(Version([3, 3, 8, 0])),
+            Live::Immediate,
+            "the reference's word"
+        );
         assert_eq!(live("numOfCommitThreads"), Live::AfterRestart);
         assert_eq!(live("dataDir"), Live::Never);
         assert_eq!(

@@ -60,7 +60,7 @@ impl Validator {
             );
         }
         if let Some(v) = version.filter(|v| tdengine::ENTRYPOINT_LOGS_PASSWORD.in_version(*v)) {
-            self.warn(
+            self.note(
                 "root-password-in-pod-logs",
                 "spec.rootPassword",
                 format!("TDengine {v}'s image entrypoint traces its commands (`set -x`): dnode 0's first start and every dnode's first join print the root password to the pod log"),

@@ -490,8 +490,20 @@ impl Cluster {
         Ok((held, room))
     }
 
-    /// Rows per user database.
+    /// Rows per user database, asked again for a minute while taosd cannot answer (a leader
+    /// election after a restart answers "Sync leader is unreachable" for a few seconds).
     pub fn counts(&self) -> Result<BTreeMap<String, u64>, String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match self.counts_once() {
+                Ok(counts) => return Ok(counts),
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_secs(2)),
+            }
+        }
+    }
+
+    fn counts_once(&self) -> Result<BTreeMap<String, u64>, String> {
         let mut counts = BTreeMap::new();
         for db in self
             .rows(tdgen::tdengine::sql::READ_REPLICAS)?

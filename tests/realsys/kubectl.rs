@@ -2,8 +2,10 @@
 //! kubectl v1.37 prints them, against one namespace whose pods are real TDengine pods
 //! (td-cluster). What it imitates, verb by verb:
 //!
-//! - `apply --server-side -f FILE|-`: stores each object (the applier owns every field, as with
-//!   `--force-conflicts`); refuses what the API server refuses for these kinds: a changed
+//! - `apply --server-side -f FILE|-`: server-side apply with `--force-conflicts`: the applied
+//!   configuration's fields are set, fields the previous apply set and this one does not are
+//!   removed, and fields set otherwise (`kubectl scale`, `kubectl patch`) stay (maps merge key by
+//!   key; a list is replaced whole); refuses what the API server refuses for these kinds: a changed
 //!   StatefulSet `selector`, `serviceName`, `volumeClaimTemplates` or `podManagementPolicy`, a
 //!   Service's `clusterIP` changed between `None` and an address, a changed Job template, an
 //!   object whose namespace differs from `-n`.
@@ -262,7 +264,7 @@ fn listed(state: &State, kind: &str) -> Vec<(String, Value)> {
             .claims
             .iter()
             .map(|(name, claim)| {
-                let labels = claim_labels(state, name);
+                let labels = &claim.labels;
                 (
                     name.clone(),
                     json!({
@@ -319,31 +321,6 @@ fn listed(state: &State, kind: &str) -> Vec<(String, Value)> {
             .map(|(k, v)| (k[kind.len() + 1..].to_owned(), v.clone()))
             .collect(),
     }
-}
-
-/// A claim made from a StatefulSet's template carries the template's labels and the selector's.
-fn claim_labels(state: &State, claim: &str) -> Value {
-    let mut labels = serde_json::Map::new();
-    if let Some((sts, object)) = state.statefulset() {
-        for template in object["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
-            let prefix = format!("{}-{sts}-", template["metadata"]["name"].as_str().unwrap_or(""));
-            if claim.starts_with(&prefix) {
-                if let Some(map) = template["metadata"]["labels"].as_object() {
-                    labels.extend(map.clone());
-                }
-                if let Some(map) = object["spec"]["selector"]["matchLabels"].as_object() {
-                    labels.extend(map.clone());
-                }
-            }
-        }
-    }
-    if let Some(map) = state
-        .object("PersistentVolumeClaim", claim)
-        .and_then(|o| o["metadata"]["labels"].as_object())
-    {
-        labels.extend(map.clone());
-    }
-    Value::Object(labels)
 }
 
 fn matches(object: &Value, selector: &str) -> bool {
@@ -448,13 +425,35 @@ fn apply(store: &Store, args: &Args) -> Result<ExitCode, Failed> {
             document["spec"]["clusterIP"] =
                 kept.unwrap_or_else(|| json!(format!("10.96.0.{}", 10 + locked.state.objects.len())));
         }
-        if kind == "PersistentVolumeClaim" {
-            pods::ensure_claim(&mut locked.state, &name);
+        let previous = locked
+            .state
+            .applied
+            .insert(key.clone(), document.clone())
+            .unwrap_or(Value::Null);
+        if let Some(live) = locked.state.objects.get(&key) {
+            document = server_side_apply(live, &previous, &document);
         }
+        if kind == "Secret"
+            && let Some(strings) = document["stringData"].as_object().cloned()
+        {
+            // The API server keeps stringData as data, base64-encoded.
+            for (key, value) in strings {
+                document["data"][key] = json!(crate::state::base64_encode(
+                    value.as_str().unwrap_or_default().as_bytes()
+                ));
+            }
+            if let Some(map) = document.as_object_mut() {
+                map.remove("stringData");
+            }
+        }
+
         if kind == "Job" && !locked.state.jobs.contains_key(&name) {
             pods::new_job(&mut locked.state, store.dir(), &name);
         }
         locked.state.objects.insert(key, document);
+        if kind == "PersistentVolumeClaim" {
+            pods::ensure_claim(&mut locked.state, &name);
+        }
         lines.push(format!("{}/{name} serverside-applied", kind_of(&kind)));
     }
     locked.save()?;
@@ -462,6 +461,30 @@ fn apply(store: &Store, args: &Args) -> Result<ExitCode, Failed> {
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The object after applying `new` over `live`, whose last applied configuration was `old`.
+fn server_side_apply(live: &Value, old: &Value, new: &Value) -> Value {
+    match (live, new) {
+        (Value::Object(l), Value::Object(n)) => {
+            let mut result = l.clone();
+            if let Value::Object(o) = old {
+                for key in o.keys().filter(|k| !n.contains_key(*k)) {
+                    result.remove(key);
+                }
+            }
+            for (key, value) in n {
+                let merged = server_side_apply(
+                    l.get(key).unwrap_or(&Value::Null),
+                    old.get(key).unwrap_or(&Value::Null),
+                    value,
+                );
+                result.insert(key.clone(), merged);
+            }
+            Value::Object(result)
+        }
+        _ => new.clone(),
+    }
 }
 
 /// What the API server refuses in an update of these kinds.
@@ -592,6 +615,7 @@ fn delete(store: &Store, args: &Args) -> Result<ExitCode, Failed> {
     }
     let mut locked = store.lock()?;
     for name in &names {
+        locked.state.applied.remove(&format!("{kind}/{name}"));
         match kind {
             "Pod" => {
                 if let Some(pod) = locked.state.pods.get_mut(name) {
@@ -615,16 +639,31 @@ fn delete(store: &Store, args: &Args) -> Result<ExitCode, Failed> {
             }
             "Job" | "CronJob" => {
                 locked.state.objects.remove(&format!("{kind}/{name}"));
-                if kind == "Job" {
+                // The garbage collector removes a CronJob's Jobs with it (ownerReferences).
+                let mut jobs = vec![name.clone()];
+                if kind == "CronJob" {
+                    jobs = locked
+                        .state
+                        .objects
+                        .iter()
+                        .filter(|(k, v)| {
+                            k.starts_with("Job/")
+                                && v["metadata"]["ownerReferences"][0]["name"].as_str() == Some(name.as_str())
+                        })
+                        .map(|(k, _)| k["Job/".len()..].to_owned())
+                        .collect();
+                }
+                for job in jobs {
+                    locked.state.objects.remove(&format!("Job/{job}"));
                     for pod in locked
                         .state
                         .pods
                         .values_mut()
-                        .filter(|p| p.job.as_deref() == Some(name))
+                        .filter(|p| p.job.as_deref() == Some(job.as_str()))
                     {
                         pod.deleting = Some(true);
                     }
-                    locked.state.jobs.remove(name);
+                    locked.state.jobs.remove(&job);
                 }
             }
             _ => {
@@ -634,9 +673,13 @@ fn delete(store: &Store, args: &Args) -> Result<ExitCode, Failed> {
     }
     locked.save()?;
     for name in &names {
-        if args.wait && kind == "Pod" && !args.force {
+        if args.wait && !args.force && matches!(kind, "Pod" | "PersistentVolumeClaim") {
             let deadline = Instant::now() + Duration::from_secs(600);
-            while store.read()?.pods.contains_key(name) && Instant::now() < deadline {
+            let present = |state: &State| match kind {
+                "Pod" => state.pods.contains_key(name),
+                _ => state.claims.contains_key(name),
+            };
+            while present(&store.read()?) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(300));
             }
         }
@@ -826,7 +869,8 @@ fn create(store: &Store, args: &Args) -> Result<ExitCode, Failed> {
                 "apiVersion": "batch/v1", "kind": "Job",
                 "metadata": {"name": name, "namespace": locked.state.namespace,
                     "labels": cronjob["spec"]["jobTemplate"]["metadata"]["labels"].clone(),
-                    "annotations": {"cronjob.kubernetes.io/instantiate": "manual"}},
+                    "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+                    "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cron}]},
                 "spec": cronjob["spec"]["jobTemplate"]["spec"].clone(),
             });
             if locked.state.objects.contains_key(&format!("Job/{name}")) {

@@ -5,7 +5,7 @@
 //! (`pods.rs`) run the pods; both modules say which Kubernetes behaviour they imitate.
 //!
 //! ```text
-//! cargo test --test realsys                 # every scenario, REALSYS_JOBS (2) clusters at a time
+//! cargo test --test realsys                 # every scenario, REALSYS_JOBS (3) clusters at a time
 //! cargo test --test realsys -- scale        # the scenarios whose name contains "scale"
 //! cargo test --test realsys -- --list
 //! ```

@@ -18,9 +18,13 @@
 //!   than `periodSeconds`, never slower); `failureThreshold` liveness failures in a row at
 //!   `periodSeconds` restart the container. A pod is stopped by running its `preStop` hook
 //!   (bounded by `terminationGracePeriodSeconds`), then td-cluster `stop` (SIGTERM to taosd,
-//!   SIGKILL after 30 s); `--force` kills it at once. A pod whose td-cluster pod was killed is on
+//!   SIGKILL after 30 s); `--force` kills it at once. (Where taosd is the container's main
+//!   process, as in 3.0.7.1's image, the hook ends the container, and td-cluster restarts it,
+//!   as the kubelet would not during a deletion; `stop` then stops it again. The event log says
+//!   the hook "failed" then: it was cut off with its container.) A pod whose td-cluster pod was killed is on
 //!   a lost node: unready, not restarted, deleted only by force, back when its node is.
-//! - **PersistentVolumeClaims**: a claim's data is the pod's td-cluster directory (data or log,
+//! - **PersistentVolumeClaims**: a StatefulSet's claims are labelled with its selector (as its
+//!   controller labels them, and as they stay after the StatefulSet is gone); a claim's data is the pod's td-cluster directory (data or log,
 //!   by mount path) or a directory of the stand-in; a claim deleted while a pod uses it goes
 //!   when the pod is gone (`kubernetes.io/pvc-protection`), and a new claim starts empty.
 //! - **Job controller**: one pod at a time until one succeeds; a failed pod counts against
@@ -91,7 +95,8 @@ pub fn pod_object(state: &State, name: &str, pod: &Pod) -> Value {
     })
 }
 
-/// A claim made by an applied PersistentVolumeClaim object, in the stand-in's own directory.
+/// A claim made by an applied PersistentVolumeClaim object, in the stand-in's own directory
+/// (its labels are the object's: apply it first).
 pub fn ensure_claim(state: &mut State, name: &str) {
     if !state.claims.contains_key(name) {
         let dir = PathBuf::from(state.config.td_env.get("TD_RUN").cloned().unwrap_or_default())
@@ -99,12 +104,17 @@ pub fn ensure_claim(state: &mut State, name: &str) {
             .join(name);
         fresh_dir(&dir);
         let volume = format!("pvc-{:04}", state.claims.len() + 1);
+        let labels = state
+            .object("PersistentVolumeClaim", name)
+            .and_then(|o| serde_json::from_value(o["metadata"]["labels"].clone()).ok())
+            .unwrap_or_default();
         state.claims.insert(
             name.to_owned(),
             Claim {
                 dir,
                 deleting: false,
                 volume,
+                labels,
             },
         );
         state.event(format!("claim {name} created"));
@@ -726,6 +736,12 @@ fn start_pod(state: &mut State, ordinal: u32) {
     let image = container["image"].as_str().unwrap_or_default().to_owned();
     let mut phase = Phase::Running;
     let mut why = String::new();
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for map in [&object["spec"]["selector"]["matchLabels"]] {
+        for (k, v) in map.as_object().into_iter().flatten() {
+            labels.insert(k.clone(), v.as_str().unwrap_or_default().to_owned());
+        }
+    }
     for (claim, dir) in claims_of(state, &sts, &object, ordinal) {
         if let Some(existing) = state.claims.get(&claim) {
             if existing.deleting {
@@ -742,6 +758,7 @@ fn start_pod(state: &mut State, ordinal: u32) {
                 dir,
                 deleting: false,
                 volume,
+                labels: labels.clone(),
             },
         );
         state.event(format!("claim {claim} created (empty)"));

@@ -45,6 +45,54 @@ pub fn all() -> Vec<Scenario> {
             name: "replace-dnode-3-refused-3.0.7.1",
             run: replace_dnode_refused,
         },
+        Scenario {
+            name: "upgrade-offline-3.0.7.1-to-3.3.6.13",
+            run: upgrade_offline,
+        },
+        Scenario {
+            name: "upgrade-rolling-mechanics-3.3.6.13",
+            run: upgrade_rolling,
+        },
+        Scenario {
+            name: "config-production-3.3.6.13",
+            run: |env, slot| config(env, slot, "config-production-3.3.6.13", PRODUCTION, Some(PASSWORD)),
+        },
+        Scenario {
+            name: "config-default-3.0.7.1",
+            run: |env, slot| config(env, slot, "config-default-3.0.7.1", DEFAULT, None),
+        },
+        Scenario {
+            name: "password-production-3.3.6.13",
+            run: password,
+        },
+        Scenario {
+            name: "backup-restore-production-3.3.6.13",
+            run: backup_restore,
+        },
+        Scenario {
+            name: "adopt-doc-3.0.7.1",
+            run: adopt,
+        },
+        Scenario {
+            name: "verify-backup-teardown-3.0.7.1",
+            run: verify_backup_teardown,
+        },
+        Scenario {
+            name: "alter-catalog-3.3.6.13",
+            run: |env, slot| alter_catalog(env, slot, "3.3.6.13"),
+        },
+        Scenario {
+            name: "alter-catalog-3.0.7.1",
+            run: |env, slot| alter_catalog(env, slot, "3.0.7.1"),
+        },
+        Scenario {
+            name: "fake-taos-3.3.6.13",
+            run: |env, slot| fake_taos(env, slot, "3.3.6.13"),
+        },
+        Scenario {
+            name: "fake-taos-3.0.7.1",
+            run: |env, slot| fake_taos(env, slot, "3.0.7.1"),
+        },
     ]
 }
 
@@ -181,7 +229,7 @@ fn scale_in_refused(env: &Env, slot: usize) -> Outcome {
 
 /// The bootstrap Job of the production preset: Parallel pods, a password set by the image's
 /// entrypoint, the Job's script in a pod of its own taking the cluster from 1 mnode to 3; taosd
-/// of dnode 1 killed while the Job waits, and the Job still finishing.
+/// of pod 2 killed while the Job adds mnodes, and the Job still finishing.
 fn bootstrap_production(env: &Env, slot: usize) -> Outcome {
     let mut cluster = Cluster::new(env, "bootstrap-production-3.3.6.13", slot, PRODUCTION, &[])?;
     install(&mut cluster, &[], Some(PASSWORD))?;
@@ -205,7 +253,16 @@ fn bootstrap_production(env: &Env, slot: usize) -> Outcome {
         .find(|j| j.contains("mnode-bootstrap"))
         .cloned()
         .ok_or("the render has no bootstrap Job")?;
-    cluster.until("the bootstrap Job to complete", 300, |c| {
+    // taosd of dnode 2 dies while the Job adds the mnodes; the Job must still get there.
+    let job_log = cluster.state().jobs[&job].log.clone();
+    cluster.until("the bootstrap Job to start adding mnodes", 120, |_| {
+        std::fs::read_to_string(&job_log)
+            .unwrap_or_default()
+            .contains("mnodes: 1 of 3")
+    })?;
+    cluster.td(None, &["kill-taosd", "2"])?;
+    cluster.note("killed taosd of pod 2 while the bootstrap Job ran");
+    cluster.until("the bootstrap Job to complete", 600, |c| {
         c.state().jobs.get(&job).is_some_and(|j| j.complete || j.gave_up)
     })?;
     ensure!(
@@ -342,5 +399,643 @@ fn replace_dnode_refused(env: &Env, slot: usize) -> Outcome {
         "pods changed: {:?}",
         pods.keys()
     );
+    Ok(())
+}
+
+/// Where taosd reports a parameter: `dnode_id → value` of `name`.
+fn parameter(cluster: &Cluster, name: &str) -> Result<Vec<String>, String> {
+    Ok(cluster
+        .rows(&format!(
+            "select dnode_id, name, `value` from information_schema.ins_dnode_variables where name = '{name}'\\G"
+        ))?
+        .into_iter()
+        .filter_map(|r| r.get("value").cloned())
+        .collect())
+}
+
+/// `tdgen plan config`: one parameter taosd changes at once (mDebugFlag, set by ALTER ALL DNODES
+/// and read back from every dnode) and one it takes at a restart (numOfCommitThreads: ALTER, then
+/// the new render's rollout; on 3.0.7.1, which refuses its ALTER, the rollout alone), then verified with APPLIED=1. taosd of pod 0 is killed during
+/// the rollout. Every dnode reports both values, and no row is lost.
+fn config(env: &Env, slot: usize, scenario: &str, spec: &str, password: Option<&str>) -> Outcome {
+    let mut cluster = running(env, slot, scenario, spec, &[], password)?;
+    let before = cluster.counts()?;
+    let previous = cluster.dir.join("previous.yaml");
+    std::fs::write(&previous, cluster.render(&[])?).map_err(|e| e.to_string())?;
+    let sets = ["spec.config.mDebugFlag=135", "spec.config.numOfCommitThreads=5"];
+    let previous_arg = previous.display().to_string();
+    let script = cluster.plan(&["config", "--previous", &previous_arg], &sets)?;
+    let first = cluster.run(&script, &[])?;
+    ensure!(
+        first.status == Some(3),
+        "the first run should stop for the rollout (exit 3):\n{}",
+        first.log
+    );
+    let live = parameter(&cluster, "mDebugFlag")?;
+    ensure!(
+        live.len() == 3 && live.iter().all(|v| v == "135"),
+        "mDebugFlag is not 135 on every dnode after the live change: {live:?}"
+    );
+    let next = cluster.render(&sets)?;
+    cluster.apply(&next)?;
+    cluster.until("the rollout to replace pod 2", 180, |c| {
+        c.state()
+            .events
+            .iter()
+            .any(|e| e.contains("pod tdengine-2 replaced by the rolling update"))
+    })?;
+    cluster.td(None, &["kill-taosd", "0"])?;
+    cluster.note("killed taosd of pod 0 during the rollout");
+    let mut run = cluster.run(&script, &[("APPLIED", "1")])?;
+    if run.status != Some(0) {
+        cluster.wait_dnodes(3, 300)?;
+        run = cluster.run(&script, &[("APPLIED", "1")])?;
+    }
+    run.ok()?;
+    for (name, value) in [("mDebugFlag", "135"), ("numOfCommitThreads", "5")] {
+        let values = parameter(&cluster, name)?;
+        ensure!(
+            values.len() == 3 && values.iter().all(|v| v == value),
+            "{name}: {values:?}"
+        );
+    }
+    cluster.wait_dnodes(3, 120)?;
+    ensure!(cluster.counts()? == before, "rows changed: {:?}", cluster.counts());
+    Ok(())
+}
+
+/// `tdgen plan password`: a weak new password is refused before anything changes; a strong one
+/// replaces the old (which no longer logs in), the pods roll to the new Secret, and taosd of
+/// pod 2 is killed during that rollout; a re-run finishes without changing it twice.
+fn password(env: &Env, slot: usize) -> Outcome {
+    let mut cluster = running(
+        env,
+        slot,
+        "password-production-3.3.6.13",
+        PRODUCTION,
+        &[],
+        Some(PASSWORD),
+    )?;
+    cluster.secret("tdengine-weak", "password", "secret")?;
+    let weak = cluster.plan(&["password", "--secret", "tdengine-weak:password"], &[])?;
+    cluster
+        .run(&weak, &[])?
+        .stopped_with("is shorter than 8 characters, which taosd refuses")?;
+    ensure!(
+        cluster.rows(tdgen::tdengine::sql::SHOW_USERS).is_ok(),
+        "the old password stopped working"
+    );
+    let rotated = "Rotated-2026-pass";
+    cluster.secret("tdengine-root-2", "password", rotated)?;
+    let script = cluster.plan(&["password", "--secret", "tdengine-root-2:password"], &[])?;
+    let (mut child, log) = cluster.start(&script, &[])?;
+    cluster.when_log_says(&mut child, &log, "serverside-applied", 300)?;
+    cluster.td(None, &["kill-taosd", "2"])?;
+    cluster.note("killed taosd of pod 2 during the rollout");
+    let mut run = cluster.finish(child, &log)?;
+    cluster.password = rotated.into();
+    if run.status != Some(0) {
+        cluster.wait_dnodes(3, 300)?;
+        run = cluster.run(&script, &[])?;
+        run.said("the new password logs in already: not changed again")?;
+    }
+    run.ok()?;
+    ensure!(
+        cluster.rows(tdgen::tdengine::sql::SHOW_USERS).is_ok(),
+        "the new password does not log in"
+    );
+    let new = std::mem::replace(&mut cluster.password, PASSWORD.into());
+    ensure!(
+        cluster.rows(tdgen::tdengine::sql::SHOW_USERS).is_err(),
+        "the old password still logs in"
+    );
+    cluster.password = new;
+    let td_run = cluster.td_env["TD_RUN"].clone();
+    for ordinal in 0..3 {
+        let env = std::fs::read_to_string(format!("{td_run}/env/{ordinal}")).unwrap_or_default();
+        ensure!(
+            env.contains(&format!("TAOS_ROOT_PASSWORD={rotated}\n")),
+            "pod {ordinal} did not roll to the new Secret"
+        );
+    }
+    cluster.wait_dnodes(3, 120)?;
+    cluster.until("3 ready mnodes", 60, |c| c.ready_mnodes_are(3, 3))?;
+    Ok(())
+}
+
+/// A backup Job run from the CronJob (taosdump in a pod with a read-only root filesystem), and
+/// `tdgen plan restore` into a fresh cluster on the same backup volume: the same rows. A first
+/// restore attempt is interrupted by killing taosd of dnode 0; the restore runs again and
+/// finishes.
+fn backup_restore(env: &Env, slot: usize) -> Outcome {
+    let sets = ["spec.backup.keep=2"];
+    let scenario = "backup-restore-production-3.3.6.13";
+    let (counts, saved) = {
+        let mut cluster = running(env, slot, scenario, PRODUCTION, &sets, Some(PASSWORD))?;
+        let counts = cluster.counts()?;
+        cluster.kubectl(
+            &[
+                "create",
+                "job",
+                "backup-now",
+                "--from=cronjob/tdengine-backup",
+                "-n",
+                "tdengine",
+            ],
+            "",
+        )?;
+        cluster.until("the backup Job to finish", 300, |c| {
+            c.state()
+                .jobs
+                .get("backup-now")
+                .is_some_and(|j| j.complete || j.gave_up)
+        })?;
+        let state = cluster.state();
+        let job = &state.jobs["backup-now"];
+        let log = std::fs::read_to_string(&job.log).unwrap_or_default();
+        ensure!(job.complete, "the backup Job failed:\n{log}");
+        let claim = state.claims.get("tdengine-backup").ok_or("no backup claim")?;
+        let saved = env.work.join(format!("{scenario}.backup"));
+        let _ = std::fs::remove_dir_all(&saved);
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&claim.dir)
+            .arg(&saved)
+            .status();
+        ensure!(status.is_ok_and(|s| s.success()), "copying the backup volume failed");
+        (counts, saved)
+    };
+    let stamp = std::fs::read_dir(&saved)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.len() == 16 && n.ends_with('Z'))
+        .ok_or("no backup directory on the volume")?;
+    ensure!(saved.join(&stamp).join("dbs.sql").exists(), "the backup has no dbs.sql");
+    // A fresh cluster: nothing written, the backup volume bound again (as a retained volume is).
+    let mut fresh = Cluster::new(env, &format!("{scenario}-fresh"), slot, PRODUCTION, &[])?;
+    install(&mut fresh, &sets, Some(PASSWORD))?;
+    fresh.password = PASSWORD.into();
+    fresh.wait_dnodes(3, 300)?;
+    fresh.until("3 ready mnodes", 300, |c| c.ready_mnodes_are(3, 3))?;
+    let claim = fresh
+        .state()
+        .claims
+        .get("tdengine-backup")
+        .cloned()
+        .ok_or("no backup claim")?;
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(saved.join(&stamp))
+        .arg(&claim.dir)
+        .status();
+    ensure!(status.is_ok_and(|s| s.success()), "restoring the volume's files failed");
+    let script = fresh.plan(&["restore", "--from", &stamp], &sets)?;
+    fresh
+        .run(&script, &[])?
+        .stopped_with("run again with CONFIRM=tdengine")?;
+    let (mut child, log) = fresh.start(&script, &[("CONFIRM", "tdengine")])?;
+    fresh.when_log_says(&mut child, &log, "serverside-applied", 300)?;
+    fresh.td(None, &["kill-taosd", "0"])?;
+    fresh.note("killed taosd of dnode 0 as the restore Job started");
+    let run = fresh.finish(child, &log)?;
+    if run.status != Some(0) {
+        fresh.wait_dnodes(3, 300)?;
+        for job in fresh.state().jobs.keys().filter(|j| j.contains("restore")) {
+            let _ = fresh.kubectl(&["delete", "job", job, "-n", "tdengine"], "");
+        }
+        fresh.run(&script, &[("CONFIRM", "tdengine")])?.ok()?;
+    }
+    ensure!(
+        fresh.counts()? == counts,
+        "restored {:?}, backed up {counts:?}",
+        fresh.counts()
+    );
+    let cron = fresh
+        .state()
+        .object("CronJob", "tdengine-backup")
+        .cloned()
+        .unwrap_or_default();
+    ensure!(
+        cron["spec"]["suspend"] == serde_json::json!(false),
+        "the backups stay suspended"
+    );
+    Ok(())
+}
+
+/// The doc's YAML (a ClusterIP `taosd` Service, the doc's StatefulSet) running 3.0.7.1 with
+/// data, taken over by `tdgen plan adopt`: the same dnodes and rows afterwards, every pod on
+/// tdgen's template. A spec naming 3.3.6.13 is refused before anything changes.
+fn adopt(env: &Env, slot: usize) -> Outcome {
+    let doc = std::fs::read_to_string(env.root.join("../shared/reference/000_ea4452c3e6a9ad2d.txt"))
+        .map_err(|e| e.to_string())?;
+    let blocks: Vec<&str> = doc
+        .split("```YAML")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    ensure!(blocks.len() == 2, "the doc has {} YAML blocks", blocks.len());
+    let spec =
+        "apiVersion: tdgen/v1\nkind: TDengineCluster\nmetadata: {name: tdengine, namespace: tdengine-test}\nspec: {}\n";
+    let mut cluster = Cluster::new(env, "adopt-doc-3.0.7.1", slot, spec, &[])?;
+    cluster.apply(&blocks.join("\n---\n"))?;
+    cluster.wait_dnodes(3, 300)?;
+    cluster.seed("r1", 1, 2)?;
+    cluster.seed("r3", 3, 2)?;
+    let before = cluster.counts()?;
+    let ids: Vec<String> = (0..3).map(|o| dnode_id(&cluster, o)).collect::<Result<_, _>>()?;
+    let refused = cluster.plan(&["adopt"], &["spec.image.tag=3.3.6.13"])?;
+    cluster
+        .run(&refused, &[])?
+        .stopped_with("the cluster runs TDengine 3.0.7.1 and the spec names 3.3.6.13; nothing was changed")?;
+    ensure!(
+        cluster.state().object("Service", "taosd").is_some(),
+        "the refused adopt changed the Service"
+    );
+    let script = cluster.plan(&["adopt"], &[])?;
+    cluster.run(&script, &[])?.ok()?;
+    cluster.wait_dnodes(3, 120)?;
+    let after: Vec<String> = (0..3).map(|o| dnode_id(&cluster, o)).collect::<Result<_, _>>()?;
+    ensure!(after == ids, "dnode ids changed: {ids:?} → {after:?}");
+    ensure!(cluster.counts()? == before, "rows changed: {:?}", cluster.counts());
+    let state = cluster.state();
+    let service = state.object("Service", "taosd").cloned().unwrap_or_default();
+    ensure!(
+        service["spec"]["clusterIP"] == "None",
+        "taosd is not headless: {service}"
+    );
+    let (_, sts) = state.statefulset().ok_or("no StatefulSet")?;
+    let revision = crate::pods::revision(sts);
+    ensure!(
+        state
+            .pods
+            .values()
+            .filter(|p| p.ordinal.is_some())
+            .all(|p| p.revision == revision),
+        "a pod is not on tdgen's template"
+    );
+    Ok(())
+}
+
+/// `tdgen plan verify` on a whole cluster and on one with a dnode down; the backup Job of an
+/// image without taosdump fails with what to do; `tdgen plan teardown` keeps the claims without
+/// CONFIRM and deletes them with it.
+fn verify_backup_teardown(env: &Env, slot: usize) -> Outcome {
+    let sets = ["spec.components.adapter.enabled=false", "spec.backup.keep=1"];
+    let mut cluster = running(env, slot, "verify-backup-teardown-3.0.7.1", DEFAULT, &sets, None)?;
+    let verify = cluster.plan(&["verify"], &sets)?;
+    cluster.run(&verify, &[])?.ok()?;
+    cluster.kubectl(
+        &[
+            "create",
+            "job",
+            "backup-now",
+            "--from=cronjob/tdengine-backup",
+            "-n",
+            "tdengine",
+        ],
+        "",
+    )?;
+    cluster.until("the backup Job to give up", 300, |c| {
+        c.state()
+            .jobs
+            .get("backup-now")
+            .is_some_and(|j| j.complete || j.gave_up)
+    })?;
+    let job = cluster.state().jobs["backup-now"].clone();
+    let log = std::fs::read_to_string(&job.log).unwrap_or_default();
+    ensure!(
+        job.gave_up && log.contains("this image has no taosdump"),
+        "the backup Job of a 3.0.7.1 image without taosdump: {job:?}\n{log}"
+    );
+    cluster.td(None, &["kill", "2"])?;
+    cluster.until("dnode 2 offline", 60, |c| {
+        c.dnodes().iter().any(|d| d.status == "offline")
+    })?;
+    cluster.run(&verify, &[])?.stopped_with("2 of 3 dnodes are ready")?;
+    cluster.td(None, &["up", "2"])?;
+    cluster.wait_dnodes(3, 120)?;
+    let teardown = cluster.plan(&["teardown"], &sets)?;
+    let claims = cluster.claims();
+    cluster.run(&teardown, &[])?.said("PVCs kept")?;
+    ensure!(cluster.claims() == claims, "claims deleted without CONFIRM");
+    ensure!(
+        cluster.running().is_empty(),
+        "pods still run after teardown: {:?}",
+        cluster.running()
+    );
+    ensure!(
+        cluster
+            .state()
+            .objects
+            .keys()
+            .all(|k| k.starts_with("PersistentVolumeClaim/")),
+        "objects remain: {:?}",
+        cluster.state().objects.keys()
+    );
+    cluster.run(&teardown, &[("CONFIRM", "tdengine")])?.ok()?;
+    let left = cluster.claims();
+    ensure!(
+        left == ["tdengine-backup"],
+        "claims after teardown with CONFIRM: {left:?} (only the backups stay)"
+    );
+    Ok(())
+}
+
+/// `tdgen plan upgrade` from 3.0.7.1 to 3.3.6.13 (a Feature release: every dnode stopped, then
+/// started together on the new image), with data written before: the same dnodes, mnodes and
+/// rows after, and taosd reporting 3.3.6.13.
+fn upgrade_offline(env: &Env, slot: usize) -> Outcome {
+    let mut cluster = running(env, slot, "upgrade-offline-3.0.7.1-to-3.3.6.13", DEFAULT, &[], None)?;
+    let before = cluster.counts()?;
+    let ids: Vec<String> = (0..3).map(|o| dnode_id(&cluster, o)).collect::<Result<_, _>>()?;
+    let script = cluster.plan(&["upgrade", "--to", "3.3.6.13"], &[])?;
+    cluster
+        .run(&script, &[])?
+        .stopped_with("Run again with CONFIRM=tdengine")?;
+    cluster.run(&script, &[("CONFIRM", "tdengine")])?.ok()?;
+    cluster.wait_dnodes(3, 120)?;
+    cluster.until("3 ready mnodes", 120, |c| c.ready_mnodes_are(3, 3))?;
+    let version = cluster.rows(tdgen::tdengine::sql::READ_VERSION)?;
+    ensure!(
+        version
+            .first()
+            .and_then(|r| r.get("version"))
+            .is_some_and(|v| v.starts_with("3.3.6.13")),
+        "taosd reports {version:?}"
+    );
+    let after: Vec<String> = (0..3).map(|o| dnode_id(&cluster, o)).collect::<Result<_, _>>()?;
+    ensure!(after == ids, "dnode ids changed: {ids:?} → {after:?}");
+    ensure!(cluster.counts()? == before, "rows changed: {:?}", cluster.counts());
+    Ok(())
+}
+
+/// The rolling mechanics of `tdgen plan upgrade` on the one 3.3.6 build here: the image tag
+/// 3.3.6.14 is run by the 3.3.6.13 build. The pods roll highest first, one at a time, each
+/// after the cluster is whole again; the runbook then finds taosd still reporting 3.3.6.13 and
+/// says so (which is right: the binary did not change).
+fn upgrade_rolling(env: &Env, slot: usize) -> Outcome {
+    let mut cluster = Cluster::new(
+        env,
+        "upgrade-rolling-mechanics-3.3.6.13",
+        slot,
+        PRODUCTION,
+        &[("3.3.6.14", "3.3.6.13")],
+    )?;
+    install(&mut cluster, &[], Some(PASSWORD))?;
+    cluster.password = PASSWORD.into();
+    cluster.wait_dnodes(3, 300)?;
+    cluster.until("3 ready mnodes", 300, |c| c.ready_mnodes_are(3, 3))?;
+    cluster.seed("r3", 3, 2)?;
+    let before = cluster.counts()?;
+    let script = cluster.plan(&["upgrade", "--to", "3.3.6.14"], &[])?;
+    cluster
+        .run(&script, &[])?
+        .stopped_with("taosd reports 3.3.6.13.alpha after the upgrade, not 3.3.6.14")?;
+    let events = cluster.state().events;
+    let order: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("replaced by the rolling update"))
+        .collect();
+    ensure!(
+        order.len() == 3
+            && order[0].contains("tdengine-2")
+            && order[1].contains("tdengine-1")
+            && order[2].contains("tdengine-0"),
+        "the pods did not roll 2, 1, 0: {order:#?}"
+    );
+    ensure!(
+        cluster
+            .state()
+            .pods
+            .values()
+            .filter(|p| p.ordinal.is_some())
+            .all(|p| p.image.ends_with(":3.3.6.14")),
+        "a pod is not on the new image"
+    );
+    cluster.wait_dnodes(3, 120)?;
+    ensure!(cluster.counts()? == before, "rows changed");
+    Ok(())
+}
+
+/// Every parameter the taosd reference lists as changeable by ALTER, altered to the value the
+/// dnode reports on a real build: the ones refused are exactly those `data/taosd-alter-refused.tsv`
+/// records for that build (which tdgen's `plan config` and `diff` then treat as not changeable).
+fn alter_catalog(env: &Env, slot: usize, version: &str) -> Outcome {
+    use tdgen::tdengine::catalog::{self, Live, Lookup};
+    let spec = format!(
+        "apiVersion: tdgen/v1\nkind: TDengineCluster\nmetadata: {{name: tdengine, namespace: tdengine}}\nspec: {{dnodes: 1, mnodes: 1, image: {{tag: \"{version}\"}}}}\n"
+    );
+    let mut cluster = Cluster::new(env, &format!("alter-catalog-{version}"), slot, &spec, &[])?;
+    install(&mut cluster, &[], None)?;
+    cluster.wait_dnodes(1, 120)?;
+    let reported: std::collections::BTreeMap<String, String> = cluster
+        .rows(r"select name, `value` from information_schema.ins_dnode_variables where dnode_id = 1\G")?
+        .into_iter()
+        .filter_map(|r| Some((r.get("name")?.to_ascii_lowercase(), r.get("value")?.clone())))
+        .collect();
+    let mut refused = std::collections::BTreeSet::new();
+    let mut tried = 0;
+    for name in catalog::names() {
+        let Lookup::Known(parameter) = catalog::lookup(name) else {
+            continue;
+        };
+        if matches!(parameter.live, Live::Never | Live::Undocumented) {
+            continue;
+        }
+        // An empty value cannot be written back as it is: such parameters are not tried.
+        let Some(value) = reported.get(&name.to_ascii_lowercase()).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        tried += 1;
+        let (_, err) = cluster.taos(&format!("alter all dnodes '{name}' '{value}'"))?;
+        if err.contains("Invalid config option") || err.contains("Config not found") {
+            refused.insert(name.to_owned());
+        }
+    }
+    let recorded: std::collections::BTreeSet<String> = catalog::measured_refusals()
+        .filter(|(build, _, _)| *build == version)
+        .map(|(_, name, _)| name.to_owned())
+        .collect();
+    ensure!(tried > 10, "only {tried} parameters could be tried");
+    ensure!(
+        refused == recorded,
+        "TDengine {version} refuses ALTER of {:?} beyond the record, and takes {:?} the record says it refuses",
+        refused.difference(&recorded).collect::<Vec<_>>(),
+        recorded.difference(&refused).collect::<Vec<_>>()
+    );
+    cluster.note(&format!(
+        "{tried} parameters tried, {} refused as recorded",
+        refused.len()
+    ));
+    Ok(())
+}
+
+/// What a shell printed, with what differs between two runs of the same statement (elapsed
+/// times, timestamps) replaced.
+fn normalized(text: &[u8]) -> String {
+    let text = String::from_utf8_lossy(text).into_owned();
+    let mut out = String::new();
+    let bytes: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        // (0.001234s)
+        if bytes[i] == '(' {
+            let end = bytes[i + 1..].iter().position(|c| *c == ')').map(|p| p + i + 1);
+            if let Some(end) = end {
+                let inner: String = bytes[i + 1..end].iter().collect();
+                if inner.ends_with('s') && inner[..inner.len() - 1].parse::<f64>().is_ok() {
+                    out.push_str("(Ts)");
+                    i = end + 1;
+                    continue;
+                }
+            }
+        }
+        // 2026-12-04 12:39:47.284
+        if i + 23 <= bytes.len() {
+            let candidate: String = bytes[i..i + 23].iter().collect();
+            let shape = candidate
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect::<String>();
+            if shape == "9999-99-99 99:99:99.999" {
+                out.push_str("TIMESTAMP");
+                i += 23;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The fake `taos` of tests/fakes answers what the real shell of `version` answers, byte for
+/// byte (times and timestamps aside), for every statement the scripts send that the fake can
+/// answer, given the real cluster's state: the reads, the refusals, and a refused login.
+/// (`ins_dnode_variables` is left out: the fake holds a few parameters, taosd a few hundred.)
+fn fake_taos(env: &Env, slot: usize, version: &str) -> Outcome {
+    use tdgen::tdengine::sql;
+    let spec = format!(
+        "apiVersion: tdgen/v1\nkind: TDengineCluster\nmetadata: {{name: tdengine, namespace: ns}}\nspec: {{dnodes: 3, image: {{tag: \"{version}\"}}}}\n"
+    );
+    let mut cluster = Cluster::new(env, &format!("fake-taos-{version}"), slot, &spec, &[])?;
+    install(&mut cluster, &[], None)?;
+    cluster.wait_dnodes(3, 300)?;
+    cluster.until("3 ready mnodes", 300, |c| c.ready_mnodes_are(3, 3))?;
+    cluster.seed("r3", 3, 2)?;
+    // The fake's state, read off the real cluster.
+    let fake = cluster.dir.join("fake");
+    std::fs::create_dir_all(&fake).map_err(|e| e.to_string())?;
+    let write = |name: &str, text: String| std::fs::write(fake.join(name), text).map_err(|e| e.to_string());
+    let dnodes = cluster.rows(sql::SHOW_DNODES)?;
+    write(
+        "dnodes",
+        dnodes
+            .iter()
+            .map(|r| format!("{} {} {} {}\n", r["id"], r["endpoint"], r["status"], r["vnodes"]))
+            .collect(),
+    )?;
+    write("support-vnodes", dnodes[0]["support_vnodes"].clone())?;
+    let mnodes = cluster.rows(sql::SHOW_MNODES)?;
+    write(
+        "mnodes",
+        mnodes
+            .iter()
+            .map(|r| format!("{} {} {}\n", r["id"], r["role"], r["status"]))
+            .collect(),
+    )?;
+    let databases = cluster.rows(sql::READ_REPLICAS)?;
+    write(
+        "databases",
+        databases
+            .iter()
+            .map(|r| format!("{} {}\n", r["name"], r["replica"]))
+            .collect(),
+    )?;
+    let vgroups = cluster.rows(sql::READ_VGROUPS)?;
+    write(
+        "vgroups",
+        vgroups
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {} {}\n",
+                    r["vgroup_id"], r["db_name"], r["v1_dnode"], r["v2_dnode"], r["v3_dnode"]
+                )
+            })
+            .collect(),
+    )?;
+    let server = cluster.rows(sql::READ_VERSION)?;
+    write("version", server[0]["version"].clone())?;
+    write("streams", String::new())?;
+    let fqdn = cluster.endpoint(0);
+    let fqdn = fqdn.rsplit_once(':').map_or(fqdn.clone(), |(h, _)| h.to_owned());
+    let statements: Vec<(String, &str)> = sql::READS
+        .iter()
+        .filter(|s| **s != sql::READ_VARIABLES)
+        .map(|s| ((*s).to_owned(), "taosdata"))
+        .chain([
+            (format!("{} 1", sql::CREATE_MNODE), "taosdata"),
+            (format!("{} 99", sql::DROP_DNODE), "taosdata"),
+            (sql::SHOW_DNODES.to_owned(), "wrong-password"),
+        ])
+        .collect();
+    let mut differences = Vec::new();
+    for (statement, password) in &statements {
+        let real = std::process::Command::new(env.realsys.join("td-cluster"))
+            .envs(&cluster.td_env)
+            .env("REALSYS_HOME", &env.home)
+            .env("TD_VERSION", version)
+            .args([
+                "exec",
+                "0",
+                "--",
+                "bash",
+                "-c",
+                r#"taos -p -h "$1" -P 6030 -s "$2" <<<"$3""#,
+                "_",
+                &fqdn,
+                statement,
+                password,
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let mut child = std::process::Command::new(env.root.join("tests/fakes/taos"))
+            .env("FAKE", &fake)
+            .args(["-p", "-h", &fqdn, "-P", "6030", "-s", statement])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write as _;
+            let _ = writeln!(stdin, "{password}");
+        }
+        let faked = child.wait_with_output().map_err(|e| e.to_string())?;
+        for (what, r, f) in [
+            ("stdout", &real.stdout, &faked.stdout),
+            ("stderr", &real.stderr, &faked.stderr),
+        ] {
+            let (r, f) = (normalized(r), normalized(f));
+            if r != f {
+                differences.push(format!("{statement} ({what}):\nreal: {r:?}\nfake: {f:?}"));
+            }
+        }
+        if real.status.code() != faked.status.code() {
+            differences.push(format!(
+                "{statement}: real exit {:?}, fake exit {:?}",
+                real.status.code(),
+                faked.status.code()
+            ));
+        }
+    }
+    ensure!(
+        differences.is_empty(),
+        "the fake differs from the real shell:\n{}",
+        differences.join("\n\n")
+    );
+    cluster.note(&format!("{} statements answered alike", statements.len()));
     Ok(())
 }

@@ -83,6 +83,9 @@ pub struct Claim {
     pub deleting: bool,
     /// The volume bound to it.
     pub volume: String,
+    /// Its labels (a StatefulSet's claims carry the claim template's and the selector's).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A Job's progress.
@@ -109,8 +112,10 @@ pub struct State {
     pub config: Config,
     /// The one namespace this stand-in serves.
     pub namespace: String,
-    /// Applied objects by `Kind/name`, as JSON.
+    /// Objects by `Kind/name`, as JSON: what the server holds.
     pub objects: BTreeMap<String, Value>,
+    /// The configuration last applied to each object (server-side apply's managed fields).
+    pub applied: BTreeMap<String, Value>,
     /// Pods by name.
     pub pods: BTreeMap<String, Pod>,
     /// Claims by name.
