@@ -40,31 +40,6 @@ fn assert_no_password_on_a_command_line(run: &Run) {
 }
 
 #[test]
-fn a_fresh_cluster_gets_mnodes_on_dnodes_2_and_3() {
-    for shell in SHELLS {
-        let cluster = fresh("bootstrap-fresh", shell);
-        let run = run(&cluster, THREE);
-        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
-        assert_eq!(
-            run.sql_changes(),
-            ["create mnode on dnode 2", "create mnode on dnode 3"]
-        );
-        assert!(
-            run.calls
-                .iter()
-                .all(|c| c.starts_with("taos host=tdengine-0.taosd.ns.svc.cluster.local ")),
-            "{:?}",
-            run.calls
-        );
-        assert!(run.log.contains("done: 3 mnodes"), "{}", run.log);
-        assert_eq!(
-            cluster.state("mnodes"),
-            "1 leader ready\n2 follower ready\n3 follower ready\n"
-        );
-    }
-}
-
-#[test]
 fn dnode_ids_are_looked_up_by_endpoint_not_ordinal() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("bootstrap-ids", shell);

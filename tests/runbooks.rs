@@ -140,66 +140,12 @@ fn five(test: &str, shell: Shell) -> FakeCluster {
 }
 
 #[test]
-fn scale_in_drops_before_scaling_and_deletes_pvcs_after_the_pod_is_gone() {
-    for shell in SHELLS {
-        let cluster = five("scale-in", shell);
-        cluster.databases(&[("metrics", 3)]);
-        let run = cluster.run(&scale_in_script(), &NS);
-        assert_eq!(run.code, 0, "{shell:?}: {}", run.log);
-        assert_eq!(
-            run.changes(),
-            [
-                "sql drop dnode 6",
-                "kubectl scale statefulset tdengine -n ns --replicas=4",
-                "kubectl delete pvc taosdata-tdengine-4 -n ns --ignore-not-found --wait=false",
-                "kubectl delete pvc taoslog-tdengine-4 -n ns --ignore-not-found --wait=false",
-                "sql drop dnode 5",
-                "kubectl scale statefulset tdengine -n ns --replicas=3",
-                "kubectl delete pvc taosdata-tdengine-3 -n ns --ignore-not-found --wait=false",
-                "kubectl delete pvc taoslog-tdengine-3 -n ns --ignore-not-found --wait=false",
-            ],
-            "ids come from endpoints (6 and 5, not 4 and 3)"
-        );
-        assert!(
-            run.calls
-                .iter()
-                .filter(|c| c.starts_with("kubectl "))
-                .all(|c| c.contains(" -n ns")),
-            "namespace on every call"
-        );
-        assert!(run.calls.iter().all(|c| !c.contains("password=argv")));
-        assert_eq!(
-            cluster.state("pvcs").lines().count(),
-            6,
-            "three dnodes keep two PVCs each"
-        );
-    }
-}
-
-#[test]
 fn system_databases_with_null_replicas_do_not_stop_a_scale_in() {
     for shell in SHELLS {
         let cluster = five("scale-in-null", shell);
         cluster.databases(&[]);
         let run = cluster.run(&scale_in_script(), &NS);
         assert_eq!(run.code, 0, "{}", run.log);
-    }
-}
-
-#[test]
-fn scale_in_stops_when_a_database_needs_more_dnodes() {
-    for shell in SHELLS {
-        let cluster = FakeCluster::new("scale-in-replica", shell);
-        cluster
-            .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (3, 2, "ready"), (4, 3, "ready")])
-            .mnodes(&THREE_MNODES)
-            .databases(&[("metrics", 3), ("wide", 4)]);
-        let script = plan(&valid("spec: {dnodes: 4, mnodes: 3}"), PlanKind::Scale { to: 3 })
-            .expect("plan")
-            .script;
-        let run = cluster.run(&script, &NS);
-        run.assert_stopped(1, "these databases have more replicas than 3 dnodes: wide");
-        assert!(run.changes().is_empty(), "nothing changed: {:?}", run.calls);
     }
 }
 
@@ -369,66 +315,6 @@ fn dry_run_changes_nothing() {
 }
 
 #[test]
-fn scale_out_waits_for_each_new_pod_and_dnode() {
-    for shell in SHELLS {
-        let cluster = FakeCluster::new("scale-out", shell);
-        cluster.dnodes(&THREE_READY).mnodes(&THREE_MNODES);
-        let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Scale { to: 5 })
-            .expect("plan")
-            .script;
-        let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(
-            run.calls
-                .contains(&"kubectl scale statefulset tdengine -n ns --replicas=5".to_owned())
-        );
-        assert!(
-            run.calls
-                .contains(&"kubectl wait --for=condition=Ready pod/tdengine-4 -n ns --timeout=1800s".to_owned())
-        );
-        assert!(
-            run.log
-                .contains("dnode tdengine-4.taosd.ns.svc.cluster.local:6030 is ready (id 5)"),
-            "{}",
-            run.log
-        );
-    }
-}
-
-#[test]
-fn mnodes_plan_creates_by_endpoint_and_skips_offline_dnodes() {
-    for shell in SHELLS {
-        let cluster = FakeCluster::new("mnodes", shell);
-        cluster
-            .dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (5, 2, "ready"), (6, 3, "ready")])
-            .mnodes(&[(1, "leader")]);
-        let script = plan(&valid("spec: {dnodes: 4, mnodes: 3}"), PlanKind::Mnodes)
-            .expect("plan")
-            .script;
-        let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert_eq!(
-            run.sql_changes(),
-            ["create mnode on dnode 5", "create mnode on dnode 6"],
-            "the offline dnode is skipped"
-        );
-        // Down to one: the leader stays, whichever dnode it is on.
-        cluster.mnodes(&[(1, "follower"), (5, "leader"), (6, "follower")]);
-        let script = plan(&valid("spec: {dnodes: 4, mnodes: 1}"), PlanKind::Mnodes)
-            .expect("plan")
-            .script;
-        let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert_eq!(
-            run.sql_changes(),
-            ["drop mnode on dnode 6", "drop mnode on dnode 1"],
-            "{}",
-            run.log
-        );
-    }
-}
-
-#[test]
 fn mnodes_plan_stops_on_a_refused_create() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("mnodes-refused", shell);
@@ -478,42 +364,6 @@ fn mnodes_plan_asks_again_when_an_answer_is_lost() {
 }
 
 #[test]
-fn teardown_keeps_the_data_unless_confirmed_and_never_while_pods_run() {
-    for shell in SHELLS {
-        let cluster = FakeCluster::new("teardown", shell);
-        cluster.dnodes(&[(1, 0, "ready")]).mnodes(&[(1, "leader")]);
-        cluster.sandbox.write("pvs", "pvc-123\n");
-        let script = plan(&valid("spec: {dnodes: 3}"), PlanKind::Teardown)
-            .expect("plan")
-            .script;
-        let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(run.log.contains("PV pvc-123: reclaim policy Retain"), "{}", run.log);
-        assert!(!run.deleted_pvcs(), "{:?}", run.calls);
-        assert!(
-            run.calls
-                .contains(&"kubectl delete statefulset tdengine -n ns --ignore-not-found".to_owned())
-        );
-        assert!(run.calls.contains(
-            &"kubectl delete job -n ns -l app.kubernetes.io/instance=tdengine,app.kubernetes.io/component=mnode-bootstrap --ignore-not-found"
-                .to_owned()
-        ));
-        assert!(
-            run.calls
-                .contains(&"kubectl delete service taosd -n ns --ignore-not-found".to_owned())
-        );
-        let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "tdengine")]);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(
-            run.calls
-                .contains(&"kubectl delete pvc -n ns -l app=tdengine --ignore-not-found".to_owned()),
-            "{:?}",
-            run.calls
-        );
-    }
-}
-
-#[test]
 fn verify_checks_counts_and_rest_without_the_password_on_a_command_line() {
     for shell in SHELLS {
         let cluster = FakeCluster::new("verify", shell);
@@ -537,36 +387,5 @@ fn verify_checks_counts_and_rest_without_the_password_on_a_command_line() {
         cluster.dnodes(&[(1, 0, "ready"), (2, 1, "offline"), (3, 2, "ready")]);
         let run = cluster.run(&script, &NS);
         run.assert_stopped(1, "2 of 3 dnodes are ready");
-    }
-}
-
-#[test]
-fn adopt_recreates_only_the_service_when_identity_matches() {
-    for shell in SHELLS {
-        let cluster = FakeCluster::new("adopt", shell);
-        cluster.dnodes(&THREE_READY).mnodes(&[(1, "leader")]);
-        cluster.sandbox.write("cluster-ip", "10.0.0.12");
-        cluster.sandbox.write(
-            "sts",
-            "{.spec.selector.matchLabels}\t{\"app\":\"tdengine\"}\n{.spec.serviceName}\ttaosd\n{.spec.podManagementPolicy}\tOrderedReady\n{.spec.volumeClaimTemplates[*].metadata.name}\ttaosdata\n{.spec.volumeClaimTemplates[0].spec.resources.requests.storage}\t5Gi\n{.spec.volumeClaimTemplates[0].spec.storageClassName}\tstandard\n",
-        );
-        let seed = tdgen::check(&Request {
-            preset: Some("seed".into()),
-            ..Request::default()
-        })
-        .expect("seed")
-        .valid;
-        let script = plan(&seed, PlanKind::Adopt).expect("plan").script;
-        let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
-        let changed = run.changes();
-        assert_eq!(changed[0], "kubectl delete service taosd -n ns", "{changed:?}");
-        assert!(changed[1].starts_with("applied"), "{changed:?}");
-        assert!(
-            !run.calls.iter().any(|c| c.contains("--cascade=orphan")),
-            "identity matches: no re-create"
-        );
-        let rendered = render_preset("seed").objects().len();
-        assert_eq!(changed[1], format!("applied {rendered} objects"));
     }
 }

@@ -88,12 +88,12 @@ pub const PROBE_MODES: (&str, &str) = ("startup", "service");
 /// with SIGKILL: the image's entrypoint starts taosd in the background (3.3.6.13's
 /// `taosd &` … `tail -f /dev/null`) or as a child of `sh` (3.0.7.1's `$@`), under `tini` without
 /// `-g`, so the kubelet's SIGTERM reaches the shell only; the shell dies, and the runtime kills
-/// what is left of the container. It reads `/proc` only, so it needs no tool the image might lack.
+/// what is left of the container. It finds taosd in `/proc` (no `pidof` or `pkill` needed), and
+/// writes no `$(…)`, which a reader could take for a Kubernetes variable reference.
 pub const STOP_TAOSD: [&str; 3] = [
     "sh",
     "-c",
-    "pids=$(grep -lx taosd /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3); \
-     [ -z \"$pids\" ] || kill -TERM $pids; \
+    "grep -lx taosd /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3 | xargs -r kill -TERM; \
      while grep -qx taosd /proc/[0-9]*/comm 2>/dev/null; do sleep 1; done",
 ];
 /// The longest FQDN taosd accepts: `TSDB_FQDN_LEN` is 128 bytes with the terminating NUL

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub fn render(template: &str, root: &Value) -> Result<String, String> {
     let tokens = tokenize(template)?;
     let mut out = String::new();
-    run(&tokens, &[root.clone()], &mut out)?;
+    run(&tokens, std::slice::from_ref(root), &mut out)?;
     Ok(out)
 }
 
@@ -137,14 +137,14 @@ fn select(root: &Value, path: &str) -> Result<Vec<Value>, String> {
             let inside = &after[..close];
             rest = &after[close + 1..];
             current = if inside == "*" {
-                current.iter().flat_map(|v| elements(v)).collect()
+                current.iter().flat_map(elements).collect()
             } else if let Some(filter) = inside.strip_prefix("?(").and_then(|f| f.strip_suffix(')')) {
                 let (left, right) = filter
                     .split_once("==")
                     .ok_or_else(|| format!("unsupported filter {filter}"))?;
                 let wanted = right.trim().trim_matches(|c| c == '"' || c == '\'');
                 let mut kept = Vec::new();
-                for item in current.iter().flat_map(|v| elements(v)) {
+                for item in current.iter().flat_map(elements) {
                     if select(&item, left.trim())?.first().map(print).as_deref() == Some(wanted) {
                         kept.push(item);
                     }

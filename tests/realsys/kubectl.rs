@@ -28,9 +28,8 @@
 //!   `create job NAME --from=cronjob/CRON`.
 //! - `port-forward`: refused: the realsys builds have no taosAdapter, so nothing listens on 6041.
 
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -79,7 +78,7 @@ fn parse(argv: &[String]) -> Result<Args, String> {
             Some((f, v)) if arg.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
             _ => (arg.clone(), None),
         };
-        let mut take = |i: &mut usize| inline.clone().map_or_else(|| value(i, &flag), Ok);
+        let take = |i: &mut usize| inline.clone().map_or_else(|| value(i, &flag), Ok);
         match flag.as_str() {
             "--" => {
                 args.command = argv[i + 1..].to_vec();
@@ -886,13 +885,4 @@ fn create(store: &Store, args: &Args) -> Result<ExitCode, Failed> {
         }
         _ => Err(Failed("error: the stand-in creates Jobs from CronJobs only".into())),
     }
-}
-
-/// A label map as `-l` takes it.
-pub fn selector_arg(labels: &BTreeMap<String, String>) -> String {
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -78,10 +78,7 @@ fn main() -> ExitCode {
         .map(|slot| {
             let (queue, results, env) = (queue.clone(), results.clone(), env.clone());
             std::thread::spawn(move || {
-                loop {
-                    let Some(scenario) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
-                        break;
-                    };
+                while let Some(scenario) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
                     let start = Instant::now();
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (scenario.run)(&env, slot)))
                         .unwrap_or_else(|panic| Err(format!("panicked: {panic:?}")));

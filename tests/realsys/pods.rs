@@ -565,7 +565,7 @@ impl World {
         let work = store.dir().join("pods").join(&pod_name);
         fresh_dir(&work);
         let log_path = state.jobs.get(job).map(|s| s.log.clone()).unwrap_or_default();
-        let mut record = |phase: Phase, message: Option<String>| -> Result<(), String> {
+        let record = |phase: Phase, message: Option<String>| -> Result<(), String> {
             let mut locked = store.lock()?;
             locked.state.pods.insert(
                 pod_name.clone(),
@@ -768,11 +768,11 @@ fn start_pod(state: &mut State, ordinal: u32) {
         phase = Phase::Pending;
         why = format!("no TDengine build for image {image} (ErrImagePull)");
     }
-    if phase == Phase::Running {
-        if let Err(e) = write_pod_env(state, &name, ordinal, &object) {
-            phase = Phase::Pending;
-            why = e;
-        }
+    if phase == Phase::Running
+        && let Err(e) = write_pod_env(state, &name, ordinal, &object)
+    {
+        phase = Phase::Pending;
+        why = e;
     }
     state.pods.insert(
         name.clone(),

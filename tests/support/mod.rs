@@ -13,7 +13,6 @@ use tdgen::{Manifest, Manifests, Request};
 
 #[path = "../kubelet.rs"]
 mod kubelet;
-pub use kubelet::expand;
 
 /// The repository's top level (the tests belong to the `cli/` package, which runs the binary).
 pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -165,17 +164,18 @@ pub fn all_inputs() -> Vec<(String, Manifests)> {
     inputs
 }
 
-/// Which `taos` shell the fake imitates (see `tests/fakes/taos`).
+/// Which real `taos` shell the fake imitates (see `tests/fakes/taos`; the realsys tier holds
+/// its bytes to each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shell {
-    /// 3.x shells: every line ends in `\r\n`.
+    /// 3.3.6.13's: errors carry their code, the banner says "Native".
     Current,
-    /// The pre-rewrite 3.0 shell: lines end in `\n`.
-    PreRewrite,
+    /// 3.0.7.1's: errors without a code, the older banner.
+    Older,
 }
 
 /// Both shells, for running every scenario against each.
-pub const SHELLS: [Shell; 2] = [Shell::Current, Shell::PreRewrite];
+pub const SHELLS: [Shell; 2] = [Shell::Current, Shell::Older];
 
 /// The endpoint of dnode `ordinal` of the default cluster in namespace `ns`.
 pub fn ep(ordinal: u32) -> String {
@@ -259,12 +259,12 @@ impl FakeCluster {
             .map(|f| (f.to_string(), std::fs::read_to_string(fakes.join(f)).expect("fake")))
             .collect();
         let refs: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let style = match shell {
-            Shell::Current => "crlf",
-            Shell::PreRewrite => "lf",
+        let version = match shell {
+            Shell::Current => "3.3.6.13",
+            Shell::Older => "3.0.7.1",
         };
-        let sandbox = Sandbox::new(&format!("{test}-{style}"), &refs);
-        sandbox.write("style", style);
+        let sandbox = Sandbox::new(&format!("{test}-{version}"), &refs);
+        sandbox.write("version", version);
         sandbox.write("databases", "information_schema NULL\nperformance_schema NULL\nlog 1\n");
         sandbox.write("mnodes", "");
         sandbox.write("dnodes", "");
