@@ -64,7 +64,7 @@ fn main() -> ExitCode {
     let jobs: usize = std::env::var("REALSYS_JOBS")
         .ok()
         .and_then(|j| j.parse().ok())
-        .unwrap_or(2)
+        .unwrap_or(3)
         .max(1);
     println!(
         "realsys: {} scenario(s), {jobs} at a time, files in {}",

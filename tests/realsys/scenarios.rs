@@ -34,6 +34,10 @@ pub fn all() -> Vec<Scenario> {
             run: scale_in_refused,
         },
         Scenario {
+            name: "mnodes-3.0.7.1",
+            run: mnodes,
+        },
+        Scenario {
             name: "replace-dnode-4-production-3.3.6.13",
             run: |env, slot| replace_dnode(env, slot, "replace-dnode-4-production-3.3.6.13", 4),
         },
@@ -1037,5 +1041,33 @@ fn fake_taos(env: &Env, slot: usize, version: &str) -> Outcome {
         differences.join("\n\n")
     );
     cluster.note(&format!("{} statements answered alike", statements.len()));
+    Ok(())
+}
+
+/// `tdgen plan mnodes` from 1 mnode to 3 (taosd of pod 1 killed after the first is created; the
+/// runbook run again until done) and back to 1: the leader stays, ids are found by endpoint.
+fn mnodes(env: &Env, slot: usize) -> Outcome {
+    let one = ["spec.mnodes=1"];
+    let mut cluster = running(env, slot, "mnodes-3.0.7.1", DEFAULT, &one, None)?;
+    let up = cluster.plan(&["mnodes"], &[])?;
+    let (mut child, log) = cluster.start(&up, &[])?;
+    cluster.when_log_says(&mut child, &log, "SQL: create mnode on dnode", 120)?;
+    cluster.td(None, &["kill-taosd", "1"])?;
+    cluster.note("killed taosd of pod 1 after the first create mnode");
+    let mut run = cluster.finish(child, &log)?;
+    for _ in 0..2 {
+        if run.status == Some(0) {
+            break;
+        }
+        cluster.wait_dnodes(3, 300)?;
+        run = cluster.run(&up, &[])?;
+    }
+    run.ok()?;
+    cluster.until("3 ready mnodes", 120, |c| c.ready_mnodes_are(3, 3))?;
+    let down = cluster.plan(&["mnodes"], &one)?;
+    cluster.run(&down, &[])?.ok()?;
+    cluster.until("1 ready mnode", 120, |c| c.ready_mnodes_are(1, 3))?;
+    cluster.wait_dnodes(3, 60)?;
+    ensure!(cluster.counts()?.values().all(|n| *n == 100), "rows changed: {:?}", cluster.counts());
     Ok(())
 }
