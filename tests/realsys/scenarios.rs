@@ -1068,6 +1068,10 @@ fn mnodes(env: &Env, slot: usize) -> Outcome {
     cluster.run(&down, &[])?.ok()?;
     cluster.until("1 ready mnode", 120, |c| c.ready_mnodes_are(1, 3))?;
     cluster.wait_dnodes(3, 60)?;
-    ensure!(cluster.counts()?.values().all(|n| *n == 100), "rows changed: {:?}", cluster.counts());
+    ensure!(
+        cluster.counts()?.values().all(|n| *n == 100),
+        "rows changed: {:?}",
+        cluster.counts()
+    );
     Ok(())
 }
