@@ -16,7 +16,8 @@
 //! - `krm`: `tdgen krm` against the KRM Functions Specification and what kpt sends.
 //! - `integrations`: the kustomize plugin, completions, the man page, help.
 //! - `fleets`: `-f DIR` for render, validate and diff; conflicts between specs.
-//! - `readme`: every example of the README, run as written.
+//! - `readme`: every example of the README and the manual, run as written.
+//! - `reference`: the spec reference page is the JSON Schema.
 //! - `structure`: the module graph is one-way, and the README's layout matches `src/`.
 
 mod support;
@@ -34,6 +35,7 @@ mod operations;
 mod production;
 mod properties;
 mod readme;
+mod reference;
 mod render;
 mod runbooks;
 mod structure;

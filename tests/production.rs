@@ -332,3 +332,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_password_secret_gets_the_notes_its_version_needs() {
+    let codes = |tag: &str| -> Vec<&'static str> {
+        let spec = format!("spec: {{image: {{tag: '{tag}'}}, rootPassword: {{secretName: root}}}}");
+        let checked = tdgen::check(&request(&spec)).expect("valid");
+        checked.report.findings.iter().map(|f| f.code).collect()
+    };
+    let newest = codes("3.3.6.13");
+    assert!(newest.contains(&"root-password-strength"), "{newest:?}");
+    assert!(newest.contains(&"root-password-in-pod-logs"), "{newest:?}");
+    assert!(
+        codes("latest").iter().all(|c| !c.starts_with("root-password")),
+        "unknown version: no notes"
+    );
+}

@@ -1,6 +1,6 @@
-//! The README is a test: every shell block runs as written (in order, in one scratch directory,
-//! with the built `tdgen` on PATH), every spec it shows validates, and output it shows is what
-//! tdgen prints. A comment `<!-- readme-test: … -->` on the line before a block says how:
+//! The README and the manual are a test: every shell block runs as written (README first, then
+//! the pages of `docs/src/SUMMARY.md` in its order, all in one scratch directory, with the built
+//! `tdgen` on PATH), every spec they show validates, and output they show is what tdgen prints. A comment `<!-- readme-test: … -->` on the line before a block says how:
 //!
 //! - `cluster`: the block needs a cluster; it runs against the stand-ins of `tests/fakes/`
 //!   (`kubectl`, `taos`, `curl`) in front of a healthy 3-dnode cluster `tdengine`.
@@ -24,16 +24,40 @@ use crate::support::Sandbox;
 
 #[derive(Debug)]
 struct Block {
+    /// The page, relative to the repository root.
+    page: String,
     lang: String,
     body: String,
     directive: String,
     line: usize,
 }
 
-/// The fenced blocks of the README with the directive just above each.
+/// The README, then every page of the manual in the order of `docs/src/SUMMARY.md`.
+fn pages() -> Vec<String> {
+    let root = Path::new(crate::support::ROOT);
+    let summary = std::fs::read_to_string(root.join("docs/src/SUMMARY.md")).expect("docs/src/SUMMARY.md");
+    let mut pages = vec!["README.md".to_owned()];
+    for link in summary.split("](").skip(1) {
+        let target = link.split(')').next().unwrap_or_default();
+        let page = format!("docs/src/{target}");
+        assert!(
+            root.join(&page).is_file(),
+            "SUMMARY.md links {target}, which does not exist"
+        );
+        pages.push(page);
+    }
+    pages
+}
+
+/// The fenced blocks of every page, in order, with the directive just above each.
 fn blocks() -> Vec<Block> {
-    let readme = std::fs::read_to_string(Path::new(crate::support::ROOT).join("README.md")).expect("README");
-    let lines: Vec<&str> = readme.lines().collect();
+    pages().iter().flat_map(|page| blocks_of(page)).collect()
+}
+
+/// The fenced blocks of one page.
+fn blocks_of(page: &str) -> Vec<Block> {
+    let text = std::fs::read_to_string(Path::new(crate::support::ROOT).join(page)).expect("a page");
+    let lines: Vec<&str> = text.lines().collect();
     let mut blocks = Vec::new();
     let mut i = 0;
     while i < lines.len() {
@@ -56,6 +80,7 @@ fn blocks() -> Vec<Block> {
                 .map(|l| format!("{}\n", l.get(indent..).unwrap_or_else(|| l.trim_start())))
                 .collect();
             blocks.push(Block {
+                page: page.to_owned(),
                 lang: lang.to_owned(),
                 body,
                 directive,
@@ -151,7 +176,7 @@ fn every_readme_example_runs_as_written() {
     let mut ran = 0;
     let mut failures = Vec::new();
     for block in blocks() {
-        let where_ = format!("README.md:{} ({} block)", block.line, block.lang);
+        let where_ = format!("{}:{} ({} block)", block.page, block.line, block.lang);
         let directive = block.directive.as_str();
         if directive.starts_with("skip") {
             assert!(directive.contains('('), "{where_}: a skip says why");
@@ -189,7 +214,7 @@ fn every_readme_example_runs_as_written() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(ran >= 7, "only {ran} README blocks ran");
+    assert!(ran >= 7, "only {ran} blocks ran");
 }
 
 /// Run an Argo CD plugin's `generate` as the repo server does: in the source directory, with
@@ -257,7 +282,7 @@ fn argocd_plugin(sandbox: &Sandbox, text: &str) -> (i32, String) {
 
 #[test]
 fn the_quick_start_has_exactly_the_two_set_up_commands() {
-    let quick = blocks().into_iter().next().expect("a first block");
+    let quick = blocks_of("README.md").into_iter().next().expect("a first block");
     let commands: Vec<String> = quick
         .body
         .lines()
@@ -267,14 +292,14 @@ fn the_quick_start_has_exactly_the_two_set_up_commands() {
     assert_eq!(commands, ["cargo run --release -- render", "cargo test"]);
 }
 
-/// The README's library example is the code of `tests/consumer`, which scripts/conformance
+/// The manual's library example is the code of `tests/consumer`, which scripts/conformance
 /// builds with another Kubernetes version and runs.
 #[test]
 fn the_library_example_is_the_consumer_crate() {
     let example = blocks()
         .into_iter()
         .find(|b| b.lang == "rust")
-        .expect("the README shows a Rust example");
+        .expect("the manual shows a Rust example");
     let consumer = std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/consumer/src/main.rs"))
         .expect("tests/consumer/src/main.rs");
     let between = consumer
@@ -288,6 +313,20 @@ fn the_library_example_is_the_consumer_crate() {
         .collect();
     assert_eq!(
         code, example.body,
-        "README.md's Rust example and tests/consumer/src/main.rs differ"
+        "{}'s Rust example and tests/consumer/src/main.rs differ",
+        example.page
     );
+}
+
+#[test]
+fn the_manual_names_every_version_gate() {
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/src/renders.md")).expect("renders.md");
+    for gate in tdgen::tdengine::CAPABILITIES {
+        let row = format!("| {} | {} |", gate.since, gate.what);
+        assert!(
+            page.contains(&row),
+            "docs/src/renders.md lacks the version gate row `{row}`"
+        );
+    }
 }

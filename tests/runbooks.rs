@@ -3,7 +3,8 @@
 //! shell's bytes), under both the current and the pre-rewrite shell. Every failure scenario
 //! also asserts that no PVC was deleted.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use tdgen::Request;
 use tdgen::runbook::{PlanKind, plan};
@@ -388,4 +389,63 @@ fn verify_checks_counts_and_rest_without_the_password_on_a_command_line() {
         let run = cluster.run(&script, &NS);
         run.assert_stopped(1, "2 of 3 dnodes are ready");
     }
+}
+
+/// The scripts name TDengine's variables literally, for readability; each must be one that
+/// `tdengine` declares, or one of the shell helper's own (assigned in `shell/taos.sh.j2`).
+#[test]
+fn the_scripts_name_only_the_variables_tdengine_declares() {
+    use tdgen::tdengine::{self, env};
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates");
+    let helper = std::fs::read_to_string(format!("{templates}/shell/taos.sh.j2")).expect("the shell helper");
+    let mut declared: BTreeSet<String> = [
+        env::FQDN,
+        env::FIRST_EP,
+        env::SERVER_PORT,
+        env::ROOT_PASSWORD,
+        env::ROOT_PASSWORD_FILE,
+    ]
+    .into_iter()
+    .chain(tdengine::COMPONENTS.iter().map(|c| c.disable_env))
+    .map(str::to_owned)
+    .collect();
+    declared.extend(
+        helper
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(name, _)| name.trim()))
+            .filter(|name| name.starts_with("TAOS_") && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+            .map(str::to_owned),
+    );
+    let mut unknown = Vec::new();
+    for path in [
+        "explain.txt.j2",
+        "init.yaml.j2",
+        "mnode-bootstrap.sh.j2",
+        "taos.cfg.j2",
+        "plans",
+        "shell",
+    ] {
+        let path = Path::new(templates).join(path);
+        let files: Vec<PathBuf> = if path.is_dir() {
+            std::fs::read_dir(&path)
+                .expect("a template folder")
+                .map(|e| e.expect("an entry").path())
+                .collect()
+        } else {
+            vec![path]
+        };
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("a template");
+            for word in text.split(|c: char| !(c.is_ascii_uppercase() || c == '_')) {
+                if word.starts_with("TAOS_") && word.len() > 5 && !declared.contains(word) {
+                    unknown.push(format!("{}: {word}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "templates name TDengine variables tdengine does not declare:\n{}",
+        unknown.join("\n")
+    );
 }

@@ -4,8 +4,7 @@
 //!   every module uses only modules below it — so no module imports one that imports it back;
 //! - the files of one directory module use each other without a circle;
 //! - no module reaches for an item `lib.rs` defines itself (the facade sits above them all);
-//! - only validation seals a `ValidSpec`;
-//! - the README's layout section lists exactly the files in `src/`, in the layers' order.
+//! - only validation seals a `ValidSpec`.
 //!
 //! References are `crate::…`, `super::…` and `self::…` paths anywhere: `use` trees, code, and
 //! the tokens of macro calls (`format!`, `matches!`, …). Comments and doc links are not code.
@@ -17,7 +16,6 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 
 const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../src");
-const CLI_SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
 
 /// One reference from a file to a module path (absolute, without `crate`).
 #[derive(Debug, Clone)]
@@ -117,53 +115,6 @@ fn only_validation_seals_a_valid_spec() {
     assert!(
         sealers.is_empty(),
         "ValidSpec::sealed is called outside validate/: {sealers:?}"
-    );
-}
-
-#[test]
-fn the_readme_layout_lists_every_file_in_layer_order() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
-    let section = readme
-        .split("\n### Layout\n")
-        .nth(1)
-        .and_then(|rest| rest.split("\n```text\n").nth(1))
-        .and_then(|rest| rest.split("\n```").next())
-        .expect("README.md has a `### Layout` section with a ```text tree");
-    let mut listed = Vec::new();
-    let mut directory = String::new();
-    for line in section.lines() {
-        let Some(entry) = line.split_whitespace().next() else {
-            continue;
-        };
-        let indented = line.starts_with("  ");
-        if let Some(dir) = entry.strip_suffix('/') {
-            directory = format!("{dir}/");
-            listed.push(format!("{dir}/mod.rs"));
-        } else if entry.ends_with(".rs") {
-            listed.push(if indented {
-                format!("{directory}{entry}")
-            } else {
-                entry.to_owned()
-            });
-        }
-    }
-    let mut on_disk: BTreeSet<String> = source_files().into_keys().collect();
-    let mut binary = BTreeMap::new();
-    collect(Path::new(CLI_SRC), CLI_SRC, &mut binary);
-    on_disk.extend(binary.into_keys().map(|file| format!("cli/src/{file}")));
-    let in_readme: BTreeSet<String> = listed.iter().cloned().collect();
-    assert_eq!(
-        in_readme, on_disk,
-        "README's layout must list exactly the files in src/ and cli/src/ (a directory line stands for its mod.rs)"
-    );
-    let layers = declared_layers();
-    let order: Vec<usize> = listed
-        .iter()
-        .filter_map(|file| layers.iter().position(|l| *l == top_module(file)))
-        .collect();
-    assert!(
-        order.windows(2).all(|w| w[0] <= w[1]),
-        "README's layout must follow lib.rs's layers"
     );
 }
 
@@ -393,10 +344,6 @@ fn module_path(file: &str) -> Vec<String> {
     trimmed.split('/').map(str::to_owned).collect()
 }
 
-fn top_module(file: &str) -> String {
-    module_path(file).remove(0)
-}
-
 /// The files of a directory module, by module name.
 fn submodules(top: &str) -> BTreeSet<String> {
     source_files()
@@ -438,72 +385,4 @@ fn collect(dir: &Path, base: &str, files: &mut BTreeMap<String, String>) {
 
 fn read(file: &str) -> String {
     std::fs::read_to_string(Path::new(SRC).join(file)).unwrap_or_else(|e| panic!("src/{file}: {e}"))
-}
-
-#[test]
-fn the_readme_names_every_version_gate() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
-    for gate in tdgen::tdengine::CAPABILITIES {
-        let row = format!("| {} | {} |", gate.since, gate.what);
-        assert!(readme.contains(&row), "README.md lacks the version gate row `{row}`");
-    }
-}
-
-/// The scripts name TDengine's variables literally, for readability; each must be one that
-/// `tdengine` declares, or one of the shell helper's own (assigned in `shell/taos.sh.j2`).
-#[test]
-fn the_scripts_name_only_the_variables_tdengine_declares() {
-    use tdgen::tdengine::{self, env};
-    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates");
-    let helper = std::fs::read_to_string(format!("{templates}/shell/taos.sh.j2")).expect("the shell helper");
-    let mut declared: BTreeSet<String> = [
-        env::FQDN,
-        env::FIRST_EP,
-        env::SERVER_PORT,
-        env::ROOT_PASSWORD,
-        env::ROOT_PASSWORD_FILE,
-    ]
-    .into_iter()
-    .chain(tdengine::COMPONENTS.iter().map(|c| c.disable_env))
-    .map(str::to_owned)
-    .collect();
-    declared.extend(
-        helper
-            .lines()
-            .filter_map(|l| l.split_once('=').map(|(name, _)| name.trim()))
-            .filter(|name| name.starts_with("TAOS_") && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
-            .map(str::to_owned),
-    );
-    let mut unknown = Vec::new();
-    for path in [
-        "explain.txt.j2",
-        "init.yaml.j2",
-        "mnode-bootstrap.sh.j2",
-        "taos.cfg.j2",
-        "plans",
-        "shell",
-    ] {
-        let path = Path::new(templates).join(path);
-        let files: Vec<PathBuf> = if path.is_dir() {
-            std::fs::read_dir(&path)
-                .expect("a template folder")
-                .map(|e| e.expect("an entry").path())
-                .collect()
-        } else {
-            vec![path]
-        };
-        for file in files {
-            let text = std::fs::read_to_string(&file).expect("a template");
-            for word in text.split(|c: char| !(c.is_ascii_uppercase() || c == '_')) {
-                if word.starts_with("TAOS_") && word.len() > 5 && !declared.contains(word) {
-                    unknown.push(format!("{}: {word}", file.display()));
-                }
-            }
-        }
-    }
-    assert!(
-        unknown.is_empty(),
-        "templates name TDengine variables tdengine does not declare:\n{}",
-        unknown.join("\n")
-    );
 }

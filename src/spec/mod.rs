@@ -81,7 +81,7 @@ pub struct Metadata {
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct ClusterSpec {
-    /// Start from this preset (`seed`, `dev`, `ha`; see `tdgen presets`). Default `seed`.
+    /// Start from this preset (`seed`, `dev`, `ha`, `production`; see `tdgen presets`). Default `seed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
     /// The TDengine server image.
@@ -291,7 +291,7 @@ pub struct Storage {
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct Volume {
-    /// Requested size as a Kubernetes quantity. Default `5Gi`.
+    /// Requested size as a Kubernetes quantity. Default `5Gi` for data and logs, `20Gi` for backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// StorageClass: a name; `null` for the cluster's default class (also over a preset's

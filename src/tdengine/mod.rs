@@ -234,9 +234,11 @@ pub const ROLLING_UPGRADE_REPLICAS: u32 = 3;
 pub const STREAMS_REMOVED_BEFORE: Version = Version([3, 1, 0, 0]);
 
 /// Every version gate, oldest first (for documentation and tests).
-pub const CAPABILITIES: [Capability; 4] = [
+pub const CAPABILITIES: [Capability; 6] = [
     PERSISTED_CONFIG,
+    STRONG_PASSWORDS,
     PASSWORD_FROM_ENV,
+    ENTRYPOINT_LOGS_PASSWORD,
     PASSWORD_FROM_FILE,
     PROBE_MODE_CHECKS,
 ];
