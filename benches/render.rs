@@ -38,10 +38,8 @@ fn stages(c: &mut Criterion) {
         b.iter(|| tdgen::validate(black_box(&loaded.spec)))
     });
     let valid = tdgen::validate(&loaded.spec).valid.expect("valid");
-    c.bench_function("stage: plan", |b| b.iter(|| tdgen::Plan::new(black_box(&valid))));
-    let plan = tdgen::Plan::new(&valid);
-    c.bench_function("stage: build", |b| b.iter(|| tdgen::build::build(black_box(&plan))));
-    let manifests = tdgen::build::build(&plan);
+    c.bench_function("stage: plan and build", |b| b.iter(|| tdgen::render(black_box(&valid))));
+    let manifests = tdgen::render(&valid);
     c.bench_function("stage: emit YAML", |b| {
         b.iter(|| black_box(&manifests).to_yaml().expect("yaml"))
     });

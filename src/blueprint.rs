@@ -1,4 +1,4 @@
-//! The plan: every name, label, port and environment variable the manifests share, derived
+//! The blueprint: every name, label, port and environment variable the manifests share, derived
 //! once from a [`ValidSpec`]. Builders and templates only place these values.
 
 use std::collections::BTreeMap;
@@ -55,7 +55,7 @@ pub struct Port {
 /// Everything the builders need, derived once.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Plan {
+pub struct Blueprint {
     /// StatefulSet name (and pod name prefix).
     pub name: String,
     /// Namespace to stamp on every object, when pinned.
@@ -128,9 +128,9 @@ pub struct Bootstrap {
     pub script: String,
 }
 
-impl Plan {
+impl Blueprint {
     /// Derive the plan from a validated spec.
-    pub fn new(spec: &ValidSpec) -> Plan {
+    pub fn new(spec: &ValidSpec) -> Blueprint {
         let selector = BTreeMap::from([("app".to_owned(), spec.name.clone())]);
         let mut labels = spec.labels.clone();
         labels.extend(selector.clone());
@@ -154,7 +154,7 @@ impl Plan {
             let checksum = format!("{:x}", Sha256::digest(text.as_bytes()));
             (format!("{}-taoscfg", spec.name), text, checksum)
         });
-        Plan {
+        Blueprint {
             name: spec.name.clone(),
             namespace: spec.namespace.clone(),
             headless_service: spec.service_name.clone(),
@@ -426,19 +426,24 @@ mod tests {
             "metadata: {name: td}\nspec: {service: {name: peers}, clusterDomain: k.local, serverPort: 7030}",
         )
         .unwrap();
-        let plan = Plan::new(&crate::validate(&spec).valid.unwrap());
-        assert_eq!(plan.pod_fqdn(2, "ns"), "td-2.peers.ns.svc.k.local");
-        assert_eq!(plan.first_endpoint("ns"), "td-0.peers.ns.svc.k.local:7030");
-        assert_eq!(plan.data_pvc(3), "taosdata-td-3");
+        let blueprint = Blueprint::new(&crate::validate(&spec).valid.unwrap());
+        assert_eq!(blueprint.pod_fqdn(2, "ns"), "td-2.peers.ns.svc.k.local");
+        assert_eq!(blueprint.first_endpoint("ns"), "td-0.peers.ns.svc.k.local:7030");
+        assert_eq!(blueprint.data_pvc(3), "taosdata-td-3");
         assert_eq!(
-            (plan.headless_service.as_str(), plan.client_service.as_str()),
+            (blueprint.headless_service.as_str(), blueprint.client_service.as_str()),
             ("peers", "peers-client")
         );
         assert_eq!(
-            plan.ports.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            blueprint.ports.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             ["tcp7030", "tcp6041"]
         );
-        assert!(plan.selector.iter().all(|(k, v)| plan.labels.get(k) == Some(v)));
+        assert!(
+            blueprint
+                .selector
+                .iter()
+                .all(|(k, v)| blueprint.labels.get(k) == Some(v))
+        );
     }
 
     #[test]
@@ -447,8 +452,8 @@ mod tests {
             "spec: {image: {tag: 3.3.6.13}, components: {adapter: {enabled: false}}, rootPassword: {secretName: s}, config: {debugFlag: 131}}",
         )
         .unwrap();
-        let plan = Plan::new(&crate::validate(&spec).valid.unwrap());
-        let derived: Vec<&str> = plan.env.iter().map(|v| v.name.as_str()).collect();
+        let blueprint = Blueprint::new(&crate::validate(&spec).valid.unwrap());
+        let derived: Vec<&str> = blueprint.env.iter().map(|v| v.name.as_str()).collect();
         assert!(derived.contains(&"TAOS_DISABLE_ADAPTER") && derived.contains(&"TAOS_ROOT_PASSWORD"));
         for name in derived.iter().filter(|n| **n != "TAOS_DEBUG_FLAG") {
             assert!(

@@ -14,7 +14,7 @@ use crate::pipeline::{check, render};
 use crate::spec;
 
 /// The `apiVersion` tdgen writes (it also reads `v1beta1` and `v1alpha1` lists).
-pub const API_VERSION: &str = "config.kubernetes.io/v1";
+pub(crate) const API_VERSION: &str = "config.kubernetes.io/v1";
 /// The list's kind.
 pub const KIND: &str = "ResourceList";
 /// Annotation prefixes an orchestrator adds to the function's config (`config.kubernetes.io/

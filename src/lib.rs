@@ -1,15 +1,16 @@
 //! tdgen renders production-grade Kubernetes manifests for a TDengine 3.x cluster from a
 //! typed, validated spec. It never talks to a cluster.
 //!
-//! The pipeline, one module per stage:
+//! The pipeline, one module per stage ("layer" is the spec's layering, defaults < preset <
+//! file < `--set`; the modules' order is their "levels"):
 //!
 //! ```text
 //! spec text ─► layer (parse + merge: defaults < preset < file < --set) ─► validate (all findings)
-//!           ─► model (ValidSpec) ─► plan (names, FQDNs, env order) ─► build (typed k8s-openapi
-//!              objects) ─► emit (bytes, files)          explain, runbook, diff: from the plan
+//!           ─► model (ValidSpec) ─► blueprint (names, FQDNs, env order) ─► build (typed k8s-openapi
+//!              objects) ─► emit (bytes, files)          explain, runbook, diff: from the blueprint
 //! ```
 //!
-//! Layers, lowest first. A module uses only modules before it in this list (a test reads
+//! Levels, lowest first. A module uses only modules before it in this list (a test reads
 //! `src/` and holds every `use` to it), so the graph is one-way and no module imports one
 //! that imports it back:
 //!
@@ -18,8 +19,8 @@
 //! source  error  suggest  quantity  yaml  input  templates          (foundations)
 //! spec  preset  fields  layer                   (reading the input)
 //! model  validate                               (the validated model, and the rules that make it)
-//! plan  emit  build  pipeline                   (deriving, the manifests, the whole run)
-//! explain  diff  runbook  fleet  krm  kustomize (what is read off a plan, fleets, integrations)
+//! blueprint  emit  build  pipeline              (deriving, the manifests, the whole run)
+//! explain  diff  runbook  fleet  krm  kustomize (read off a blueprint, fleets, integrations)
 //! ```
 //!
 //! ```
@@ -38,37 +39,38 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod build;
+mod blueprint;
+mod build;
 pub mod diff;
-pub mod emit;
-pub mod error;
+mod emit;
+mod error;
 pub mod explain;
 mod fields;
 pub mod fleet;
-pub mod input;
+mod input;
 pub mod krm;
 pub mod kustomize;
-pub mod layer;
-pub mod model;
-pub mod pipeline;
-pub mod plan;
-pub mod preset;
-pub mod quantity;
+mod layer;
+mod model;
+mod pipeline;
+mod preset;
+mod quantity;
 pub mod runbook;
-pub mod source;
-pub mod spec;
-pub mod suggest;
+mod source;
+mod spec;
+mod suggest;
 pub mod tdengine;
 mod templates;
-pub mod validate;
+mod validate;
 mod yaml;
 
-pub use emit::{Manifest, Manifests};
+pub use emit::{Manifest, Manifests, to_yaml_stream, to_yaml_string};
 pub use error::{Error, Finding, Report, Severity};
+pub use input::read_limited;
 pub use layer::{Loaded, Request, load};
 pub use model::ValidSpec;
 pub use pipeline::{Checked, check, json_schema, render, render_str, starter_spec};
-pub use plan::Plan;
-pub use preset::Preset;
-pub use spec::Spec;
+pub use preset::{DEFAULT_PRESET, Preset};
+pub use source::Source;
+pub use spec::{KIND, SCHEMA_ID, Spec};
 pub use validate::validate;

@@ -1,11 +1,11 @@
 //! The whole pipeline in one call each: `check` (load, merge and validate) and `render` (plan
 //! and build), with the starter spec and the schema; `lib.rs` re-exports them.
 
+use crate::blueprint::Blueprint;
 use crate::emit::Manifests;
 use crate::error::{Error, Finding, Report};
 use crate::layer::{Loaded, Request};
 use crate::model::ValidSpec;
-use crate::plan::Plan;
 use crate::validate::validate;
 
 /// A spec that passed validation, with the warnings it still carries.
@@ -39,7 +39,7 @@ pub fn check(request: &Request) -> Result<Checked, Report> {
 
 /// Render the manifests of a validated spec.
 pub fn render(spec: &ValidSpec) -> Manifests {
-    crate::build::build(&Plan::new(spec))
+    crate::build::build(&Blueprint::new(spec))
 }
 
 /// Validate and render one spec text in one call; warnings are dropped.

@@ -10,12 +10,13 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::diff::{LiveChange, Previous};
+use crate::blueprint::{self, Blueprint};
+use crate::diff::Previous;
 use crate::error::Finding;
 use crate::model::ValidSpec;
 use crate::model::volumes;
-use crate::plan::{self, Plan};
 use crate::tdengine as td;
+use crate::tdengine::live::{LiveChange, live_change};
 
 /// Which runbook to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub struct Runbook {
 
 /// One step of a runbook, as written in the script.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+struct Step {
     /// What the step does.
     pub title: String,
     /// Why it is needed.
@@ -65,16 +66,16 @@ pub struct Step {
 /// Write the runbook `kind` for a validated spec. Refusals (e.g. scaling below the mnode
 /// count) are findings.
 pub fn plan(spec: &ValidSpec, kind: PlanKind) -> Result<Runbook, Box<Finding>> {
-    let plan = Plan::new(spec);
+    let blueprint = Blueprint::new(spec);
     let (name, template, extra) = match kind {
         PlanKind::Mnodes => ("mnodes", "plans/mnodes.sh.j2", json!({})),
-        PlanKind::Scale { to } => scale(&plan, to)?,
-        PlanKind::Teardown => ("teardown", "plans/teardown.sh.j2", teardown_context(&plan)),
-        PlanKind::Verify => ("verify", "plans/verify.sh.j2", verify_context(&plan)),
-        PlanKind::Adopt => ("adopt", "plans/adopt.sh.j2", adopt_context(&plan)?),
-        PlanKind::ReplaceDnode { ordinal } => replace_dnode(&plan, ordinal)?,
+        PlanKind::Scale { to } => scale(&blueprint, to)?,
+        PlanKind::Teardown => ("teardown", "plans/teardown.sh.j2", teardown_context(&blueprint)),
+        PlanKind::Verify => ("verify", "plans/verify.sh.j2", verify_context(&blueprint)),
+        PlanKind::Adopt => ("adopt", "plans/adopt.sh.j2", adopt_context(&blueprint)?),
+        PlanKind::ReplaceDnode { ordinal } => replace_dnode(&blueprint, ordinal)?,
     };
-    let mut context = base_context(&plan);
+    let mut context = base_context(&blueprint);
     if let (Value::Object(base), Value::Object(more)) = (&mut context, extra) {
         base.extend(more);
     }
@@ -89,38 +90,38 @@ fn written(name: &'static str, template: &str, context: Value) -> Result<Runbook
     Ok(Runbook { name, script })
 }
 
-fn base_context(plan: &Plan) -> Value {
+fn base_context(blueprint: &Blueprint) -> Value {
     json!({
-        "name": plan.name,
-        "namespace": plan.namespace.clone().unwrap_or_default(),
-        "service": plan.headless_service,
-        "domain": plan.spec.cluster_domain,
-        "port": plan.spec.server_port,
-        "container": plan::CONTAINER_NAME,
-        "dnodes": plan.spec.dnodes,
-        "mnodes": plan.spec.mnodes,
+        "name": blueprint.name,
+        "namespace": blueprint.namespace.clone().unwrap_or_default(),
+        "service": blueprint.headless_service,
+        "domain": blueprint.spec.cluster_domain,
+        "port": blueprint.spec.server_port,
+        "container": blueprint::CONTAINER_NAME,
+        "dnodes": blueprint.spec.dnodes,
+        "mnodes": blueprint.spec.mnodes,
     })
 }
 
 /// The base context with more entries.
-fn with_base<const N: usize>(plan: &Plan, more: [(&str, Value); N]) -> Value {
-    let mut context = base_context(plan);
+fn with_base<const N: usize>(blueprint: &Blueprint, more: [(&str, Value); N]) -> Value {
+    let mut context = base_context(blueprint);
     if let Value::Object(base) = &mut context {
         base.extend(more.map(|(key, value)| (key.to_owned(), value)));
     }
     context
 }
 
-fn claims(plan: &Plan) -> Vec<&'static str> {
+fn claims(blueprint: &Blueprint) -> Vec<&'static str> {
     let mut claims = vec![volumes::DATA];
-    if plan.spec.deploy.logs.is_some() {
+    if blueprint.spec.deploy.logs.is_some() {
         claims.push(volumes::LOG);
     }
     claims
 }
 
-fn scale(plan: &Plan, to: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
-    let from = plan.spec.dnodes;
+fn scale(blueprint: &Blueprint, to: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
+    let from = blueprint.spec.dnodes;
     let refuse = |message: String, help: &str| Err(refusal("plan-scale-refused", "--to", message, help));
     if to == from {
         return refuse(
@@ -131,13 +132,13 @@ fn scale(plan: &Plan, to: u32) -> Result<(&'static str, &'static str, Value), Bo
     if !(1..=1000).contains(&to) {
         return refuse(format!("{to} is not a dnode count"), "use 1 to 1000");
     }
-    if to < from && plan.spec.mnodes == 3 && to < 3 {
+    if to < from && blueprint.spec.mnodes == 3 && to < 3 {
         return refuse(
             format!("scaling to {to} dnodes would leave fewer dnodes than the 3 mnodes need"),
             "3 mnodes need 3 dnodes: keep at least 3, or first move to 1 mnode (spec.mnodes: 1, then `tdgen plan mnodes`)",
         );
     }
-    let context = json!({ "from": from, "to": to, "claims": claims(plan) });
+    let context = json!({ "from": from, "to": to, "claims": claims(blueprint) });
     Ok(if to > from {
         ("scale-out", "plans/scale-out.sh.j2", context)
     } else {
@@ -179,7 +180,7 @@ pub fn plan_config(spec: &ValidSpec, previous: &Previous) -> Result<Runbook, Box
     let mut applies = Vec::new();
     let mut refusals = Vec::new();
     for change in &reconfiguration.changes {
-        match crate::diff::live_change(change, running) {
+        match live_change(&change.name, change.after.as_deref(), running) {
             LiveChange::Alter { at_once } => alters.push(json!({
                 "name": change.name,
                 "value": change.after.clone().unwrap_or_default(),
@@ -202,7 +203,7 @@ pub fn plan_config(spec: &ValidSpec, previous: &Previous) -> Result<Runbook, Box
         ));
     }
     let context = with_base(
-        &Plan::new(spec),
+        &Blueprint::new(spec),
         [
             ("running", json!(running.to_string())),
             ("persisted", json!(persisted)),
@@ -245,15 +246,15 @@ pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, B
             "change the password on its own, then the rest",
         ));
     }
-    let plan = Plan::new(next);
-    let manifests = embedded_manifests(&plan)?;
+    let blueprint = Blueprint::new(next);
+    let manifests = embedded_manifests(&blueprint)?;
     let (from, to) = td::ROOT_PASSWORD_MARKER_VERSIONS;
     let version = td::version::Version::from_tag(&next.tag);
     let marker = version.is_none_or(|v| (from..=to).contains(&v));
     // An unknown version gets the strict check: a strong password suits every version.
     let strong = version.is_none_or(|v| td::STRONG_PASSWORDS.in_version(v));
     let context = with_base(
-        &plan,
+        &blueprint,
         [
             ("secret", json!(reference.secret_name)),
             ("key", json!(reference.key)),
@@ -320,14 +321,14 @@ pub fn plan_upgrade(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Bo
         td::Upgrade::StopAll { reversible } => reversible,
     };
     let rolling = td::Upgrade::between(from, to) == td::Upgrade::Rolling;
-    let plan = Plan::new(next);
+    let blueprint = Blueprint::new(next);
     let context = with_base(
-        &plan,
+        &blueprint,
         [
             ("from", json!(from.to_string())),
             ("to", json!(to.to_string())),
             ("to_tag", json!(next.tag)),
-            ("image", json!(plan.image)),
+            ("image", json!(blueprint.image)),
             ("rolling", json!(rolling)),
             ("reversible", json!(reversible)),
             ("rolling_replicas", json!(td::ROLLING_UPGRADE_REPLICAS)),
@@ -336,7 +337,7 @@ pub fn plan_upgrade(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Bo
                 json!(from < td::STREAMS_REMOVED_BEFORE && to >= td::STREAMS_REMOVED_BEFORE),
             ),
             ("streams_before", json!(td::STREAMS_REMOVED_BEFORE.to_string())),
-            ("manifests", json!(embedded_manifests(&plan)?)),
+            ("manifests", json!(embedded_manifests(&blueprint)?)),
         ],
     );
     written("upgrade", "plans/upgrade.sh.j2", context)
@@ -355,14 +356,14 @@ pub fn plan_restore(spec: &ValidSpec, from: &str) -> Result<Runbook, Box<Finding
             "pass a directory name from the backup volume, such as 20261127T030000Z (the backup Job's log names each one)",
         ));
     }
-    let plan = Plan::new(spec);
-    let Some(backup) = &plan.backup else {
+    let blueprint = Blueprint::new(spec);
+    let Some(backup) = &blueprint.backup else {
         return Err(refuse(
             "the spec has no spec.backup, so there is no backup volume to restore from".into(),
             "restore with the spec that has spec.backup",
         ));
     };
-    let job = crate::build::restore_job(&plan, from);
+    let job = crate::build::restore_job(&blueprint, from);
     let job_name = job.metadata.name.clone().unwrap_or_default();
     let yaml = heredoc(crate::emit::to_yaml_string(&job))?;
     let deadline = spec
@@ -371,7 +372,7 @@ pub fn plan_restore(spec: &ValidSpec, from: &str) -> Result<Runbook, Box<Finding
         .as_ref()
         .map_or(21_600, |b| b.active_deadline_seconds);
     let context = with_base(
-        &plan,
+        &blueprint,
         [
             ("from", json!(from)),
             ("cronjob", json!(backup.name)),
@@ -383,8 +384,8 @@ pub fn plan_restore(spec: &ValidSpec, from: &str) -> Result<Runbook, Box<Finding
     written("restore", "plans/restore.sh.j2", context)
 }
 
-fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
-    let dnodes = plan.spec.dnodes;
+fn replace_dnode(blueprint: &Blueprint, ordinal: u32) -> Result<(&'static str, &'static str, Value), Box<Finding>> {
+    let dnodes = blueprint.spec.dnodes;
     let refuse = |message: String, help: &str| Err(refusal("plan-replace-refused", "--ordinal", message, help));
     if ordinal >= dnodes {
         return refuse(
@@ -406,22 +407,23 @@ fn replace_dnode(plan: &Plan, ordinal: u32) -> Result<(&'static str, &'static st
         "plans/replace-dnode.sh.j2",
         json!({
             "ordinal": ordinal,
-            "claims": claims(plan),
-            "parallel": plan.spec.pod_management_policy == crate::spec::PodManagementPolicy::Parallel,
+            "claims": claims(blueprint),
+            "parallel": blueprint.spec.pod_management_policy == crate::spec::PodManagementPolicy::Parallel,
         }),
     ))
 }
 
-fn selector_arg(plan: &Plan) -> String {
-    plan.selector
+fn selector_arg(blueprint: &Blueprint) -> String {
+    blueprint
+        .selector
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",")
 }
 
-fn teardown_context(plan: &Plan) -> Value {
-    let manifests = crate::build::build(plan);
+fn teardown_context(blueprint: &Blueprint) -> Value {
+    let manifests = crate::build::build(blueprint);
     let objects: Vec<Value> = manifests
         .objects()
         .iter()
@@ -439,52 +441,52 @@ fn teardown_context(plan: &Plan) -> Value {
         })
         .collect();
     json!({
-        "selector": selector_arg(plan),
-        "job_selector": plan.bootstrap.as_ref().map(|_| format!("app.kubernetes.io/instance={},app.kubernetes.io/component=mnode-bootstrap", plan.name)),
+        "selector": selector_arg(blueprint),
+        "job_selector": blueprint.bootstrap.as_ref().map(|_| format!("app.kubernetes.io/instance={},app.kubernetes.io/component=mnode-bootstrap", blueprint.name)),
         "objects": objects,
         "others": others,
-        "backup": plan.backup.as_ref().map(|b| &b.name),
+        "backup": blueprint.backup.as_ref().map(|b| &b.name),
     })
 }
 
-fn verify_context(plan: &Plan) -> Value {
-    let deploy = &plan.spec.deploy;
+fn verify_context(blueprint: &Blueprint) -> Value {
+    let deploy = &blueprint.spec.deploy;
     let password = deploy.root_password.as_ref();
     json!({
         "rest": deploy.adapter && deploy.client_service.is_some(),
-        "client_service": plan.client_service,
+        "client_service": blueprint.client_service,
         "secret": password.map(|p| p.secret_name.clone()),
         "secret_key": password.map(|p| p.key.replace('.', "\\.")),
     })
 }
 
-fn adopt_context(plan: &Plan) -> Result<Value, Box<Finding>> {
-    let Some(version) = td::version::Version::from_tag(&plan.spec.tag) else {
+fn adopt_context(blueprint: &Blueprint) -> Result<Value, Box<Finding>> {
+    let Some(version) = td::version::Version::from_tag(&blueprint.spec.tag) else {
         return Err(refusal(
             "plan-adopt-refused",
             "spec.image.tag",
             format!(
                 "the image tag `{}` names no TDengine version, so whether adopting would change the version cannot be checked",
-                plan.spec.tag
+                blueprint.spec.tag
             ),
             "set spec.image.tag to the version the cluster runs (the doc's YAML runs 3.0.7.1)",
         ));
     };
-    let yaml = embedded_manifests(plan)?;
+    let yaml = embedded_manifests(blueprint)?;
     Ok(json!({
         "version": version.to_string(),
-        "selector_json": serde_json::to_string(&plan.selector).unwrap_or_default(),
-        "pod_management_policy": plan.spec.pod_management_policy.as_str(),
-        "claims": claims(plan).join(" "),
-        "data_size": plan.spec.data_size,
-        "storage_class": plan.spec.data_storage_class.clone().unwrap_or_default(),
+        "selector_json": serde_json::to_string(&blueprint.selector).unwrap_or_default(),
+        "pod_management_policy": blueprint.spec.pod_management_policy.as_str(),
+        "claims": claims(blueprint).join(" "),
+        "data_size": blueprint.spec.data_size,
+        "storage_class": blueprint.spec.data_storage_class.clone().unwrap_or_default(),
         "manifests": yaml,
     }))
 }
 
 /// The plan's manifests for a `<<'TDGEN_MANIFESTS'` heredoc in a script.
-fn embedded_manifests(plan: &Plan) -> Result<String, Box<Finding>> {
-    heredoc(crate::build::build(plan).to_yaml())
+fn embedded_manifests(blueprint: &Blueprint) -> Result<String, Box<Finding>> {
+    heredoc(crate::build::build(blueprint).to_yaml())
 }
 
 /// YAML for a `<<'TDGEN_MANIFESTS'` heredoc: refused if a line of it would end the heredoc.
@@ -507,7 +509,7 @@ fn refusal(code: &'static str, flag: &str, message: String, help: &str) -> Box<F
 
 impl Runbook {
     /// The steps, as marked in the script (`# step:` / `# why:` comments).
-    pub fn steps(&self) -> Vec<Step> {
+    fn steps(&self) -> Vec<Step> {
         let mut steps: Vec<Step> = Vec::new();
         for line in self.script.lines() {
             if let Some(title) = line.strip_prefix("# step: ") {

@@ -273,11 +273,6 @@ impl SourceIndex {
         self.keys.get(path).copied()
     }
 
-    /// Whether the text sets `path` or anything below it.
-    pub fn contains(&self, path: &str) -> bool {
-        self.keys.contains_key(path) || self.values.contains_key(path)
-    }
-
     /// The path of the key or value that starts at `line`:`column`, if any.
     pub fn path_at(&self, line: usize, column: usize) -> Option<&str> {
         let at = |span: &Span| span.line == line && span.column == column;
@@ -334,8 +329,8 @@ mod tests {
         );
         assert_eq!(index.value("metadata.name").map(|s| s.line), Some(2));
         assert_eq!(index.value("spec.l[1].b").map(|s| (s.line, s.column)), Some((9, 11)));
-        assert!(index.contains("spec.storage"));
-        assert!(!index.contains("spec.dnodes"));
+        assert!(index.key("spec.storage").is_some());
+        assert!(index.key("spec.dnodes").is_none());
         let labels = SourceIndex::new("metadata:\n  labels:\n    app.kubernetes.io/part-of: x\n");
         let path = r#"metadata.labels["app.kubernetes.io/part-of"]"#;
         assert_eq!(labels.value(path).map(|s| s.line), Some(3));

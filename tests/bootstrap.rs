@@ -7,14 +7,7 @@ use crate::support::{FakeCluster, Run, SHELLS, Shell, THREE_MNODES, THREE_READY,
 /// The rendered bootstrap script of `spec`.
 fn script(spec: &str) -> String {
     let checked = tdgen::check(&request(spec)).expect("valid spec");
-    let manifests = tdgen::render(&checked.valid);
-    manifests
-        .of_kind("ConfigMap")
-        .find_map(|m| match m {
-            tdgen::Manifest::ConfigMap(c) => c.data.as_ref()?.get("mnode-bootstrap.sh").cloned(),
-            _ => None,
-        })
-        .expect("a bootstrap script")
+    crate::support::rendered_script(&checked.valid, "mnode-bootstrap.sh")
 }
 
 const THREE: &str = "spec: {dnodes: 3, mnodes: 3}\n";
@@ -47,7 +40,7 @@ fn dnode_ids_are_looked_up_by_endpoint_not_ordinal() {
             .dnodes(&[(1, 0, "ready"), (2, 1, "ready"), (5, 2, "ready"), (6, 3, "ready")])
             .mnodes(&[(1, "leader")]);
         let run = run(&cluster, "spec: {dnodes: 4, mnodes: 3}\n");
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(
             run.sql_changes(),
             ["create mnode on dnode 2", "create mnode on dnode 5"]
@@ -64,7 +57,7 @@ fn a_dnode_registered_again_under_a_new_id_is_found_by_its_endpoint() {
             .dnodes(&[(1, 0, "ready"), (7, 1, "ready"), (3, 2, "ready")])
             .mnodes(&[(1, "leader")]);
         let run = run(&cluster, THREE);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(
             run.sql_changes(),
             ["create mnode on dnode 7", "create mnode on dnode 3"]
@@ -78,12 +71,12 @@ fn a_complete_cluster_is_left_alone_and_a_partial_one_finished() {
         let cluster = fresh("bootstrap-done", shell);
         cluster.mnodes(&THREE_MNODES);
         let run = run(&cluster, THREE);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(run.sql_changes().is_empty(), "{:?}", run.calls);
 
         cluster.mnodes(&[(1, "leader"), (2, "follower")]);
         let run = self::run(&cluster, THREE);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(run.sql_changes(), ["create mnode on dnode 3"]);
     }
 }
@@ -115,7 +108,7 @@ fn a_refused_or_lost_connection_is_waited_out_not_fatal() {
             .fault("create mnode on dnode 3", "connect")
             .fault("show mnodes*", "garble");
         let run = run(&cluster, THREE);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(
             run.log
                 .contains("failed to connect to server, reason: Unable to establish connection"),
@@ -141,8 +134,8 @@ fn a_hung_client_is_cut_off_by_the_statement_timeout() {
         cluster.fault("show dnodes*", "hang");
         let started = std::time::Instant::now();
         let run = cluster.run(&script(THREE), &[("POD_NAMESPACE", "ns"), ("TAOS_TIMEOUT", "1")]);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(run.log.contains("no answer within 1s"), "{}", run.log);
+        run.assert_exit(0);
+        run.assert_said("no answer within 1s");
         assert!(started.elapsed().as_secs() < 30, "the hang was not cut off");
     }
 }
@@ -162,7 +155,7 @@ fn a_refused_create_stops_the_run_and_the_next_run_finishes() {
             ["create mnode on dnode 2", "create mnode on dnode 3"]
         );
         let run = self::run(&cluster, THREE);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(
             run.sql_changes(),
             ["create mnode on dnode 3"],
@@ -179,7 +172,7 @@ fn an_existing_mnode_reported_by_taosd_counts_as_created() {
         cluster.mnodes(&[(1, "leader"), (2, "follower")]);
         cluster.fault("show mnodes*", "garble").fault("show mnodes*", "garble");
         let run = run(&cluster, THREE);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(!run.sql_changes().contains(&"create mnode on dnode 2".to_owned()));
     }
 }
@@ -194,7 +187,7 @@ fn the_password_reaches_taos_on_stdin_from_the_variable_or_the_file() {
             &script(spec),
             &[("POD_NAMESPACE", "ns"), ("TAOS_ROOT_PASSWORD", "s3cret")],
         );
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(
             run.calls.iter().all(|c| c.contains("password=stdin")),
             "{:?}",
@@ -209,7 +202,7 @@ fn the_password_reaches_taos_on_stdin_from_the_variable_or_the_file() {
             &script(spec),
             &[("POD_NAMESPACE", "ns"), ("TAOS_ROOT_PASSWORD_FILE", file.as_str())],
         );
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_no_password_on_a_command_line(&run);
     }
 }

@@ -42,22 +42,16 @@ fn report_for(name: &str, text: &str) -> tdgen::Report {
 
 #[test]
 fn invalid_specs_match_their_snapshots() {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| {
-        insta::glob!("fixtures/invalid", "*.yaml", |path| {
-            let text = std::fs::read_to_string(path).expect("fixture");
-            let name = format!("invalid/{}", path.file_name().unwrap().to_string_lossy());
-            let report = report_for(&name, &text);
-            let code = expected_code(&text);
-            assert!(
-                report.findings.iter().any(|f| f.code == code),
-                "{name}: expected `{code}`, got:\n{report}"
-            );
-            insta::assert_snapshot!("invalid", report.render());
-        });
+    insta::glob!("fixtures/invalid", "*.yaml", |path| {
+        let text = std::fs::read_to_string(path).expect("fixture");
+        let name = format!("invalid/{}", path.file_name().unwrap().to_string_lossy());
+        let report = report_for(&name, &text);
+        let code = expected_code(&text);
+        assert!(
+            report.findings.iter().any(|f| f.code == code),
+            "{name}: expected `{code}`, got:\n{report}"
+        );
+        insta::assert_snapshot!("invalid", report.render());
     });
 }
 

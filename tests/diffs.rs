@@ -11,837 +11,65 @@ use tdgen::diff::{ChangeClass, Previous, diff, read_previous};
 
 use crate::support::{request, spec};
 
-/// The spec every row starts from: most knobs on, so that a change to any field shows.
-const BASELINE: &str = r#"
-apiVersion: tdgen/v1
-kind: TDengineCluster
-metadata:
-  name: td
-  namespace: tsdb
-  labels: {team: db}
-  annotations: {example.com/note: x}
-spec:
-  image: {repository: tdengine/tdengine, tag: "3.3.6.13", pullPolicy: IfNotPresent}
-  dnodes: 5
-  mnodes: 3
-  timezone: UTC
-  clusterDomain: cluster.local
-  serverPort: 6030
-  service: {name: taosd}
-  storage:
-    data: {size: 10Gi, storageClassName: standard}
-    logs: {size: 1Gi, storageClassName: standard}
-    retention: {whenDeleted: Retain, whenScaled: Retain}
-  probes:
-    startup: {failureThreshold: 360, periodSeconds: 10, timeoutSeconds: 5}
-    readiness: {initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5}
-    liveness: {initialDelaySeconds: 15, periodSeconds: 20, timeoutSeconds: 5}
-  podManagementPolicy: Parallel
-  config: {supportVnodes: 32}
-  configMode: env
-  kubernetesVersion: "1.29"
-  resources: {requests: {cpu: "1", memory: 2Gi}, limits: {cpu: "1", memory: 2Gi}}
-  nodeSelector: {disk: ssd}
-  antiAffinity: {mode: preferred}
-  topologySpread: {enabled: true}
-  priorityClassName: db
-  terminationGracePeriodSeconds: 60
-  pod: {labels: {tier: data}, annotations: {example.com/pod: x}}
-  disruptionBudget: {enabled: true, maxUnavailable: 1}
-  networkPolicy: {enabled: true, clients: [{podSelector: {matchLabels: {role: client}}}]}
-  serviceAccount: {create: true}
-  imagePullSecrets: [regcred]
-  security: {profile: official-image}
-  clientService: {type: ClusterIP}
-  components: {adapter: {enabled: true}, keeper: {enabled: false}, explorer: {enabled: false}}
-  rootPassword: {secretName: td-root, key: password}
-  mnodeBootstrap: {enabled: true, waitSeconds: 600}
-  backup: {schedule: "0 3 * * *", databases: [metrics], keep: 7, storage: {size: 20Gi, storageClassName: archive}, activeDeadlineSeconds: 21600}
-"#;
-
-/// What changing a field from the baseline must give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    /// The worst change has this class.
-    Class(ChangeClass),
-    /// The new spec is refused by validation (exit 1): there is nothing to diff.
-    Invalid,
-}
-use Expect::{Class, Invalid};
-const SAFE: Expect = Class(ChangeClass::Safe);
-const UNSAFE: Expect = Class(ChangeClass::Unsafe);
-const REJECTED: Expect = Class(ChangeClass::Rejected);
-
-/// Where a row's change starts from.
-#[derive(Debug, Clone, Copy)]
-enum Base {
-    /// The baseline.
-    Baseline,
-    /// The baseline with this YAML merged over it.
-    Over(&'static str),
-    /// Only this spec.
-    Only(&'static str),
-}
-
-/// One spec field: a change (YAML merged over its base), its class, the reason, and words the
-/// report must contain.
+/// One spec field's change, read from `tests/fixtures/diffs/<path>.yaml`: the change (YAML
+/// merged over its base), its class (`safe`, `unsafe`, `rejected`, or `invalid` when validation
+/// refuses the new spec), the reason, and words the report must contain. The base is the
+/// baseline (`tests/fixtures/diff-baseline.yaml`: most knobs on, so that a change to any field
+/// shows), the baseline with `over` merged over it, or `only` instead.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Row {
-    path: &'static str,
-    base: Base,
-    change: &'static str,
-    expect: Expect,
-    reason: &'static str,
-    says: &'static str,
+    path: String,
+    expect: String,
+    reason: String,
+    says: String,
+    #[serde(default)]
+    over: Option<String>,
+    #[serde(default)]
+    only: Option<String>,
+    change: String,
 }
 
-const fn row(
-    path: &'static str,
-    change: &'static str,
-    expect: Expect,
-    reason: &'static str,
-    says: &'static str,
-) -> Row {
-    Row {
-        path,
-        base: Base::Baseline,
-        change,
-        expect,
-        reason,
-        says,
+impl Row {
+    fn read(path: &Path) -> Row {
+        let text = std::fs::read_to_string(path).expect("a diff fixture");
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The class the change must have; `None` when the new spec is invalid.
+    fn class(&self) -> Option<ChangeClass> {
+        match self.expect.as_str() {
+            "safe" => Some(ChangeClass::Safe),
+            "unsafe" => Some(ChangeClass::Unsafe),
+            "rejected" => Some(ChangeClass::Rejected),
+            "invalid" => None,
+            other => panic!("{}: expect `{other}`, not safe, unsafe, rejected or invalid", self.path),
+        }
+    }
+
+    /// The spec the change starts from.
+    fn base(&self) -> String {
+        let baseline =
+            std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/fixtures/diff-baseline.yaml"))
+                .expect("tests/fixtures/diff-baseline.yaml");
+        match (&self.over, &self.only) {
+            (_, Some(only)) => only.clone(),
+            (Some(over), None) => merged(&baseline, over),
+            (None, None) => baseline,
+        }
     }
 }
 
-const fn on(
-    path: &'static str,
-    base: Base,
-    change: &'static str,
-    expect: Expect,
-    reason: &'static str,
-    says: &'static str,
-) -> Row {
-    Row {
-        path,
-        base,
-        change,
-        expect,
-        reason,
-        says,
-    }
+/// Every row, from the fixture files.
+fn rows() -> Vec<Row> {
+    let dir = Path::new(crate::support::ROOT).join("tests/fixtures/diffs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("tests/fixtures/diffs")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    files.sort();
+    files.iter().map(|f| Row::read(f)).collect()
 }
-
-const ROLL: &str = "the pods roll one at a time";
-const IN_PLACE: &str = "applied in place";
-
-/// Every spec field, with its class and why.
-const FIELDS: &[Row] = &[
-    row(
-        "apiVersion",
-        "apiVersion: tdgen/v2",
-        Invalid,
-        "the only envelope there is",
-        "unsupported apiVersion",
-    ),
-    row(
-        "kind",
-        "kind: Other",
-        Invalid,
-        "the only kind there is",
-        "unsupported kind",
-    ),
-    row(
-        "metadata.name",
-        "metadata: {name: tsdb}",
-        UNSAFE,
-        "names the StatefulSet, every pod, FQDN and PVC: a new, empty cluster",
-        "the cluster is renamed to tsdb",
-    ),
-    row(
-        "metadata.namespace",
-        "metadata: {namespace: other}",
-        UNSAFE,
-        "part of every dnode's endpoint",
-        "namespace tsdb → other",
-    ),
-    row(
-        "metadata.labels",
-        "metadata: {labels: {team: ops}}",
-        SAFE,
-        "labels on every object, never in a selector",
-        IN_PLACE,
-    ),
-    row(
-        "metadata.annotations",
-        "metadata: {annotations: {example.com/note: y}}",
-        SAFE,
-        "annotations change in place",
-        IN_PLACE,
-    ),
-    on(
-        "spec.preset",
-        Base::Only("apiVersion: tdgen/v1\nkind: TDengineCluster\nspec: {preset: seed}"),
-        "spec: {preset: ha}",
-        REJECTED,
-        "a layer under the file: seed → ha changes podManagementPolicy and the claim template",
-        "podManagementPolicy OrderedReady → Parallel",
-    ),
-    row(
-        "spec.image.repository",
-        "spec: {image: {repository: example.com/tdengine/tdengine}}",
-        SAFE,
-        "a new image rolls the pods",
-        ROLL,
-    ),
-    row(
-        "spec.image.tag",
-        "spec: {image: {tag: '3.3.6.14'}}",
-        SAFE,
-        "a Maintenance upgrade rolls the pods (a downgrade is unsafe, see below)",
-        ROLL,
-    ),
-    row(
-        "spec.image.tag",
-        "spec: {image: {tag: '3.3.7.0'}}",
-        UNSAFE,
-        "a Feature upgrade needs every dnode stopped: `tdgen plan upgrade`",
-        "changes more than the Maintenance number",
-    ),
-    row(
-        "spec.image.tag",
-        "spec: {image: {tag: '3.3.6.6'}}",
-        UNSAFE,
-        "a downgrade may not open newer data files",
-        "is a downgrade",
-    ),
-    row(
-        "spec.image.digest",
-        "spec: {image: {digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}}",
-        SAFE,
-        "pins the same tag",
-        ROLL,
-    ),
-    row(
-        "spec.image.pullPolicy",
-        "spec: {image: {pullPolicy: Always}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.dnodes",
-        "spec: {dnodes: 6}",
-        SAFE,
-        "new pods join as dnodes",
-        "dnodes 5 → 6",
-    ),
-    row(
-        "spec.dnodes",
-        "spec: {dnodes: 4}",
-        UNSAFE,
-        "drop dnode must come first",
-        "dnodes 5 → 4",
-    ),
-    row(
-        "spec.mnodes",
-        "spec: {mnodes: 1}",
-        UNSAFE,
-        "mnodes live in SQL",
-        "mnodes 3 → 1",
-    ),
-    row(
-        "spec.timezone",
-        "spec: {timezone: Asia/Shanghai}",
-        UNSAFE,
-        "must match on every dnode: a rolling change is refused",
-        "time zone UTC → Asia/Shanghai",
-    ),
-    row(
-        "spec.clusterDomain",
-        "spec: {clusterDomain: k.local}",
-        UNSAFE,
-        "part of every dnode's endpoint",
-        "cluster domain cluster.local → k.local",
-    ),
-    row(
-        "spec.serverPort",
-        "spec: {serverPort: 7030}",
-        UNSAFE,
-        "part of every dnode's endpoint",
-        "serverPort 6030 → 7030",
-    ),
-    row(
-        "spec.service.name",
-        "spec: {service: {name: peers}}",
-        REJECTED,
-        "serviceName is immutable, and part of every endpoint",
-        "governing Service taosd → peers",
-    ),
-    row(
-        "spec.storage.data.size",
-        "spec: {storage: {data: {size: 20Gi}}}",
-        REJECTED,
-        "claim templates are immutable; PVCs can grow by hand",
-        "size 10Gi → 20Gi",
-    ),
-    row(
-        "spec.storage.data.storageClassName",
-        "spec: {storage: {data: {storageClassName: fast}}}",
-        REJECTED,
-        "claim templates are immutable",
-        "storageClassName standard → fast",
-    ),
-    row(
-        "spec.storage.logs.size",
-        "spec: {storage: {logs: {size: 2Gi}}}",
-        REJECTED,
-        "claim templates are immutable",
-        "size 1Gi → 2Gi",
-    ),
-    row(
-        "spec.storage.logs.storageClassName",
-        "spec: {storage: {logs: {storageClassName: fast}}}",
-        REJECTED,
-        "claim templates are immutable",
-        "storageClassName standard → fast",
-    ),
-    row(
-        "spec.storage.retention.whenDeleted",
-        "spec: {storage: {retention: {whenDeleted: Delete}}}",
-        SAFE,
-        "a mutable StatefulSet field: in place, no roll",
-        "whenDeleted Retain → Delete: changed in place; the pods do not roll",
-    ),
-    row(
-        "spec.storage.retention.whenScaled",
-        "spec: {storage: {retention: {whenScaled: Delete}}}",
-        SAFE,
-        "a mutable StatefulSet field: in place, no roll",
-        "only safe after `drop dnode`",
-    ),
-    row(
-        "spec.probes.startup.initialDelaySeconds",
-        "spec: {probes: {startup: {initialDelaySeconds: 1}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.startup.periodSeconds",
-        "spec: {probes: {startup: {periodSeconds: 11}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.startup.timeoutSeconds",
-        "spec: {probes: {startup: {timeoutSeconds: 6}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.startup.successThreshold",
-        "spec: {probes: {startup: {successThreshold: 2}}}",
-        Invalid,
-        "Kubernetes accepts only 1",
-        "successThreshold 1",
-    ),
-    row(
-        "spec.probes.startup.failureThreshold",
-        "spec: {probes: {startup: {failureThreshold: 400}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.startup.terminationGracePeriodSeconds",
-        "spec: {probes: {startup: {terminationGracePeriodSeconds: 30}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.readiness.initialDelaySeconds",
-        "spec: {probes: {readiness: {initialDelaySeconds: 6}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.readiness.periodSeconds",
-        "spec: {probes: {readiness: {periodSeconds: 11}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.readiness.timeoutSeconds",
-        "spec: {probes: {readiness: {timeoutSeconds: 6}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.readiness.successThreshold",
-        "spec: {probes: {readiness: {successThreshold: 2}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.readiness.failureThreshold",
-        "spec: {probes: {readiness: {failureThreshold: 4}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.readiness.terminationGracePeriodSeconds",
-        "spec: {probes: {readiness: {terminationGracePeriodSeconds: 30}}}",
-        Invalid,
-        "Kubernetes refuses it on readiness probes",
-        "readiness probes have no terminationGracePeriodSeconds",
-    ),
-    row(
-        "spec.probes.liveness.initialDelaySeconds",
-        "spec: {probes: {liveness: {initialDelaySeconds: 16}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.liveness.periodSeconds",
-        "spec: {probes: {liveness: {periodSeconds: 21}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.liveness.timeoutSeconds",
-        "spec: {probes: {liveness: {timeoutSeconds: 6}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.liveness.successThreshold",
-        "spec: {probes: {liveness: {successThreshold: 2}}}",
-        Invalid,
-        "Kubernetes accepts only 1",
-        "successThreshold 1",
-    ),
-    row(
-        "spec.probes.liveness.failureThreshold",
-        "spec: {probes: {liveness: {failureThreshold: 4}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.probes.liveness.terminationGracePeriodSeconds",
-        "spec: {probes: {liveness: {terminationGracePeriodSeconds: 30}}}",
-        SAFE,
-        "probe timing",
-        ROLL,
-    ),
-    row(
-        "spec.podManagementPolicy",
-        "spec: {podManagementPolicy: OrderedReady}",
-        REJECTED,
-        "immutable",
-        "podManagementPolicy Parallel → OrderedReady",
-    ),
-    row(
-        "spec.config",
-        "spec: {config: {supportVnodes: 64}}",
-        UNSAFE,
-        "taosd 3.3.5.0+ keeps the values it started with",
-        "taos.cfg supportVnodes 32 → 64",
-    ),
-    on(
-        "spec.config",
-        Base::Over("spec: {image: {tag: '3.0.7.1'}, rootPassword: null}"),
-        "spec: {config: {supportVnodes: 64}}",
-        SAFE,
-        "before 3.3.5.0 a restart reads the new value",
-        "the pods roll and read it",
-    ),
-    row(
-        "spec.config",
-        "spec: {config: {statusInterval: 2}}",
-        UNSAFE,
-        "cluster-wide: must match on every dnode",
-        "must match on every dnode",
-    ),
-    row(
-        "spec.configMode",
-        "spec: {configMode: file}",
-        SAFE,
-        "the delivery changes, the values do not",
-        ROLL,
-    ),
-    row(
-        "spec.kubernetesVersion",
-        "spec: {kubernetesVersion: '1.26'}",
-        SAFE,
-        "fields the older API server drops are left out, in place",
-        "whenDeleted Retain → unset",
-    ),
-    row(
-        "spec.resources.requests",
-        "spec: {resources: {requests: {memory: 1Gi}}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.resources.limits",
-        "spec: {resources: {limits: {memory: 4Gi}}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.nodeSelector",
-        "spec: {nodeSelector: {disk: nvme}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.tolerations",
-        "spec: {tolerations: [{key: dedicated, operator: Exists, effect: NoSchedule}]}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.affinity",
-        "spec: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]}}}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.antiAffinity.mode",
-        "spec: {antiAffinity: {mode: required}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.antiAffinity.topologyKey",
-        "spec: {antiAffinity: {topologyKey: topology.kubernetes.io/zone}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.antiAffinity.weight",
-        "spec: {antiAffinity: {weight: 50}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.topologySpread.enabled",
-        "spec: {topologySpread: {enabled: false}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.topologySpread.topologyKey",
-        "spec: {topologySpread: {topologyKey: example.com/rack}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.topologySpread.maxSkew",
-        "spec: {topologySpread: {maxSkew: 2}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.topologySpread.whenUnsatisfiable",
-        "spec: {topologySpread: {whenUnsatisfiable: DoNotSchedule}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.priorityClassName",
-        "spec: {priorityClassName: db-critical}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.terminationGracePeriodSeconds",
-        "spec: {terminationGracePeriodSeconds: 120}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.pod.labels",
-        "spec: {pod: {labels: {tier: hot}}}",
-        SAFE,
-        "pod labels, never in the selector",
-        ROLL,
-    ),
-    row(
-        "spec.pod.annotations",
-        "spec: {pod: {annotations: {example.com/pod: y}}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.disruptionBudget.enabled",
-        "spec: {disruptionBudget: {enabled: false}}",
-        SAFE,
-        "the budget goes; nothing else",
-        "no longer rendered",
-    ),
-    row(
-        "spec.disruptionBudget.maxUnavailable",
-        "spec: {disruptionBudget: {maxUnavailable: 2}}",
-        SAFE,
-        "policy/v1 budgets change in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.disruptionBudget.unhealthyPodEvictionPolicy",
-        "spec: {disruptionBudget: {unhealthyPodEvictionPolicy: IfHealthyBudget}}",
-        SAFE,
-        "policy/v1 budgets change in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.networkPolicy.enabled",
-        "spec: {networkPolicy: {enabled: false}}",
-        SAFE,
-        "the policies go; nothing else",
-        "no longer rendered",
-    ),
-    row(
-        "spec.networkPolicy.clients",
-        "spec: {networkPolicy: {clients: [{podSelector: {matchLabels: {role: ingest}}}]}}",
-        SAFE,
-        "policies change in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.networkPolicy.dns.to",
-        "spec: {networkPolicy: {dns: {to: [{ipBlock: {cidr: 169.254.20.10/32}}]}}}",
-        SAFE,
-        "policies change in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.networkPolicy.dns.ports",
-        "spec: {networkPolicy: {dns: {ports: [{port: 5353, protocol: UDP}]}}}",
-        SAFE,
-        "policies change in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.serviceAccount.create",
-        "spec: {serviceAccount: {create: false}}",
-        SAFE,
-        "the pods use the namespace's default account",
-        "no longer rendered",
-    ),
-    row(
-        "spec.serviceAccount.name",
-        "spec: {serviceAccount: {name: tdengine-sa}}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.imagePullSecrets",
-        "spec: {imagePullSecrets: [other]}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.security.profile",
-        "spec: {security: {profile: hardened}}",
-        UNSAFE,
-        "the data volume's files belong to the old user",
-        "taosd would run as uid 10001 instead of root",
-    ),
-    on(
-        "spec.security.runAsUser",
-        Base::Over("spec: {security: {profile: hardened}}"),
-        "spec: {security: {runAsUser: 2000}}",
-        UNSAFE,
-        "the data volume's files belong to the old user",
-        "uid 2000 instead of uid 10001",
-    ),
-    row(
-        "spec.clientService.enabled",
-        "spec: {clientService: {enabled: false}}",
-        SAFE,
-        "clients lose the Service; the dnodes do not",
-        "no longer rendered",
-    ),
-    row(
-        "spec.clientService.type",
-        "spec: {clientService: {type: LoadBalancer}}",
-        SAFE,
-        "a Service type changes in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.clientService.annotations",
-        "spec: {clientService: {annotations: {example.com/lb: internal}}}",
-        SAFE,
-        "annotations change in place",
-        IN_PLACE,
-    ),
-    on(
-        "spec.clientService.loadBalancerSourceRanges",
-        Base::Over("spec: {clientService: {type: LoadBalancer}}"),
-        "spec: {clientService: {loadBalancerSourceRanges: [10.0.0.0/8]}}",
-        SAFE,
-        "changes in place",
-        IN_PLACE,
-    ),
-    on(
-        "spec.clientService.externalTrafficPolicy",
-        Base::Over("spec: {clientService: {type: LoadBalancer}}"),
-        "spec: {clientService: {externalTrafficPolicy: Local}}",
-        SAFE,
-        "changes in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.components.adapter.enabled",
-        "spec: {components: {adapter: {enabled: false}}}",
-        SAFE,
-        "a pod template field; ports follow",
-        ROLL,
-    ),
-    row(
-        "spec.components.keeper.enabled",
-        "spec: {components: {keeper: {enabled: true}}}",
-        SAFE,
-        "a pod template field; ports follow",
-        ROLL,
-    ),
-    row(
-        "spec.components.explorer.enabled",
-        "spec: {components: {explorer: {enabled: true}}}",
-        SAFE,
-        "a pod template field; ports follow",
-        ROLL,
-    ),
-    row(
-        "spec.rootPassword.secretName",
-        "spec: {rootPassword: {secretName: other-root}}",
-        UNSAFE,
-        "taosd keeps its password; the probes would use the new one",
-        "root password Secret td-root key password → Secret other-root key password",
-    ),
-    row(
-        "spec.rootPassword.key",
-        "spec: {rootPassword: {key: root}}",
-        UNSAFE,
-        "taosd keeps its password; the probes would use the new one",
-        "→ Secret td-root key root",
-    ),
-    row(
-        "spec.mnodeBootstrap.enabled",
-        "spec: {mnodeBootstrap: {enabled: false}}",
-        SAFE,
-        "the Job goes; mnodes stay",
-        "no longer rendered",
-    ),
-    row(
-        "spec.mnodeBootstrap.waitSeconds",
-        "spec: {mnodeBootstrap: {waitSeconds: 900}}",
-        SAFE,
-        "a new Job, named after its content, replaces the old one",
-        "bootstrap Jobs are named after their content",
-    ),
-    row(
-        "spec.backup.schedule",
-        "spec: {backup: {schedule: '30 1 * * *'}}",
-        SAFE,
-        "the CronJob changes in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.backup.databases",
-        "spec: {backup: {databases: [metrics, events]}}",
-        SAFE,
-        "the next run's script dumps them",
-        IN_PLACE,
-    ),
-    row(
-        "spec.backup.keep",
-        "spec: {backup: {keep: 3}}",
-        SAFE,
-        "the next run keeps fewer",
-        IN_PLACE,
-    ),
-    row(
-        "spec.backup.storage.size",
-        "spec: {backup: {storage: {size: 40Gi}}}",
-        SAFE,
-        "a PVC may grow",
-        "the backup volume grows",
-    ),
-    on(
-        "spec.backup.storage.size",
-        Base::Baseline,
-        "spec: {backup: {storage: {size: 10Gi}}}",
-        REJECTED,
-        "a PVC never shrinks",
-        "can not be less than previous value",
-    ),
-    row(
-        "spec.backup.storage.storageClassName",
-        "spec: {backup: {storage: {storageClassName: cold}}}",
-        REJECTED,
-        "a bound PVC's class is immutable",
-        "spec is immutable after creation",
-    ),
-    row(
-        "spec.backup.activeDeadlineSeconds",
-        "spec: {backup: {activeDeadlineSeconds: 3600}}",
-        SAFE,
-        "the CronJob changes in place",
-        IN_PLACE,
-    ),
-    row(
-        "spec.extraEnv",
-        "spec: {extraEnv: [{name: HTTP_PROXY, value: 'http://proxy:3128'}]}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    row(
-        "spec.extraVolumes",
-        "spec: {extraVolumes: [{name: scratch, emptyDir: {}}]}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-    on(
-        "spec.extraVolumeMounts",
-        Base::Over("spec: {extraVolumes: [{name: scratch, emptyDir: {}}]}"),
-        "spec: {extraVolumeMounts: [{name: scratch, mountPath: /scratch}]}",
-        SAFE,
-        "a pod template field",
-        ROLL,
-    ),
-];
 
 /// Every field the JSON Schema has: tdgen's own types are walked, Kubernetes types, maps and
 /// lists are fields as a whole.
@@ -884,12 +112,13 @@ fn schema_fields() -> BTreeSet<String> {
 #[test]
 fn every_spec_field_has_a_row_and_every_row_a_field() {
     let fields = schema_fields();
-    let rows: BTreeSet<String> = FIELDS.iter().map(|r| r.path.to_owned()).collect();
+    let all = rows();
+    let rows: BTreeSet<String> = all.iter().map(|r| r.path.clone()).collect();
     let missing: Vec<&String> = fields.difference(&rows).collect();
     let stale: Vec<&String> = rows.difference(&fields).collect();
     assert!(missing.is_empty(), "spec fields without a diff class: {missing:?}");
     assert!(stale.is_empty(), "rows for fields the spec no longer has: {stale:?}");
-    assert!(FIELDS.iter().all(|r| !r.reason.is_empty()));
+    assert!(all.iter().all(|r| !r.reason.is_empty()));
 }
 
 /// Merge YAML `over` into YAML `base` (maps key by key, everything else replaced; null removes).
@@ -973,59 +202,47 @@ fn remedy_fails(line: &str, change: &Value, dir: &Path) -> Option<String> {
     })
 }
 
+/// Each fixture of `tests/fixtures/diffs/`, through the binary: the base rendered into a
+/// directory, the change diffed against it; the class, the exit code, the words, a remedy for
+/// every blocking change, and every remedy command run as printed. The text report (the
+/// findings, for an invalid spec) is the snapshot.
 #[test]
 fn every_field_change_has_its_class_exit_code_and_working_remedies() {
     let dir = scratch("fields");
-    let mut failures = Vec::new();
-    for (i, row) in FIELDS.iter().enumerate() {
-        let case = dir.join(format!("{i}"));
+    insta::glob!("fixtures/diffs", "*.yaml", |file| {
+        let row = Row::read(file);
+        let case = dir.join(file.file_stem().expect("a name"));
         std::fs::create_dir_all(&case).expect("case dir");
-        let base = match row.base {
-            Base::Baseline => BASELINE.to_owned(),
-            Base::Over(over) => merged(BASELINE, over),
-            Base::Only(spec) => spec.to_owned(),
-        };
+        let base = row.base();
         std::fs::write(case.join("old.yaml"), &base).expect("old spec");
-        std::fs::write(case.join("new.yaml"), merged(&base, row.change)).expect("new spec");
+        std::fs::write(case.join("new.yaml"), merged(&base, &row.change)).expect("new spec");
         let render = tdgen(&["render", "-f", "old.yaml", "--output-dir", "previous"], &case);
         assert_eq!(
             render.status.code(),
             Some(0),
-            "{}: the base renders: {}",
-            row.path,
+            "the base renders: {}",
             text(&render.stderr)
         );
+        let human = tdgen(&["diff", "--previous", "previous", "-f", "new.yaml"], &case);
+        let said = format!("{}{}", text(&human.stdout), text(&human.stderr));
+        // What the user reads: the report, or for an invalid spec the findings.
+        let shown = if row.class().is_some() {
+            text(&human.stdout)
+        } else {
+            said.clone()
+        };
+        insta::assert_snapshot!("diff", shown);
+        let Some(class) = row.class() else {
+            assert_eq!(human.status.code(), Some(1), "invalid, so exit 1: {said}");
+            assert!(said.contains(&row.says), "does not say {:?}: {said}", row.says);
+            return;
+        };
         let out = tdgen(
             &["diff", "--previous", "previous", "-f", "new.yaml", "--format", "json"],
             &case,
         );
         let stdout = text(&out.stdout);
-        let outcome = match row.expect {
-            Invalid => {
-                let said = format!("{stdout}{}", text(&out.stderr));
-                if out.status.code() != Some(1) || !said.contains(row.says) {
-                    failures.push(format!(
-                        "{}: expected invalid with {:?}, got {:?}: {said}",
-                        row.path,
-                        row.says,
-                        out.status.code()
-                    ));
-                }
-                continue;
-            }
-            Class(class) => class,
-        };
-        let report: Value = match serde_json::from_str(&stdout) {
-            Ok(report) => report,
-            Err(e) => {
-                failures.push(format!(
-                    "{}: no JSON report ({e}): {stdout}{}",
-                    row.path,
-                    text(&out.stderr)
-                ));
-                continue;
-            }
-        };
+        let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}"));
         let changes = report["changes"].as_array().cloned().unwrap_or_default();
         let worst = changes
             .iter()
@@ -1036,42 +253,30 @@ fn every_field_change_has_its_class_exit_code_and_working_remedies() {
                 _ => ChangeClass::Safe,
             })
             .min();
-        let expected_exit = if outcome == ChangeClass::Safe { 0 } else { 3 };
-        if worst != Some(outcome) || out.status.code() != Some(expected_exit) {
-            failures.push(format!(
-                "{}: expected {outcome:?} (exit {expected_exit}), got {worst:?} (exit {:?}):\n{stdout}",
-                row.path,
-                out.status.code()
-            ));
-            continue;
-        }
-        if !stdout.contains(row.says) {
-            failures.push(format!(
-                "{}: the report does not say {:?}:\n{stdout}",
-                row.path, row.says
-            ));
-        }
+        let exit = if class == ChangeClass::Safe { 0 } else { 3 };
+        assert_eq!((worst, out.status.code()), (Some(class), Some(exit)), "{stdout}");
+        assert_eq!(human.status.code(), Some(exit), "{said}");
+        assert!(
+            stdout.contains(&row.says),
+            "the report does not say {:?}: {stdout}",
+            row.says
+        );
         for change in changes.iter().filter(|c| c["class"] != "safe") {
-            if change["remedy"].as_str().is_none_or(str::is_empty) {
-                failures.push(format!("{}: a blocking change without a remedy: {change}", row.path));
-            }
+            assert!(
+                change["remedy"].as_str().is_some_and(|r| !r.is_empty()),
+                "a blocking change without a remedy: {change}"
+            );
         }
         for change in &changes {
             for command in change["commands"].as_array().into_iter().flatten() {
                 let line = command["text"].as_str().unwrap_or_default();
                 if let Some(failure) = remedy_fails(line, change, &case) {
-                    failures.push(format!("{}: {failure}", row.path));
+                    panic!("{failure}");
                 }
             }
         }
-    }
+    });
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        failures.is_empty(),
-        "{} row(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
 }
 
 /// The library path: render `old`, read it back, diff against `new`.

@@ -104,10 +104,10 @@ fn manifests_keep_apply_order_however_they_are_built() {
 #[test]
 fn the_yaml_writer_quotes_what_kubectl_would_misread() {
     let object = serde_json::json!({ "mode": "on", "answer": "no", "size": "1_000", "hex": "0x1F" });
-    let yaml = tdgen::emit::to_yaml_string(&object).expect("yaml");
+    let yaml = tdgen::to_yaml_string(&object).expect("yaml");
     for word in [r#""on""#, r#""no""#, r#""1_000""#, r#""0x1F""#] {
         assert!(yaml.contains(word), "{word} is not quoted in:\n{yaml}");
     }
-    let stream = tdgen::emit::to_yaml_stream(&[&object, &object]).expect("stream");
+    let stream = tdgen::to_yaml_stream(&[&object, &object]).expect("stream");
     assert_eq!(stream.matches("---").count(), 1, "{stream}");
 }

@@ -40,8 +40,8 @@ fn a_ready_dnode_is_never_dropped() {
     for shell in SHELLS {
         let cluster = lost_third("replace-ready", shell, "ready", false);
         let run = cluster.run(&replace_script(2), &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(run.log.contains("is ready: nothing to drop"), "{}", run.log);
+        run.assert_exit(0);
+        run.assert_said("is ready: nothing to drop");
         assert!(run.changes().is_empty(), "{:?}", run.calls);
     }
 }
@@ -68,8 +68,8 @@ fn a_pod_stuck_on_a_lost_node_needs_force_pod_and_a_rerun_finishes() {
         assert_eq!(run.sql_changes(), ["drop dnode 3 force"]);
 
         let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("FORCE_POD", "1")]);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(run.log.contains("is not registered: already dropped"), "{}", run.log);
+        run.assert_exit(0);
+        run.assert_said("is not registered: already dropped");
         assert!(
             run.changes().contains(
                 &"kubectl delete pod tdengine-2 -n ns --ignore-not-found --force --grace-period=0".to_owned()
@@ -102,7 +102,7 @@ fn no_answer_midway_stops_and_a_rerun_resumes() {
         assert_eq!(run.sql_changes(), ["drop dnode 3 force"]);
         cluster.clear_faults();
         let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("CONFIRM", "3")]);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(cluster.state("dnodes").contains(&format!("{} ready", ep(2))));
     }
 }
@@ -159,13 +159,9 @@ fn the_time_zone_changes_on_every_dnode_at_once() {
             &on_three("timezone: Asia/Shanghai"),
         );
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(run.sql_changes(), ["alter all dnodes 'timezone' 'Asia/Shanghai'"]);
-        assert!(
-            run.log.contains("timezone = Asia/Shanghai on every dnode"),
-            "{}",
-            run.log
-        );
+        run.assert_said("timezone = Asia/Shanghai on every dnode");
     }
 }
 
@@ -182,7 +178,7 @@ fn a_refused_alter_stops_and_a_rerun_finishes() {
         let run = cluster.run(&script, &NS);
         run.assert_stopped(1, "alter all dnodes 'mDebugFlag' '135' was refused: Out of range");
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(
             run.sql_changes(),
             ["alter all dnodes 'mDebugFlag' '135'"],
@@ -220,7 +216,7 @@ fn before_persisted_configuration_the_rollout_carries_what_alter_cannot() {
             &format!("spec: {{dnodes: 3, {old}, config: {{minimalTmpDirGB: 2, numOfCommitThreads: 8}}}}"),
         );
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 3, "{}", run.log);
+        run.assert_exit(3);
         assert!(
             run.sql_changes().is_empty(),
             "nothing ALTER can do here: {:?}",
@@ -232,8 +228,8 @@ fn before_persisted_configuration_the_rollout_carries_what_alter_cannot() {
             "supportVnodes 16\nnumOfCommitThreads 8\nminimalTmpDirGB 2.000000\ntimezone UTC\n",
         );
         let run = cluster.run(&script, &[("NAMESPACE", "ns"), ("APPLIED", "1")]);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(run.log.contains("minimalTmpDirGB = 2 on every dnode"), "{}", run.log);
+        run.assert_exit(0);
+        run.assert_said("minimalTmpDirGB = 2 on every dnode");
     }
 }
 
@@ -335,8 +331,8 @@ fn a_lost_answer_to_the_change_is_settled_by_trying_the_new_password() {
         // taosd had taken it after all: the pods' own password no longer logs in.
         cluster.sandbox.write("password", "N3w-pass!");
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(run.log.contains("the new password logs in already"), "{}", run.log);
+        run.assert_exit(0);
+        run.assert_said("the new password logs in already");
         assert!(run.sql_changes().is_empty(), "{:?}", run.calls);
         assert!(
             run.changes().iter().any(|c| c.starts_with("applied")),
@@ -402,7 +398,7 @@ fn a_rolling_upgrade_stops_when_a_database_would_go_offline() {
             &script,
             &[("NAMESPACE", "ns"), ("OFFLINE", "1"), ("CONFIRM", "tdengine")],
         );
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(
             run.changes()
                 .contains(&"kubectl scale statefulset tdengine -n ns --replicas=0".to_owned())
@@ -463,7 +459,7 @@ fn a_rolling_upgrade_stopped_midway_resumes_where_it_stopped() {
         );
         let script = upgrade_script("3.3.6.9", "3.3.6.13", "dnodes: 3, mnodes: 3");
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(
             !run.calls.iter().any(|c| c.starts_with("applied")),
             "the template is not applied again"
@@ -491,8 +487,7 @@ fn backup_setup(test: &str, backup: &str) -> (FakeCluster, String) {
         "#!/usr/bin/env bash\n# A clock for the tests: 2026-11-27 03:00:00 UTC, one second later at every call.\nn=$(cat \"$FAKE/clock\" 2>/dev/null || echo 0)\necho $((n + 1)) >\"$FAKE/clock\"\nprintf '20261127T0300%02dZ\\n' \"$n\"\n",
     );
     let spec = valid(&on_three(&format!("backup: {{{backup}}}")));
-    let plan = tdgen::Plan::new(&spec);
-    let script = plan.backup.expect("a backup plan").script;
+    let script = crate::support::rendered_script(&spec, "backup.sh");
     let dir = cluster.sandbox.dir.join("backups");
     std::fs::create_dir_all(&dir).expect("backup dir");
     let script = script.replace("BACKUP_DIR='/backup'", &format!("BACKUP_DIR='{}'", dir.display()));
@@ -524,7 +519,7 @@ fn a_backup_run_dumps_the_listed_databases_and_keeps_the_newest() {
     cluster.sandbox.write("password", "s3cret");
     for _ in 0..5 {
         let run = cluster.run(&script, &POD);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         let dump = run
             .calls
             .iter()
@@ -552,15 +547,15 @@ fn a_backup_run_dumps_the_listed_databases_and_keeps_the_newest() {
 fn a_failed_dump_keeps_nothing_and_leaves_the_older_backups() {
     let (cluster, script) = backup_setup("backup-failed", "");
     let run = cluster.run(&script, &[("POD_NAMESPACE", "ns")]);
-    assert_eq!(run.code, 0, "{}", run.log);
+    run.assert_exit(0);
     assert!(
         run.calls.iter().any(|c| c.contains("all=1")),
         "every database by default"
     );
     cluster.fault("taosdump", "fail");
     let run = cluster.run(&script, &[("POD_NAMESPACE", "ns")]);
-    assert_eq!(run.code, 1, "{}", run.log);
-    assert!(run.log.contains("this run kept nothing"), "{}", run.log);
+    run.assert_exit(1);
+    run.assert_said("this run kept nothing");
     assert_eq!(
         backups(&cluster),
         ["20261127T030000Z"],
@@ -576,20 +571,17 @@ fn a_failed_dump_keeps_nothing_and_leaves_the_older_backups() {
 fn the_restore_script_loads_a_whole_backup_and_refuses_anything_else() {
     let (cluster, backup) = backup_setup("restore-script", "databases: [metrics, events]");
     let run = cluster.run(&backup, &[("POD_NAMESPACE", "ns")]);
-    assert_eq!(run.code, 0, "{}", run.log);
+    run.assert_exit(0);
     let spec = valid(&on_three("backup: {databases: [metrics, events]}"));
     let dir = cluster.sandbox.dir.join("backups");
-    let restore = tdgen::Plan::new(&spec)
-        .backup
-        .expect("backup plan")
-        .restore_script
+    let restore = crate::support::rendered_script(&spec, "restore.sh")
         .replace("BACKUP_DIR='/backup'", &format!("BACKUP_DIR='{}'", dir.display()));
     let run_restore = |from: &str| {
         let script = format!("set -- {from}\n{restore}");
         cluster.run(&script, &[("POD_NAMESPACE", "ns")])
     };
     let run = run_restore("20261127T030000Z");
-    assert_eq!(run.code, 0, "{}", run.log);
+    run.assert_exit(0);
     assert_eq!(cluster.state("restored"), "events\nmetrics\n");
     assert!(
         run.calls
@@ -597,15 +589,15 @@ fn the_restore_script_loads_a_whole_backup_and_refuses_anything_else() {
             .any(|c| c.contains("taosdump host=tdengine-0.taosd.ns.svc.cluster.local") && c.contains("in=set"))
     );
     let run = run_restore("20991231T000000Z");
-    assert_eq!(run.code, 2, "{}", run.log);
-    assert!(run.log.contains("no backup 20991231T000000Z"), "{}", run.log);
+    run.assert_exit(2);
+    run.assert_said("no backup 20991231T000000Z");
     assert!(
         run.log.contains("20261127T030000Z"),
         "the backups there are listed: {}",
         run.log
     );
     let run = run_restore("../etc");
-    assert_eq!(run.code, 2, "{}", run.log);
+    run.assert_exit(2);
 }
 
 #[test]
@@ -624,7 +616,7 @@ fn an_image_without_taosdump_is_named_as_the_cause() {
     let (cluster, script) = backup_setup("backup-no-taosdump", "");
     std::fs::remove_file(cluster.sandbox.dir.join("bin/taosdump")).expect("remove the fake");
     let run = cluster.run(&script, &[("POD_NAMESPACE", "ns")]);
-    assert_eq!(run.code, 1, "{}", run.log);
-    assert!(run.log.contains("this image has no taosdump"), "{}", run.log);
+    run.assert_exit(1);
+    run.assert_said("this image has no taosdump");
     assert!(backups(&cluster).is_empty());
 }

@@ -110,10 +110,10 @@ impl Reference<'_> {
 
     fn children(&mut self, path: &str, node: &Value) {
         let name = Self::target(node).filter(|n| !n.starts_with("io.k8s."));
-        if let Some(name) = &name {
-            if !self.open.insert(name.clone()) {
-                return;
-            }
+        if let Some(name) = &name
+            && !self.open.insert(name.clone())
+        {
+            return;
         }
         let resolved = self.resolve(node).clone();
         if let Some(properties) = resolved.get("properties").and_then(Value::as_object) {
@@ -129,10 +129,10 @@ impl Reference<'_> {
             if self.resolve(items).get("properties").is_some() {
                 self.children(&format!("{path}[]"), items);
             }
-        } else if let Some(values) = resolved.get("additionalProperties").filter(|v| v.is_object()) {
-            if self.resolve(values).get("properties").is_some() {
-                self.children(&format!("{path}.<key>"), values);
-            }
+        } else if let Some(values) = resolved.get("additionalProperties").filter(|v| v.is_object())
+            && self.resolve(values).get("properties").is_some()
+        {
+            self.children(&format!("{path}.<key>"), values);
         }
         if let Some(name) = name {
             self.open.remove(&name);

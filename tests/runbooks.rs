@@ -58,10 +58,6 @@ fn all_plans(spec: &tdgen::ValidSpec) -> String {
 
 #[test]
 fn every_plan_matches_its_snapshot() {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
     let fixture =
         std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/fixtures/specs/custom-everything.yaml"))
             .expect("fixture");
@@ -80,11 +76,9 @@ fn every_plan_matches_its_snapshot() {
         })
         .collect();
     inputs.push(("plans-custom-everything".into(), valid(&fixture)));
-    settings.bind(|| {
-        for (name, spec) in &inputs {
-            insta::assert_snapshot!(name.as_str(), all_plans(spec));
-        }
-    });
+    for (name, spec) in &inputs {
+        insta::assert_snapshot!(name.as_str(), all_plans(spec));
+    }
 }
 
 #[test]
@@ -146,7 +140,7 @@ fn system_databases_with_null_replicas_do_not_stop_a_scale_in() {
         let cluster = five("scale-in-null", shell);
         cluster.databases(&[]);
         let run = cluster.run(&scale_in_script(), &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
     }
 }
 
@@ -167,9 +161,9 @@ fn an_offline_leaving_dnode_stops_with_the_choice_never_a_force() {
         let cluster = five_with("scale-in-offline", shell, 3, "offline");
         let run = cluster.run(&scale_in_script(), &NS);
         run.assert_stopped(1, "dnode 5 (tdengine-3.taosd.ns.svc.cluster.local:6030) is offline");
-        assert!(run.log.contains("'DROP DNODE 5 FORCE'"), "{}", run.log);
-        assert!(run.log.contains("'DROP DNODE 5 UNSAFE'"), "{}", run.log);
-        assert!(run.log.contains("REPLICA 1"), "{}", run.log);
+        run.assert_said("'DROP DNODE 5 FORCE'");
+        run.assert_said("'DROP DNODE 5 UNSAFE'");
+        run.assert_said("REPLICA 1");
         assert!(
             run.changes().is_empty(),
             "decided before anything changed: {:?}",
@@ -209,7 +203,7 @@ fn a_refused_drop_stops_and_the_next_run_finishes_without_repeating_work() {
             "no scale past the refused drop: {changes:?}"
         );
         let run = cluster.run(&scale_in_script(), &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         let again = run.changes();
         assert!(
             !again.contains(&"sql drop dnode 6".to_owned()),
@@ -236,8 +230,8 @@ fn transient_failures_midway_are_asked_again() {
             .fault("drop dnode 6", "connect")
             .fault("show dnodes*", "garble");
         let run = cluster.run(&scale_in_script(), &[("NAMESPACE", "ns"), ("TAOS_TIMEOUT", "1")]);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert!(run.log.contains("no answer within 1s"), "{}", run.log);
+        run.assert_exit(0);
+        run.assert_said("no answer within 1s");
         let drops = |id: &str| {
             run.sql_changes()
                 .iter()
@@ -288,7 +282,7 @@ fn a_cluster_that_does_not_answer_stops_before_anything_changes() {
             .write("pods", "tdengine-1\ntdengine-2\ntdengine-3\ntdengine-4\n");
         let run = cluster.run(&scale_in_script(), &NS);
         run.assert_stopped(1, "taosd did not answer");
-        assert!(run.log.contains(r#"pods "tdengine-0" not found"#), "{}", run.log);
+        run.assert_said(r#"pods "tdengine-0" not found"#);
         assert!(run.changes().is_empty());
     }
 }
@@ -298,20 +292,16 @@ fn dry_run_changes_nothing() {
     for shell in SHELLS {
         let cluster = five("scale-in-dry", shell);
         let run = cluster.run(&scale_in_script(), &[("NAMESPACE", "ns"), ("DRY_RUN", "1")]);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(run.changes().is_empty(), "{:?}", run.calls);
-        assert!(run.log.contains("DRY_RUN: SQL drop dnode 6"), "{}", run.log);
+        run.assert_said("DRY_RUN: SQL drop dnode 6");
         assert!(
             run.log
                 .contains("DRY_RUN: kubectl scale statefulset tdengine -n ns --replicas=4"),
             "{}",
             run.log
         );
-        assert!(
-            run.log.contains("DRY_RUN: kubectl delete pvc taosdata-tdengine-4"),
-            "{}",
-            run.log
-        );
+        run.assert_said("DRY_RUN: kubectl delete pvc taosdata-tdengine-4");
     }
 }
 
@@ -329,7 +319,7 @@ fn mnodes_plan_stops_on_a_refused_create() {
         let run = cluster.run(&script, &NS);
         run.assert_stopped(1, "create mnode on dnode 2 was refused: Mnode didn't catch the leader");
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(
             run.sql_changes(),
             ["create mnode on dnode 2", "create mnode on dnode 3"]
@@ -351,7 +341,7 @@ fn mnodes_plan_asks_again_when_an_answer_is_lost() {
             .expect("plan")
             .script;
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert_eq!(
             run.sql_changes(),
             [
@@ -375,7 +365,7 @@ fn verify_checks_counts_and_rest_without_the_password_on_a_command_line() {
         let spec = valid("spec: {dnodes: 3, image: {tag: '3.3.6.13'}, rootPassword: {secretName: root}}");
         let script = plan(&spec, PlanKind::Verify).expect("plan").script;
         let run = cluster.run(&script, &NS);
-        assert_eq!(run.code, 0, "{}", run.log);
+        run.assert_exit(0);
         assert!(
             run.calls
                 .iter()

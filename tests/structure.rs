@@ -1,6 +1,6 @@
 //! The house's structure, checked by reading `src/` as Rust (syn), never by eye:
 //!
-//! - the library's modules form layers, declared lowest first in `lib.rs`'s `//!` block, and
+//! - the library's modules form levels, declared lowest first in `lib.rs`'s `//!` block, and
 //!   every module uses only modules below it — so no module imports one that imports it back;
 //! - the files of one directory module use each other without a circle;
 //! - no module reaches for an item `lib.rs` defines itself (the facade sits above them all);
@@ -26,20 +26,20 @@ struct Reference {
 }
 
 #[test]
-fn every_module_uses_only_the_layers_below_it() {
-    let layers = declared_layers();
+fn every_module_uses_only_the_levels_below_it() {
+    let levels = declared_levels();
     let declared = lib_modules();
-    let listed: BTreeSet<String> = layers.iter().cloned().collect();
+    let listed: BTreeSet<String> = levels.iter().cloned().collect();
     assert_eq!(
         listed.len(),
-        layers.len(),
-        "a module is listed twice in lib.rs's layers: {layers:?}"
+        levels.len(),
+        "a module is listed twice in lib.rs's levels: {levels:?}"
     );
     assert_eq!(
         listed, declared,
-        "lib.rs's layer list must name every module it declares, and only those"
+        "lib.rs's level list must name every module it declares, and only those"
     );
-    let rank = |m: &str| layers.iter().position(|l| l == m);
+    let rank = |m: &str| levels.iter().position(|l| l == m);
     let roots = root_items();
     let mut violations = Vec::new();
     for r in references() {
@@ -49,7 +49,7 @@ fn every_module_uses_only_the_layers_below_it() {
         }
         if let Some(item) = roots.defined.get(to) {
             violations.push(format!(
-                "{}: uses crate::{to}, which lib.rs defines ({item}): move it into a layer",
+                "{}: uses crate::{to}, which lib.rs defines ({item}): move it into a level",
                 r.file
             ));
             continue;
@@ -58,7 +58,7 @@ fn every_module_uses_only_the_layers_below_it() {
         match (rank(from), rank(target)) {
             (Some(a), Some(b)) if b < a => {}
             (Some(_), Some(_)) => violations.push(format!(
-                "{}: `{from}` uses `{}`, which is not below it in lib.rs's layers",
+                "{}: `{from}` uses `{}`, which is not below it in lib.rs's levels",
                 r.file,
                 r.to.join("::")
             )),
@@ -118,9 +118,9 @@ fn only_validation_seals_a_valid_spec() {
     );
 }
 
-/// The layers, lowest first: the words of the ```text block after "Layers, lowest first" in
+/// The levels, lowest first: the words of the ```text block after "Levels, lowest first" in
 /// lib.rs, without the parenthesised notes.
-fn declared_layers() -> Vec<String> {
+fn declared_levels() -> Vec<String> {
     let lib = read("lib.rs");
     let docs: String = lib
         .lines()
@@ -128,7 +128,7 @@ fn declared_layers() -> Vec<String> {
         .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
         .collect();
     let block = docs
-        .split("Layers, lowest first")
+        .split("Levels, lowest first")
         .nth(1)
         .and_then(|rest| rest.split("```text\n").nth(1))
         .and_then(|rest| rest.split("```").next())

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use tdgen::Request;
-use tdgen::source::Source;
+use tdgen::Source;
 
 use crate::output::{Failure, err, out};
 
 /// `tdgen krm`: a `ResourceList` on stdin, a `ResourceList` on stdout; exit 1 when the spec is
 /// refused (the reasons are the list's `results`, and a summary goes to stderr).
 pub fn krm() -> Result<(), Failure> {
-    let input = tdgen::input::read_limited(Path::new("-"))?;
+    let input = tdgen::read_limited(Path::new("-"))?;
     let outcome = tdgen::krm::run(&input);
     out(&outcome.output)?;
     if outcome.success {
@@ -76,11 +76,11 @@ fn make_executable(_: &Path) -> anyhow::Result<()> {
 /// What the plugin runs: render the spec kustomize read. kustomize hands over a re-written
 /// temporary copy, so findings name the kustomization directory instead of that file.
 pub fn plugin_request(file: &Path) -> anyhow::Result<Request> {
-    let text = tdgen::input::read_limited(file)?;
+    let text = tdgen::read_limited(file)?;
     let root = std::env::var("KUSTOMIZE_PLUGIN_CONFIG_ROOT").unwrap_or_else(|_| ".".into());
     Ok(Request {
         file: Some(Source {
-            name: format!("the {} generator of the kustomization in {root}", tdgen::spec::KIND),
+            name: format!("the {} generator of the kustomization in {root}", tdgen::KIND),
             text: text.into(),
         }),
         ..Request::default()

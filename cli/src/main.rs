@@ -2,11 +2,12 @@
 
 #![forbid(unsafe_code)]
 
-mod cli;
+mod args;
+mod commands;
 mod fleet;
 mod integrations;
 mod output;
 
 fn main() -> std::process::ExitCode {
-    cli::main()
+    commands::main()
 }

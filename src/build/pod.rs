@@ -13,20 +13,20 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use crate::blueprint::{self, Blueprint, EnvSource};
 use crate::model::{PasswordDelivery, volumes};
-use crate::plan::{self, EnvSource, Plan};
 use crate::spec::{AntiAffinityMode, ProbeTiming, SecurityProfile};
 use crate::tdengine;
 
 /// Labels and annotations of the dnode pods.
-pub(super) fn template_metadata(plan: &Plan) -> ObjectMeta {
-    let deploy = &plan.spec.deploy;
+pub(super) fn template_metadata(blueprint: &Blueprint) -> ObjectMeta {
+    let deploy = &blueprint.spec.deploy;
     let mut labels = deploy.pod_labels.clone();
-    labels.extend(plan.labels.clone());
+    labels.extend(blueprint.labels.clone());
     let mut annotations = deploy.pod_annotations.clone();
-    if let Some((_, _, checksum)) = &plan.taos_cfg {
+    if let Some((_, _, checksum)) = &blueprint.taos_cfg {
         // A changed taos.cfg changes the template, which rolls the pods.
-        annotations.insert(plan::CONFIG_CHECKSUM_ANNOTATION.into(), checksum.clone());
+        annotations.insert(blueprint::CONFIG_CHECKSUM_ANNOTATION.into(), checksum.clone());
     }
     ObjectMeta {
         labels: Some(labels),
@@ -36,24 +36,24 @@ pub(super) fn template_metadata(plan: &Plan) -> ObjectMeta {
 }
 
 /// The dnode pod.
-pub(super) fn dnode_pod(plan: &Plan) -> PodSpec {
-    let deploy = &plan.spec.deploy;
+pub(super) fn dnode_pod(blueprint: &Blueprint) -> PodSpec {
+    let deploy = &blueprint.spec.deploy;
     PodSpec {
         // taosd reads every TAOS_* variable as configuration; service-link variables such as
         // TAOS_ADAPTER_PORT=tcp://… (from any Service named taos-adapter) would poison it.
         enable_service_links: Some(false),
         automount_service_account_token: Some(false),
-        service_account_name: plan.service_account.clone(),
-        image_pull_secrets: pull_secrets(plan),
+        service_account_name: blueprint.service_account.clone(),
+        image_pull_secrets: pull_secrets(blueprint),
         node_selector: super::non_empty(deploy.node_selector.clone()),
         tolerations: (!deploy.tolerations.is_empty()).then(|| deploy.tolerations.clone()),
-        affinity: affinity(plan),
-        topology_spread_constraints: topology_spread(plan),
+        affinity: affinity(blueprint),
+        topology_spread_constraints: topology_spread(blueprint),
         priority_class_name: deploy.priority_class_name.clone(),
         termination_grace_period_seconds: Some(deploy.termination_grace_period_seconds),
-        security_context: Some(pod_security(plan)),
-        containers: vec![dnode_container(plan)],
-        volumes: non_empty_vec(volumes(plan)),
+        security_context: Some(pod_security(blueprint)),
+        containers: vec![dnode_container(blueprint)],
+        volumes: non_empty_vec(volumes(blueprint)),
         ..PodSpec::default()
     }
 }
@@ -62,8 +62,8 @@ fn non_empty_vec<T>(items: Vec<T>) -> Option<Vec<T>> {
     (!items.is_empty()).then_some(items)
 }
 
-fn pull_secrets(plan: &Plan) -> Option<Vec<LocalObjectReference>> {
-    let secrets = &plan.spec.deploy.image_pull_secrets;
+fn pull_secrets(blueprint: &Blueprint) -> Option<Vec<LocalObjectReference>> {
+    let secrets = &blueprint.spec.deploy.image_pull_secrets;
     non_empty_vec(
         secrets
             .iter()
@@ -72,17 +72,18 @@ fn pull_secrets(plan: &Plan) -> Option<Vec<LocalObjectReference>> {
     )
 }
 
-fn dnode_container(plan: &Plan) -> Container {
-    let deploy = &plan.spec.deploy;
-    let (startup, service) = &plan.probe_commands;
-    let mut env: Vec<K8sEnvVar> = plan.env.iter().map(env_var).collect();
+fn dnode_container(blueprint: &Blueprint) -> Container {
+    let deploy = &blueprint.spec.deploy;
+    let (startup, service) = &blueprint.probe_commands;
+    let mut env: Vec<K8sEnvVar> = blueprint.env.iter().map(env_var).collect();
     env.extend(deploy.extra_env.iter().cloned());
     Container {
-        name: plan::CONTAINER_NAME.into(),
-        image: Some(plan.image.clone()),
-        image_pull_policy: Some(plan.spec.pull_policy.as_str().into()),
+        name: blueprint::CONTAINER_NAME.into(),
+        image: Some(blueprint.image.clone()),
+        image_pull_policy: Some(blueprint.spec.pull_policy.as_str().into()),
         ports: Some(
-            plan.ports
+            blueprint
+                .ports
                 .iter()
                 .map(|p| ContainerPort {
                     name: Some(p.name.clone()),
@@ -94,11 +95,11 @@ fn dnode_container(plan: &Plan) -> Container {
         ),
         env: Some(env),
         resources: resources(&deploy.requests, &deploy.limits),
-        volume_mounts: Some(volume_mounts(plan)),
-        startup_probe: Some(probe(startup, &plan.spec.startup_probe)),
-        readiness_probe: Some(probe(service, &plan.spec.readiness_probe)),
-        liveness_probe: Some(probe(service, &plan.spec.liveness_probe)),
-        security_context: Some(container_security(plan)),
+        volume_mounts: Some(volume_mounts(blueprint)),
+        startup_probe: Some(probe(startup, &blueprint.spec.startup_probe)),
+        readiness_probe: Some(probe(service, &blueprint.spec.readiness_probe)),
+        liveness_probe: Some(probe(service, &blueprint.spec.liveness_probe)),
+        security_context: Some(container_security(blueprint)),
         lifecycle: Some(Lifecycle {
             pre_stop: Some(LifecycleHandler {
                 exec: Some(ExecAction {
@@ -124,7 +125,7 @@ fn resources(requests: &BTreeMap<String, String>, limits: &BTreeMap<String, Stri
     })
 }
 
-pub(super) fn env_var(var: &plan::EnvVar) -> K8sEnvVar {
+pub(super) fn env_var(var: &blueprint::EnvVar) -> K8sEnvVar {
     let from = |source: EnvVarSource| K8sEnvVar {
         name: var.name.clone(),
         value_from: Some(source),
@@ -178,13 +179,13 @@ fn mount(name: &str, path: &str) -> VolumeMount {
     }
 }
 
-fn volume_mounts(plan: &Plan) -> Vec<VolumeMount> {
-    let deploy = &plan.spec.deploy;
+fn volume_mounts(blueprint: &Blueprint) -> Vec<VolumeMount> {
+    let deploy = &blueprint.spec.deploy;
     let mut mounts = vec![mount(volumes::DATA, tdengine::DATA_DIR)];
-    if deploy.logs.is_some() || hardened(plan) {
+    if deploy.logs.is_some() || hardened(blueprint) {
         mounts.push(mount(volumes::LOG, tdengine::LOG_DIR));
     }
-    if plan.taos_cfg.is_some() {
+    if blueprint.taos_cfg.is_some() {
         mounts.push(VolumeMount {
             sub_path: Some("taos.cfg".into()),
             // Read-only is safe only because the entrypoint never writes the file.
@@ -192,30 +193,30 @@ fn volume_mounts(plan: &Plan) -> Vec<VolumeMount> {
             ..mount(volumes::CONFIG, tdengine::CONFIG_FILE)
         });
     }
-    mounts.extend(password_mount(plan));
-    if hardened(plan) {
+    mounts.extend(password_mount(blueprint));
+    if hardened(blueprint) {
         mounts.push(mount(volumes::TMP, "/tmp"));
     }
     mounts.extend(deploy.extra_volume_mounts.iter().cloned());
     mounts
 }
 
-fn password_mount(plan: &Plan) -> Option<VolumeMount> {
-    let password = plan.spec.deploy.root_password.as_ref()?;
+fn password_mount(blueprint: &Blueprint) -> Option<VolumeMount> {
+    let password = blueprint.spec.deploy.root_password.as_ref()?;
     (password.delivery == PasswordDelivery::File).then(|| VolumeMount {
         read_only: Some(true),
-        ..mount(volumes::PASSWORD, plan::PASSWORD_DIR)
+        ..mount(volumes::PASSWORD, blueprint::PASSWORD_DIR)
     })
 }
 
-fn volumes(plan: &Plan) -> Vec<Volume> {
-    let deploy = &plan.spec.deploy;
+fn volumes(blueprint: &Blueprint) -> Vec<Volume> {
+    let deploy = &blueprint.spec.deploy;
     let mut volumes = Vec::new();
-    if let Some((name, _, _)) = &plan.taos_cfg {
+    if let Some((name, _, _)) = &blueprint.taos_cfg {
         volumes.push(config_map_volume(volumes::CONFIG, name));
     }
-    volumes.extend(password_volume(plan));
-    if hardened(plan) {
+    volumes.extend(password_volume(blueprint));
+    if hardened(blueprint) {
         // A read-only root filesystem needs somewhere to write temporary files and logs.
         volumes.push(empty_dir(volumes::TMP));
         if deploy.logs.is_none() {
@@ -249,8 +250,8 @@ fn config_map_volume(name: &str, config_map: &str) -> Volume {
     }
 }
 
-fn password_volume(plan: &Plan) -> Option<Volume> {
-    let password = plan.spec.deploy.root_password.as_ref()?;
+fn password_volume(blueprint: &Blueprint) -> Option<Volume> {
+    let password = blueprint.spec.deploy.root_password.as_ref()?;
     (password.delivery == PasswordDelivery::File).then(|| Volume {
         name: volumes::PASSWORD.into(),
         secret: Some(SecretVolumeSource {
@@ -262,17 +263,17 @@ fn password_volume(plan: &Plan) -> Option<Volume> {
     })
 }
 
-fn hardened(plan: &Plan) -> bool {
-    plan.spec.deploy.security_profile == SecurityProfile::Hardened
+fn hardened(blueprint: &Blueprint) -> bool {
+    blueprint.spec.deploy.security_profile == SecurityProfile::Hardened
 }
 
 /// The raw affinity plus the anti-affinity preset, built from the pods' own selector.
-fn affinity(plan: &Plan) -> Option<Affinity> {
-    let deploy = &plan.spec.deploy;
+fn affinity(blueprint: &Blueprint) -> Option<Affinity> {
+    let deploy = &blueprint.spec.deploy;
     let mut affinity = deploy.affinity.clone().unwrap_or_default();
     let term = PodAffinityTerm {
         label_selector: Some(LabelSelector {
-            match_labels: Some(plan.selector.clone()),
+            match_labels: Some(blueprint.selector.clone()),
             ..LabelSelector::default()
         }),
         topology_key: deploy.anti_affinity_topology_key.clone(),
@@ -299,11 +300,11 @@ fn affinity(plan: &Plan) -> Option<Affinity> {
     (affinity != Affinity::default()).then_some(affinity)
 }
 
-fn topology_spread(plan: &Plan) -> Option<Vec<TopologySpreadConstraint>> {
-    let (key, max_skew, when) = plan.spec.deploy.topology_spread.clone()?;
+fn topology_spread(blueprint: &Blueprint) -> Option<Vec<TopologySpreadConstraint>> {
+    let (key, max_skew, when) = blueprint.spec.deploy.topology_spread.clone()?;
     Some(vec![TopologySpreadConstraint {
         label_selector: Some(LabelSelector {
-            match_labels: Some(plan.selector.clone()),
+            match_labels: Some(blueprint.selector.clone()),
             ..LabelSelector::default()
         }),
         max_skew,
@@ -313,13 +314,13 @@ fn topology_spread(plan: &Plan) -> Option<Vec<TopologySpreadConstraint>> {
     }])
 }
 
-fn pod_security(plan: &Plan) -> PodSecurityContext {
+fn pod_security(blueprint: &Blueprint) -> PodSecurityContext {
     let seccomp = Some(SeccompProfile {
         type_: "RuntimeDefault".into(),
         ..SeccompProfile::default()
     });
-    if hardened(plan) {
-        let id = plan.spec.deploy.run_as_user;
+    if hardened(blueprint) {
+        let id = blueprint.spec.deploy.run_as_user;
         return PodSecurityContext {
             run_as_non_root: Some(true),
             run_as_user: Some(id),
@@ -338,7 +339,7 @@ fn pod_security(plan: &Plan) -> PodSecurityContext {
 
 /// The official image's entrypoint runs as root and writes root-owned files (/etc/localtime,
 /// /etc/hosts); it keeps only the capabilities that needs. The hardened profile keeps none.
-fn container_security(plan: &Plan) -> SecurityContext {
+fn container_security(blueprint: &Blueprint) -> SecurityContext {
     let mut context = SecurityContext {
         allow_privilege_escalation: Some(false),
         privileged: Some(false),
@@ -348,7 +349,7 @@ fn container_security(plan: &Plan) -> SecurityContext {
         }),
         ..SecurityContext::default()
     };
-    if hardened(plan) {
+    if hardened(blueprint) {
         context.read_only_root_filesystem = Some(true);
         context.run_as_non_root = Some(true);
     } else if let Some(capabilities) = context.capabilities.as_mut() {
@@ -367,12 +368,12 @@ pub(super) enum Workload {
 }
 
 /// The bootstrap Job only runs the `taos` client: no capabilities, read-only root filesystem.
-fn bootstrap_security(plan: &Plan) -> SecurityContext {
+fn bootstrap_security(blueprint: &Blueprint) -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         privileged: Some(false),
         read_only_root_filesystem: Some(true),
-        run_as_non_root: hardened(plan).then_some(true),
+        run_as_non_root: hardened(blueprint).then_some(true),
         capabilities: Some(Capabilities {
             drop: Some(vec!["ALL".into()]),
             add: None,
@@ -383,10 +384,10 @@ fn bootstrap_security(plan: &Plan) -> SecurityContext {
 
 /// Checkov checks that the chosen settings fail on purpose, each with the reason, as
 /// `checkov.io/skipN` annotations (checkov reads them from the object's metadata).
-pub(super) fn checkov_skips(plan: &Plan, workload: Workload) -> BTreeMap<String, String> {
-    let deploy = &plan.spec.deploy;
+pub(super) fn checkov_skips(blueprint: &Blueprint, workload: Workload) -> BTreeMap<String, String> {
+    let deploy = &blueprint.spec.deploy;
     let mut skips: Vec<(&str, String)> = Vec::new();
-    if !hardened(plan) {
+    if !hardened(blueprint) {
         let root = "the official TDengine image runs as root; use the hardened profile with an image built for it";
         if workload == Workload::Dnode {
             skips.push((
@@ -408,7 +409,7 @@ pub(super) fn checkov_skips(plan: &Plan, workload: Workload) -> BTreeMap<String,
         }
         skips.push(("CKV_K8S_40", root.into()));
     }
-    if plan.spec.digest.is_none() {
+    if blueprint.spec.digest.is_none() {
         skips.push((
             "CKV_K8S_43",
             "pin spec.image.digest for your registry; tdgen cannot know the digest".into(),
@@ -445,32 +446,32 @@ fn capability_list() -> String {
 
 /// The bootstrap Job's mounts and volumes: the script, and (the root filesystem being
 /// read-only) somewhere for the taos client's log and temporary files; the password, if any.
-fn bootstrap_storage(plan: &Plan, scripts: &str) -> (Vec<VolumeMount>, Vec<Volume>) {
+fn bootstrap_storage(blueprint: &Blueprint, scripts: &str) -> (Vec<VolumeMount>, Vec<Volume>) {
     let mut mounts = vec![
         VolumeMount {
             read_only: Some(true),
-            ..mount("scripts", plan::SCRIPTS_DIR)
+            ..mount("scripts", blueprint::SCRIPTS_DIR)
         },
         mount(volumes::LOG, tdengine::LOG_DIR),
         mount(volumes::TMP, "/tmp"),
     ];
-    mounts.extend(password_mount(plan));
+    mounts.extend(password_mount(blueprint));
     let mut volumes = vec![
         config_map_volume("scripts", scripts),
         empty_dir(volumes::LOG),
         empty_dir(volumes::TMP),
     ];
-    volumes.extend(password_volume(plan));
+    volumes.extend(password_volume(blueprint));
     (mounts, volumes)
 }
 
 /// The bootstrap Job's pod: the TDengine image, the script, the password, nothing else.
-pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
-    let Some(bootstrap) = &plan.bootstrap else {
+pub(super) fn bootstrap_pod(blueprint: &Blueprint) -> PodTemplateSpec {
+    let Some(bootstrap) = &blueprint.bootstrap else {
         return PodTemplateSpec::default();
     };
     task_pod(
-        plan,
+        blueprint,
         &Task {
             container: "mnode-bootstrap",
             config_map: &bootstrap.config_map,
@@ -486,12 +487,12 @@ pub(super) fn bootstrap_pod(plan: &Plan) -> PodTemplateSpec {
 
 /// The backup CronJob's pod: the same, with the backup PVC at [`plan::BACKUP_DIR`]. A failed
 /// run is a new pod (taosdump cannot resume a dump).
-pub(super) fn backup_pod(plan: &Plan) -> PodTemplateSpec {
-    let Some(backup) = &plan.backup else {
+pub(super) fn backup_pod(blueprint: &Blueprint) -> PodTemplateSpec {
+    let Some(backup) = &blueprint.backup else {
         return PodTemplateSpec::default();
     };
     task_pod(
-        plan,
+        blueprint,
         &Task {
             container: "backup",
             config_map: &backup.config_map,
@@ -500,7 +501,7 @@ pub(super) fn backup_pod(plan: &Plan) -> PodTemplateSpec {
             restart_policy: "Never",
             requests: ("100m", "256Mi"),
             limits: ("2", "2Gi"),
-            volume: Some((&backup.name, plan::BACKUP_DIR)),
+            volume: Some((&backup.name, blueprint::BACKUP_DIR)),
         },
     )
 }
@@ -519,13 +520,13 @@ struct Task<'a> {
     volume: Option<(&'a str, &'a str)>,
 }
 
-fn task_pod(plan: &Plan, task: &Task<'_>) -> PodTemplateSpec {
-    let mut env = vec![env_var(&plan::EnvVar {
+fn task_pod(blueprint: &Blueprint, task: &Task<'_>) -> PodTemplateSpec {
+    let mut env = vec![env_var(&blueprint::EnvVar {
         name: "POD_NAMESPACE".into(),
         source: EnvSource::FieldRef("metadata.namespace"),
     })];
-    env.extend(plan::password_env(&plan.spec).iter().map(env_var));
-    let (mut mounts, mut volumes) = bootstrap_storage(plan, task.config_map);
+    env.extend(blueprint::password_env(&blueprint.spec).iter().map(env_var));
+    let (mut mounts, mut volumes) = bootstrap_storage(blueprint, task.config_map);
     if let Some((claim, path)) = task.volume {
         mounts.push(mount(claim, path));
         volumes.push(Volume {
@@ -545,13 +546,16 @@ fn task_pod(plan: &Plan, task: &Task<'_>) -> PodTemplateSpec {
     };
     let container = Container {
         name: task.container.into(),
-        image: Some(plan.image.clone()),
-        image_pull_policy: Some(plan.spec.pull_policy.as_str().into()),
-        command: Some(vec!["bash".into(), format!("{}/{}", plan::SCRIPTS_DIR, task.script)]),
+        image: Some(blueprint.image.clone()),
+        image_pull_policy: Some(blueprint.spec.pull_policy.as_str().into()),
+        command: Some(vec![
+            "bash".into(),
+            format!("{}/{}", blueprint::SCRIPTS_DIR, task.script),
+        ]),
         env: Some(env),
         resources: resources(&amounts(task.requests), &amounts(task.limits)),
         volume_mounts: Some(mounts),
-        security_context: Some(bootstrap_security(plan)),
+        security_context: Some(bootstrap_security(blueprint)),
         ..Container::default()
     };
     PodTemplateSpec {
@@ -563,11 +567,12 @@ fn task_pod(plan: &Plan, task: &Task<'_>) -> PodTemplateSpec {
             restart_policy: Some(task.restart_policy.into()),
             enable_service_links: Some(false),
             automount_service_account_token: Some(false),
-            service_account_name: plan.service_account.clone(),
-            image_pull_secrets: pull_secrets(plan),
-            node_selector: super::non_empty(plan.spec.deploy.node_selector.clone()),
-            tolerations: (!plan.spec.deploy.tolerations.is_empty()).then(|| plan.spec.deploy.tolerations.clone()),
-            security_context: Some(pod_security(plan)),
+            service_account_name: blueprint.service_account.clone(),
+            image_pull_secrets: pull_secrets(blueprint),
+            node_selector: super::non_empty(blueprint.spec.deploy.node_selector.clone()),
+            tolerations: (!blueprint.spec.deploy.tolerations.is_empty())
+                .then(|| blueprint.spec.deploy.tolerations.clone()),
+            security_context: Some(pod_security(blueprint)),
             containers: vec![container],
             volumes: Some(volumes),
             ..PodSpec::default()

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::{Change, ChangeClass, RemedyCommand};
+use crate::blueprint::Blueprint;
 use crate::model::{helper_env, volumes};
-use crate::plan::Plan;
 use crate::tdengine::env as td_env;
 
 /// One volume claim template: the part of every PVC name, and what its volumes were made with.
@@ -40,13 +40,13 @@ pub struct ClusterIdentity {
 
 impl ClusterIdentity {
     /// The identity a plan gives the cluster.
-    pub fn from_plan(plan: &Plan) -> ClusterIdentity {
+    pub fn from_plan(blueprint: &Blueprint) -> ClusterIdentity {
         let mut claims = vec![Claim {
             name: volumes::DATA.into(),
-            size: Some(plan.spec.data_size.clone()),
-            storage_class: plan.spec.data_storage_class.clone(),
+            size: Some(blueprint.spec.data_size.clone()),
+            storage_class: blueprint.spec.data_storage_class.clone(),
         }];
-        if let Some((size, class)) = &plan.spec.deploy.logs {
+        if let Some((size, class)) = &blueprint.spec.deploy.logs {
             claims.push(Claim {
                 name: volumes::LOG.into(),
                 size: Some(size.clone()),
@@ -54,11 +54,11 @@ impl ClusterIdentity {
             });
         }
         ClusterIdentity {
-            statefulset: plan.name.clone(),
-            namespace: plan.namespace.clone(),
-            service: plan.headless_service.clone(),
-            cluster_domain: Some(plan.spec.cluster_domain.clone()),
-            server_port: Some(plan.spec.server_port),
+            statefulset: blueprint.name.clone(),
+            namespace: blueprint.namespace.clone(),
+            service: blueprint.headless_service.clone(),
+            cluster_domain: Some(blueprint.spec.cluster_domain.clone()),
+            server_port: Some(blueprint.spec.server_port),
             claims,
         }
     }
@@ -230,7 +230,7 @@ fn governing_service(s: &Subject, before: &ClusterIdentity, after: &ClusterIdent
                 "governing Service {} → {}: the API server refuses it ({}); and {ENDPOINT_CHANGED}; {}",
                 before.service,
                 after.service,
-                super::rules::STATEFULSET_FORBIDDEN,
+                super::kubernetes::STATEFULSET_FORBIDDEN,
                 s.endpoints
             ),
         )
@@ -330,7 +330,7 @@ fn removed_claim(object: &str, old: &Claim, statefulset: &str) -> Change {
         format!(
             "claim template {} is removed: the API server refuses it ({}), and its PVCs {}-{statefulset}-N with their data would be left behind",
             old.name,
-            super::rules::STATEFULSET_FORBIDDEN,
+            super::kubernetes::STATEFULSET_FORBIDDEN,
             old.name
         ),
     )
@@ -355,7 +355,7 @@ fn storage_class_change(object: &str, old: &Claim, new: &Claim, orphan: &str) ->
             old.name,
             show(old.storage_class.as_deref()),
             show(new.storage_class.as_deref()),
-            super::rules::STATEFULSET_FORBIDDEN
+            super::kubernetes::STATEFULSET_FORBIDDEN
         ),
     )
     .remedy(format!(
@@ -375,7 +375,7 @@ fn added_claim(object: &str, new: &Claim, orphan: &str) -> Change {
         format!(
             "claim template {} is added: the API server refuses it ({})",
             new.name,
-            super::rules::STATEFULSET_FORBIDDEN
+            super::kubernetes::STATEFULSET_FORBIDDEN
         ),
     )
     .remedy(format!(
@@ -411,7 +411,7 @@ fn size_change(object: &str, old: &Claim, new: &Claim, name: &str, namespace: &s
     let message = format!(
         "claim template {}: size {old_size} → {new_size}; the API server refuses it ({})",
         old.name,
-        super::rules::STATEFULSET_FORBIDDEN
+        super::kubernetes::STATEFULSET_FORBIDDEN
     );
     let remedy = if grows {
         format!(

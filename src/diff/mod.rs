@@ -7,8 +7,10 @@
 //! gate fails closed: a previous render that is empty, unreadable or holds no tdgen object is an
 //! error, never "everything is new".
 
+mod cluster;
+mod context;
 mod identity;
-mod rules;
+mod kubernetes;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,13 +18,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::blueprint::Blueprint;
 use crate::error::Error;
 use crate::model::ValidSpec;
-use crate::plan::Plan;
 use crate::tdengine::version::Version;
 
-pub use identity::ClusterIdentity;
-pub use rules::{ConfigChange, LiveChange, live_change};
+pub(crate) use cluster::ConfigChange;
+pub(crate) use identity::ClusterIdentity;
 
 /// How a change lands on a running cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -176,7 +178,7 @@ pub struct Previous {
 }
 
 /// The label tdgen puts on every object it renders.
-const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", crate::plan::MANAGER);
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", crate::blueprint::MANAGER);
 
 impl Previous {
     /// Wrap objects read elsewhere (a YAML stream, a cluster dump). `allow_new` accepts a
@@ -279,7 +281,7 @@ fn unreadable(path: &Path, message: String) -> Error {
 /// What a change of configuration on a running cluster starts from: the version it runs, the
 /// version the spec names, and every parameter that differs (`tdgen plan config`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reconfiguration {
+pub(crate) struct Reconfiguration {
     /// The version the previous render runs, if its image tag names one.
     pub running: Option<Version>,
     /// The version the spec's image tag names, if it names one.
@@ -290,9 +292,9 @@ pub struct Reconfiguration {
 
 /// The parameters a spec changes against a previous render. Fails when the previous render
 /// has no StatefulSet to compare with.
-pub fn reconfiguration(previous: &Previous, spec: &ValidSpec) -> Result<Reconfiguration, String> {
-    let plan = Plan::new(spec);
-    let current = current_objects(&plan);
+pub(crate) fn reconfiguration(previous: &Previous, spec: &ValidSpec) -> Result<Reconfiguration, String> {
+    let blueprint = Blueprint::new(spec);
+    let current = current_objects(&blueprint);
     let old = previous.statefulset().ok_or_else(|| {
         "the previous render has no StatefulSet: there is no running configuration to change".to_owned()
     })?;
@@ -300,16 +302,16 @@ pub fn reconfiguration(previous: &Previous, spec: &ValidSpec) -> Result<Reconfig
         .iter()
         .find(|o| o["kind"] == "StatefulSet")
         .ok_or_else(|| "the new render has no StatefulSet".to_owned())?;
-    let context = rules::Context::new(previous, &current, &plan);
+    let context = context::Context::new(previous, &current, &blueprint);
     Ok(Reconfiguration {
-        running: rules::running_version(old),
+        running: cluster::running_version(old),
         target: Version::from_tag(&spec.tag),
-        changes: rules::config_changes(&context, old, new),
+        changes: cluster::config_changes(&context, old, new),
     })
 }
 
-fn current_objects(plan: &Plan) -> Vec<Value> {
-    crate::build::build(plan)
+fn current_objects(blueprint: &Blueprint) -> Vec<Value> {
+    crate::build::build(blueprint)
         .objects()
         .iter()
         .filter_map(|o| serde_json::to_value(o).ok())
@@ -318,14 +320,14 @@ fn current_objects(plan: &Plan) -> Vec<Value> {
 
 /// Compare a previous render with the render of a validated spec.
 pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
-    let plan = Plan::new(spec);
-    let current = current_objects(&plan);
+    let blueprint = Blueprint::new(spec);
+    let current = current_objects(&blueprint);
     let mut changes = Vec::new();
-    let context = rules::Context::new(previous, &current, &plan);
+    let context = context::Context::new(previous, &current, &blueprint);
     if let Some(old) = previous.statefulset() {
         changes.extend(identity::renamed_after_render(old));
         let before = ClusterIdentity::from_manifest(old);
-        let after = ClusterIdentity::from_plan(&plan);
+        let after = ClusterIdentity::from_plan(&blueprint);
         identity::compare(&before, &after, &mut changes);
     }
     let key = |v: &Value| {
@@ -338,8 +340,8 @@ pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
     for old in previous.objects() {
         let object = key(old);
         match current.iter().find(|new| key(new) == object) {
-            Some(new) => rules::compare(&context, &object, old, new, &mut changes),
-            None => rules::removed(&context, &object, old, &mut changes),
+            Some(new) => kubernetes::compare(&context, &object, old, new, &mut changes),
+            None => kubernetes::removed(&context, &object, old, &mut changes),
         }
     }
     for new in &current {

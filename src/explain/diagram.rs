@@ -2,8 +2,8 @@
 //! the Services, each dnode's volumes, the bootstrap Job, the backups and the client paths, as a Mermaid
 //! flowchart (GitHub renders it) or a Graphviz digraph. One graph, two writers.
 
+use crate::blueprint::Blueprint;
 use crate::model::{ValidSpec, volumes};
-use crate::plan::Plan;
 use crate::tdengine;
 
 /// The drawing language.
@@ -56,7 +56,7 @@ pub fn diagram(spec: &ValidSpec, format: DiagramFormat) -> String {
 }
 
 fn graph(spec: &ValidSpec) -> Graph {
-    let plan = Plan::new(spec);
+    let blueprint = Blueprint::new(spec);
     let namespace = spec.namespace.clone().unwrap_or_else(|| "<namespace>".into());
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
@@ -74,7 +74,10 @@ fn graph(spec: &ValidSpec) -> Graph {
     };
     nodes.push(node(
         "headless",
-        format!("Service {}\nheadless: one DNS name per dnode", plan.headless_service),
+        format!(
+            "Service {}\nheadless: one DNS name per dnode",
+            blueprint.headless_service
+        ),
         Shape::Rounded,
         Some(0),
     ));
@@ -88,13 +91,13 @@ fn graph(spec: &ValidSpec) -> Graph {
         let label = format!(
             "{}-{ordinal}: {role}\n{}",
             spec.name,
-            plan.endpoint(ordinal, &namespace)
+            blueprint.endpoint(ordinal, &namespace)
         );
         nodes.push(node(&id, label, Shape::Box, Some(1)));
         let data = format!("pvc{ordinal}");
         nodes.push(node(
             &data,
-            format!("PVC {}\n{}", plan.data_pvc(ordinal), spec.data_size),
+            format!("PVC {}\n{}", blueprint.data_pvc(ordinal), spec.data_size),
             Shape::Volume,
             Some(0),
         ));
@@ -110,8 +113,11 @@ fn graph(spec: &ValidSpec) -> Graph {
             edges.push(edge(&id, "dnode0".into(), "joins through TAOS_FIRST_EP", true));
         }
     }
-    if spec.mnodes > 1 && plan.bootstrap.is_some() {
-        let job = crate::build::bootstrap_job(&plan).metadata.name.unwrap_or_default();
+    if spec.mnodes > 1 && blueprint.bootstrap.is_some() {
+        let job = crate::build::bootstrap_job(&blueprint)
+            .metadata
+            .name
+            .unwrap_or_default();
         nodes.push(node(
             "job",
             format!("Job {job}\ncreates the extra mnodes"),
@@ -120,7 +126,7 @@ fn graph(spec: &ValidSpec) -> Graph {
         ));
         edges.push(edge("job", "dnode0".into(), "create mnode (SQL)", false));
     }
-    if let (Some(backup), Some(settings)) = (&plan.backup, &spec.deploy.backup) {
+    if let (Some(backup), Some(settings)) = (&blueprint.backup, &spec.deploy.backup) {
         nodes.push(node(
             "backup",
             format!("CronJob {}\ntaosdump at {}", backup.name, settings.schedule),
@@ -134,7 +140,7 @@ fn graph(spec: &ValidSpec) -> Graph {
             Some(0),
         ));
         edges.push(edge("backup", "dnode0".into(), "dumps (native)", false));
-        edges.push(edge("backup", "backups".into(), crate::plan::BACKUP_DIR, false));
+        edges.push(edge("backup", "backups".into(), crate::blueprint::BACKUP_DIR, false));
     }
     let port = spec.server_port.to_string();
     nodes.push(node(
@@ -147,7 +153,7 @@ fn graph(spec: &ValidSpec) -> Graph {
         edges.push(edge("native", format!("dnode{ordinal}"), &port, false));
     }
     if let Some(client) = spec.deploy.client_service.as_ref().filter(|_| spec.deploy.adapter) {
-        let service = format!("Service {}\n{}", plan.client_service, client.type_);
+        let service = format!("Service {}\n{}", blueprint.client_service, client.type_);
         nodes.push(node("client", service, Shape::Rounded, Some(0)));
         nodes.push(node("rest", "REST / WebSocket clients".into(), Shape::Client, None));
         edges.push(edge(

@@ -6,14 +6,14 @@ mod diagram;
 pub use diagram::{DiagramFormat, diagram};
 use serde_json::json;
 
+use crate::blueprint::Blueprint;
 use crate::error::Error;
 use crate::model::ValidSpec;
-use crate::plan::Plan;
 use crate::quantity::Quantity;
 
 /// Describe a validated spec in plain text.
 pub fn explain(spec: &ValidSpec) -> Result<String, Error> {
-    let plan = Plan::new(spec);
+    let blueprint = Blueprint::new(spec);
     let deploy = &spec.deploy;
     let (namespace_dns, namespace_text, namespace_cli) = match &spec.namespace {
         Some(ns) => (ns.clone(), ns.clone(), ns.clone()),
@@ -24,12 +24,12 @@ pub fn explain(spec: &ValidSpec) -> Result<String, Error> {
         ),
     };
     let dnode_list: Vec<_> = (0..spec.dnodes)
-        .map(|i| json!({ "ordinal": i, "endpoint": plan.endpoint(i, &namespace_dns), "mnode": i < spec.mnodes }))
+        .map(|i| json!({ "ordinal": i, "endpoint": blueprint.endpoint(i, &namespace_dns), "mnode": i < spec.mnodes }))
         .collect();
     let client = deploy.client_service.as_ref();
     let context = json!({
         "name": spec.name,
-        "image": plan.image,
+        "image": blueprint.image,
         "version": spec.version.map(|v| v.to_string()),
         "namespace_text": namespace_text,
         "namespace_dns": namespace_dns,
@@ -38,11 +38,11 @@ pub fn explain(spec: &ValidSpec) -> Result<String, Error> {
         "mnodes": spec.mnodes,
         "pod_management_policy": spec.pod_management_policy.as_str(),
         "dnode_list": dnode_list,
-        "first_endpoint": plan.first_endpoint(&namespace_dns),
-        "first_fqdn": plan.pod_fqdn(0, &namespace_dns),
+        "first_endpoint": blueprint.first_endpoint(&namespace_dns),
+        "first_fqdn": blueprint.pod_fqdn(0, &namespace_dns),
         "port": spec.server_port,
         "domain": spec.cluster_domain,
-        "job": plan.bootstrap.is_some().then(|| crate::build::bootstrap_job(&plan).metadata.name.unwrap_or_default()),
+        "job": blueprint.bootstrap.is_some().then(|| crate::build::bootstrap_job(&blueprint).metadata.name.unwrap_or_default()),
         "survival": survival(spec.dnodes, spec.mnodes),
         "storage": storage(spec),
         "backup": deploy.backup.as_ref().map(|b| json!({
@@ -51,10 +51,10 @@ pub fn explain(spec: &ValidSpec) -> Result<String, Error> {
             "keep": b.keep,
             "size": b.size,
             "class": b.storage_class.clone().unwrap_or_else(|| "the default class".to_owned()),
-            "name": plan.backup.as_ref().map(|p| p.name.clone()),
+            "name": blueprint.backup.as_ref().map(|p| p.name.clone()),
         })),
         "rest": deploy.adapter && client.is_some(),
-        "client_service": plan.client_service,
+        "client_service": blueprint.client_service,
         "client_type": client.map(|c| c.type_.clone()),
         "external": client.is_some_and(|c| c.type_ != "ClusterIP"),
     });

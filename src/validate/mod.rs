@@ -14,10 +14,6 @@ mod network;
 mod probes;
 mod scheduling;
 
-pub use config::dedicated_field;
-pub use metadata::MAX_STATEFULSET_NAME_LEN;
-pub use probes::{MAX_PROBE_TIMEOUT, MIN_STARTUP_BUDGET_SECONDS};
-
 use crate::error::{Finding, Severity};
 use crate::model::{Resolved, ValidSpec, defaults};
 use crate::quantity::Quantity;

@@ -99,12 +99,6 @@ pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
     write::to_string(value).map_err(|e| e.to_string())
 }
 
-/// Serialise one value as compact JSON, as serde_json would (see [`write::to_compact_json`]
-/// for why it is written here).
-pub(crate) fn to_compact_json<T: Serialize>(value: &T) -> Result<String, String> {
-    write::to_compact_json(value).map_err(|e| e.to_string())
-}
-
 /// Serialise several values as one `---`-separated stream.
 pub(crate) fn to_stream<T: Serialize>(values: &[T]) -> Result<String, String> {
     write::to_stream(values).map_err(|e| e.to_string())

@@ -1,6 +1,6 @@
 //! tdgen's YAML writer: any `Serialize` value as block-style YAML in kubectl's layout, in one
-//! pass straight into a `String` — and, through the same serializer, the compact JSON a Job's
-//! content hash is taken over.
+//! pass straight into a `String`. Frozen: its output is byte-identical to serde-saphyr's for
+//! every manifest tdgen writes, and any difference is a bug unless a test names it.
 //!
 //! Why its own: the general-purpose emitter it replaced took more than half of a render's time,
 //! most of it in per-scalar checks for styles a manifest never uses (anchors, comments, flow,
@@ -45,22 +45,6 @@ pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     Ok(out)
 }
 
-/// One value as compact JSON, byte for byte what `serde_json::to_string` writes for the same
-/// value (floats excepted: they are refused, as the values hashed this way hold none).
-///
-/// Why not serde_json itself: every Kubernetes type serialized through another serializer is
-/// another copy of its serialization code in the binary. A Job's content hash written by
-/// serde_json added ~90 KB of code to every render; written here it reuses the instances that
-/// write the manifests' YAML, and only the JSON branches below are new.
-pub(crate) fn to_compact_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-    let mut out = String::with_capacity(4096);
-    value.serialize(Node {
-        out: &mut out,
-        place: Place::Json,
-    })?;
-    Ok(out)
-}
-
 /// Several values as one stream, `---` between the documents.
 pub(crate) fn to_stream<T: Serialize>(values: &[T]) -> Result<String> {
     let mut out = String::with_capacity(values.len() * 4096);
@@ -83,15 +67,13 @@ enum Place {
     Value { key_column: usize },
     /// A list item, right after `- ` (the dash at `dash_column`).
     Item { dash_column: usize },
-    /// Anywhere in a compact JSON text: no lines, no indentation.
-    Json,
 }
 
 impl Place {
     /// The column of a mapping's keys when the mapping sits here.
     fn map_column(self) -> usize {
         match self {
-            Place::Document | Place::Json => 0,
+            Place::Document => 0,
             Place::Value { key_column } => key_column + 2,
             Place::Item { dash_column } => dash_column + 2,
         }
@@ -101,7 +83,7 @@ impl Place {
     /// column (kubectl's layout).
     fn seq_column(self) -> usize {
         match self {
-            Place::Document | Place::Json => 0,
+            Place::Document => 0,
             Place::Value { key_column } => key_column,
             Place::Item { dash_column } => dash_column + 2,
         }
@@ -111,15 +93,7 @@ impl Place {
     fn gap(self) -> &'static str {
         match self {
             Place::Value { .. } => " ",
-            Place::Document | Place::Item { .. } | Place::Json => "",
-        }
-    }
-
-    /// The place of a mapping's value: `yaml` there, or JSON inside JSON.
-    fn child(self, yaml: Place) -> Place {
-        match self {
-            Place::Json => Place::Json,
-            _ => yaml,
+            Place::Document | Place::Item { .. } => "",
         }
     }
 }
@@ -150,28 +124,18 @@ impl<'a> Node<'a> {
 
     /// A scalar whose text needs no quoting (numbers, booleans, null).
     fn bare(self, text: impl Display) -> Result {
-        let json = matches!(self.place, Place::Json);
         self.out.push_str(self.place.gap());
         // Writing into a String cannot fail.
         let _ = write!(self.out, "{text}");
-        if !json {
-            self.out.push('\n');
-        }
+        self.out.push('\n');
         Ok(())
     }
 
     fn float(self, v: f64) -> Result {
-        if let Place::Json = self.place {
-            return Err(float_in_json());
-        }
         self.bare(float_text(v))
     }
 
     fn string(self, text: &str) -> Result {
-        if let Place::Json = self.place {
-            json_string(self.out, text);
-            return Ok(());
-        }
         if text.contains('\n') && block_safe(text) {
             return self.literal_block(text);
         }
@@ -221,28 +185,20 @@ impl<'a> Node<'a> {
     }
 
     fn map(self) -> MapWriter<'a> {
-        if let Place::Json = self.place {
-            self.out.push('{');
-        }
         MapWriter {
             column: self.place.map_column(),
             out: self.out,
             place: self.place,
             entries: 0,
-            variant: false,
         }
     }
 
     fn seq(self) -> SeqWriter<'a> {
-        if let Place::Json = self.place {
-            self.out.push('[');
-        }
         SeqWriter {
             column: self.place.seq_column(),
             out: self.out,
             place: self.place,
             items: 0,
-            variant: false,
         }
     }
 }
@@ -268,20 +224,13 @@ struct MapWriter<'a> {
     place: Place,
     column: usize,
     entries: usize,
-    /// Whether this mapping is the content of an enum variant, which JSON wraps in one more
-    /// mapping to close after it.
-    variant: bool,
 }
 
 impl MapWriter<'_> {
     /// Start a line for the next key: the first key of a mapping value goes on a new line, the
     /// first key of a list item right after its dash.
     fn start_entry(&mut self) {
-        if let Place::Json = self.place {
-            if self.entries > 0 {
-                self.out.push(',');
-            }
-        } else if self.entries == 0 {
+        if self.entries == 0 {
             if let Place::Value { .. } = self.place {
                 self.out.push('\n');
                 indent(self.out, self.column);
@@ -294,10 +243,7 @@ impl MapWriter<'_> {
 
     fn key<K: Serialize + ?Sized>(&mut self, key: &K) -> Result {
         self.start_entry();
-        key.serialize(KeyWriter {
-            out: self.out,
-            json: matches!(self.place, Place::Json),
-        })?;
+        key.serialize(KeyWriter { out: self.out })?;
         self.out.push(':');
         Ok(())
     }
@@ -305,16 +251,14 @@ impl MapWriter<'_> {
     fn value<V: Serialize + ?Sized>(&mut self, value: &V) -> Result {
         value.serialize(Node {
             out: self.out,
-            place: self.place.child(Place::Value {
+            place: Place::Value {
                 key_column: self.column,
-            }),
+            },
         })
     }
 
     fn finish(self) -> Result {
-        if let Place::Json = self.place {
-            close_json(self.out, '}', self.variant);
-        } else if self.entries == 0 {
+        if self.entries == 0 {
             self.out.push_str(self.place.gap());
             self.out.push_str("{}\n");
         }
@@ -328,22 +272,10 @@ struct SeqWriter<'a> {
     place: Place,
     column: usize,
     items: usize,
-    /// As [`MapWriter::variant`].
-    variant: bool,
 }
 
 impl SeqWriter<'_> {
     fn item<V: Serialize + ?Sized>(&mut self, value: &V) -> Result {
-        if let Place::Json = self.place {
-            if self.items > 0 {
-                self.out.push(',');
-            }
-            self.items += 1;
-            return value.serialize(Node {
-                out: self.out,
-                place: Place::Json,
-            });
-        }
         if self.items == 0 {
             if let Place::Value { .. } = self.place {
                 self.out.push('\n');
@@ -363,21 +295,11 @@ impl SeqWriter<'_> {
     }
 
     fn finish(self) -> Result {
-        if let Place::Json = self.place {
-            close_json(self.out, ']', self.variant);
-        } else if self.items == 0 {
+        if self.items == 0 {
             self.out.push_str(self.place.gap());
             self.out.push_str("[]\n");
         }
         Ok(())
-    }
-}
-
-/// Close a JSON list or mapping, and the mapping around it when it is a variant's content.
-fn close_json(out: &mut String, close: char, variant: bool) {
-    out.push(close);
-    if variant {
-        out.push('}');
     }
 }
 
@@ -387,7 +309,7 @@ fn open_variant<'a>(node: Node<'a>, variant: &str) -> Result<Node<'a>> {
     let mut map = node.map();
     map.key(variant)?;
     Ok(Node {
-        place: map.place.child(Place::Value { key_column: map.column }),
+        place: Place::Value { key_column: map.column },
         out: map.out,
     })
 }
@@ -462,15 +384,7 @@ impl<'a> ser::Serializer for Node<'a> {
         self.string(v)
     }
 
-    fn serialize_bytes(self, bytes: &[u8]) -> Result {
-        if let Place::Json = self.place {
-            // serde_json's form: a list of numbers.
-            let mut seq = self.seq();
-            for byte in bytes {
-                seq.item(byte)?;
-            }
-            return seq.finish();
-        }
+    fn serialize_bytes(self, _: &[u8]) -> Result {
         Err(WriteError(
             "raw bytes have no YAML form here; encode them as a string".into(),
         ))
@@ -508,9 +422,7 @@ impl<'a> ser::Serializer for Node<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<SeqWriter<'a>> {
-        let mut seq = open_variant(self, variant)?.seq();
-        seq.variant = true;
-        Ok(seq)
+        Ok(open_variant(self, variant)?.seq())
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<MapWriter<'a>> {
@@ -528,9 +440,7 @@ impl<'a> ser::Serializer for Node<'a> {
         variant: &'static str,
         _: usize,
     ) -> Result<MapWriter<'a>> {
-        let mut map = open_variant(self, variant)?.map();
-        map.variant = true;
-        Ok(map)
+        Ok(open_variant(self, variant)?.map())
     }
 }
 
@@ -600,24 +510,15 @@ struct_traits!(SerializeStruct, SerializeStructVariant);
 /// A mapping key: a string, number, boolean or unit variant on one line.
 struct KeyWriter<'a> {
     out: &'a mut String,
-    /// JSON keys are strings: numbers and booleans are quoted there (as serde_json does).
-    json: bool,
 }
 
 impl KeyWriter<'_> {
     fn bare(self, text: impl Display) -> Result {
-        if self.json {
-            let _ = write!(self.out, "\"{text}\"");
-        } else {
-            let _ = write!(self.out, "{text}");
-        }
+        let _ = write!(self.out, "{text}");
         Ok(())
     }
 
     fn float(self, v: f64) -> Result {
-        if self.json {
-            return Err(float_in_json());
-        }
         self.bare(float_text(v))
     }
 
@@ -640,9 +541,7 @@ impl ser::Serializer for KeyWriter<'_> {
     shared_scalars!();
 
     fn serialize_str(self, v: &str) -> Result {
-        if self.json {
-            json_string(self.out, v);
-        } else if plain_key_safe(v) {
+        if plain_key_safe(v) {
             self.out.push_str(v);
         } else {
             double_quoted(self.out, v);
@@ -703,12 +602,6 @@ impl ser::Serializer for KeyWriter<'_> {
     ) -> Result<Self::SerializeStructVariant> {
         Self::complex()
     }
-}
-
-/// JSON floats are not written: serde_json's spelling of them (the `ryu` crate's) differs from
-/// Rust's for some magnitudes, and nothing tdgen writes as JSON holds one.
-fn float_in_json() -> WriteError {
-    WriteError("a float has no JSON form here".into())
 }
 
 /// A float in a spelling that YAML 1.1 and 1.2 readers both take as a float: a `.` in the
@@ -981,37 +874,6 @@ fn double_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A JSON string with serde_json's escapes: `"` and `\\`, the five short forms, every other
-/// control below 0x20 as `\u00xx` (lowercase hex); everything else, DEL and non-ASCII
-/// included, as it is. The runs between escapes are copied whole.
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    let mut run_start = 0;
-    for (index, byte) in s.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            0x08 => "\\b",
-            0x0C => "\\f",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x00..=0x1F => "",
-            _ => continue,
-        };
-        // An ASCII byte is always a character boundary.
-        out.push_str(&s[run_start..index]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{byte:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        run_start = index + 1;
-    }
-    out.push_str(&s[run_start..]);
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1253,44 +1115,5 @@ mod tests {
 
     fn serde_bytes_like() -> Bytes {
         Bytes
-    }
-
-    /// The compact JSON is serde_json's, byte for byte (Job names hash it): nesting, empty
-    /// containers, every kind of key, every enum form, bytes, and every tricky string as a
-    /// value and as a key.
-    #[test]
-    fn compact_json_is_what_serde_json_writes() {
-        fn same<T: Serialize + ?Sized>(value: &T) {
-            let expected = serde_json::to_string(value).unwrap();
-            assert_eq!(to_compact_json(value).unwrap(), expected);
-        }
-        #[derive(Serialize)]
-        enum E {
-            Unit,
-            New(u8),
-            Tuple(u8, Vec<u8>),
-            Struct { a: u8, b: Option<bool> },
-        }
-        same(&json!({"a": {}, "b": [], "c": [{}, [], [1, [2, 3]], {"d": [], "e": {"f": null}}]}));
-        same(&json!([true, false, null, -7, 9007199254740993u64, "x", {"k": {"l": ["m"]}}]));
-        same(&vec![
-            E::Unit,
-            E::New(1),
-            E::Tuple(2, vec![3, 4]),
-            E::Struct { a: 5, b: None },
-        ]);
-        same(&std::collections::BTreeMap::from([(1, "one"), (-2, "two")]));
-        same(&std::collections::BTreeMap::from([(true, 'c')]));
-        same(&Bytes);
-        same(&((), Some(1u8), None::<u8>, i128::MIN, u128::MAX));
-        for s in tricky_strings()
-            .into_iter()
-            .chain((0u8..0x80).map(|b| char::from(b).to_string()))
-        {
-            same(&s);
-            same(&std::collections::BTreeMap::from([(s.clone(), s.clone())]));
-        }
-        assert!(to_compact_json(&1.5f64).is_err(), "floats are refused, not misspelled");
-        assert!(to_compact_json(&json!({"k": [0.5]})).is_err());
     }
 }

@@ -54,6 +54,18 @@ pub fn render_request(request: &Request) -> Manifests {
 }
 
 /// Render one preset alone.
+/// The script `key` (`backup.sh`, `mnode-bootstrap.sh`, …) of the ConfigMap that carries it
+/// in the render of `spec`.
+pub fn rendered_script(spec: &tdgen::ValidSpec, key: &str) -> String {
+    tdgen::render(spec)
+        .of_kind("ConfigMap")
+        .find_map(|m| match m {
+            Manifest::ConfigMap(c) => c.data.as_ref()?.get(key).cloned(),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no ConfigMap carries {key}"))
+}
+
 pub fn render_preset(name: &str) -> Manifests {
     render_request(&Request {
         preset: Some(name.into()),
@@ -233,6 +245,18 @@ impl Run {
         self.calls.iter().any(|c| c.starts_with("kubectl delete pvc"))
     }
 
+    /// Assert that the run exited with `code` (its whole output is the failure message).
+    #[track_caller]
+    pub fn assert_exit(&self, code: i32) {
+        assert_eq!(self.code, code, "{}", self.log);
+    }
+
+    /// Assert that the run printed `text` (its whole output is the failure message).
+    #[track_caller]
+    pub fn assert_said(&self, text: &str) {
+        assert!(self.log.contains(text), "expected {text:?} in:\n{}", self.log);
+    }
+
     /// Assert that the run stopped with `code` and `message` and deleted no PVC.
     pub fn assert_stopped(&self, code: i32, message: &str) {
         self.assert_stopped_keeping(code, message, &[]);
@@ -241,8 +265,8 @@ impl Run {
 
     /// Assert that the run stopped with `code` and `message` and kept the PVCs `kept`.
     pub fn assert_stopped_keeping(&self, code: i32, message: &str, kept: &[&str]) {
-        assert_eq!(self.code, code, "{}", self.log);
-        assert!(self.log.contains(message), "expected {message:?} in:\n{}", self.log);
+        self.assert_exit(code);
+        self.assert_said(message);
         for pvc in kept {
             let deleted = format!("kubectl delete pvc {pvc} ");
             assert!(!self.calls.iter().any(|c| c.starts_with(&deleted)), "{pvc} was deleted");
