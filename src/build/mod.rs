@@ -532,8 +532,12 @@ pub fn backup_cron_job(blueprint: &Blueprint) -> CronJob {
 /// `<prefix>-<8 hex digits of the content's SHA-256>`, cut to the 63 characters a Job name may
 /// have (it becomes the `batch.kubernetes.io/job-name` label value).
 fn content_name(prefix: &str, spec: &JobSpec, script: &str) -> String {
-    // The spec's compact JSON; a Job spec always serialises (no map with non-string keys).
-    let spec_json = serde_json::to_vec(spec).unwrap_or_default();
+    // The spec's compact JSON; a Job spec always serialises (no map with non-string keys). Through
+    // a `Value`, as every other JSON tdgen writes, so the Kubernetes types' serialisation code is
+    // compiled for one serializer only (the bytes are the same: keys keep their order).
+    let spec_json = serde_json::to_value(spec)
+        .and_then(|value| serde_json::to_vec(&value))
+        .unwrap_or_default();
     name_by_hash(prefix, &spec_json, script)
 }
 
