@@ -9,7 +9,7 @@ use crate::error::Error;
 /// The largest input tdgen reads: 4 MiB.
 pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Read a file (or `-` for stdin) as UTF-8, refusing more than [`MAX_INPUT_BYTES`].
+/// Read a file (or `-` for stdin) as UTF-8, refusing more than 4 MiB.
 pub fn read_limited(path: &Path) -> Result<String, Error> {
     let io = |error| Error::Io {
         path: path.to_owned(),

@@ -273,8 +273,7 @@ pub fn plan_password(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, B
 }
 
 /// Write the runbook that upgrades the cluster from `current`'s image to `next`'s: rolling for a
-/// Maintenance release, every dnode stopped otherwise (TDengine's versioning rules, as
-/// [`td::Upgrade`]). `next` is `current` with only the image tag changed (the CLI builds it
+/// Maintenance release, every dnode stopped otherwise (TDengine's versioning rules). `next` is `current` with only the image tag changed (the CLI builds it
 /// with `--set`). Downgrades and Major+ changes are refused.
 pub fn plan_upgrade(current: &ValidSpec, next: &ValidSpec) -> Result<Runbook, Box<Finding>> {
     let refuse = |message: String, help: &str| refusal("plan-upgrade-refused", "--to", message, help);

@@ -198,7 +198,7 @@ impl Manifests {
 
     /// The files of an `--output-dir`: `<service>-service.yaml` (both Services), `<name>.yaml`
     /// (the StatefulSet), one file per other kind, and a `kustomization.yaml` listing them.
-    /// Every file starts with [`dir::MARKER`]. Two groups that would share a file name are an
+    /// Every file starts with a comment line saying tdgen generated it. Two groups that would share a file name are an
     /// error (`metadata.name: kustomization` would overwrite the kustomization).
     pub fn files(&self) -> Result<Vec<(String, String)>, Error> {
         let instance = self.name_of("StatefulSet");
@@ -255,7 +255,8 @@ impl Manifests {
         Ok(files)
     }
 
-    /// Write [`Manifests::files`] into `dir` safely (see [`dir::write`]).
+    /// Write [`Manifests::files`] into `dir`, created if missing: every file is written aside
+    /// first and renamed into place, so a failure before the renames leaves `dir` as it was.
     pub fn write_dir(&self, dir: &Path) -> Result<dir::Written, Error> {
         dir::write(dir, &self.files()?)
     }

@@ -93,7 +93,7 @@ pub enum Lookup {
 }
 
 /// Where the catalog comes from, for messages.
-pub const SOURCE: &str = "the TDengine 3.x taosd reference (docs at commit 0061be84)";
+pub(crate) const SOURCE: &str = "the TDengine 3.x taosd reference (docs at commit 0061be84)";
 
 static PARAMETERS: LazyLock<BTreeMap<String, Parameter>> = LazyLock::new(|| {
     rows(include_str!("../../data/taosd-parameters.tsv"))
@@ -175,7 +175,7 @@ pub fn lookup(key: &str) -> Lookup {
 }
 
 /// Whether a parameter's value is a credential (case-insensitively, as taosd matches names).
-pub fn is_credential(key: &str) -> bool {
+pub(crate) fn is_credential(key: &str) -> bool {
     matches!(lookup(key), Lookup::Known(p) if p.credential)
 }
 

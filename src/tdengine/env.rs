@@ -15,9 +15,9 @@ pub const FIRST_EP: &str = "TAOS_FIRST_EP";
 pub const SERVER_PORT: &str = "TAOS_SERVER_PORT";
 /// `TZ`: the entrypoint links `/etc/localtime` to this zone, and taosd takes its `timezone`
 /// from it (entrypoint.sh @ `884ae5c2`, §D3).
-pub const TIMEZONE: &str = "TZ";
+pub(crate) const TIMEZONE: &str = "TZ";
 /// The root password, read by the entrypoint, `taos-check service` and the taosKeeper it
-/// starts (from 3.3.6.6, see [`super::PASSWORD_FROM_ENV`]).
+/// starts (from 3.3.6.6).
 pub const ROOT_PASSWORD: &str = "TAOS_ROOT_PASSWORD";
 /// A file holding the root password (from 3.3.8.8, see [`super::PASSWORD_FROM_FILE`]).
 pub const ROOT_PASSWORD_FILE: &str = "TAOS_ROOT_PASSWORD_FILE";
@@ -35,7 +35,7 @@ pub fn config_env_name(key: &str) -> String {
 }
 
 /// taosd's own rule: the parameter a `TAOS_*` variable sets (`None` for other names).
-pub fn env_name_to_config_key(name: &str) -> Option<String> {
+pub(crate) fn env_name_to_config_key(name: &str) -> Option<String> {
     let rest = name.strip_prefix("TAOS_")?;
     let mut key = String::new();
     let mut keep_next = false;
