@@ -15,6 +15,15 @@ fn presets_match_their_snapshots() {
     }
 }
 
+/// `tdgen init`'s starter specs: every value JSON-escaped (valid YAML whatever it holds).
+#[test]
+fn starter_specs_match_their_snapshots() {
+    for preset in tdgen::Preset::all() {
+        let text = tdgen::starter_spec(preset.name).expect("a starter spec");
+        insta::assert_snapshot!(format!("init-{}", preset.name), text);
+    }
+}
+
 #[test]
 fn fixtures_match_their_snapshots() {
     insta::glob!("fixtures/specs", "*.yaml", |path| {
