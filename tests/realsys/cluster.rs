@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::pods::Controller;
-use crate::state::{Config, State, Store};
+use crate::state::{Config, JobStatus, State, Store};
 
 /// Where the tier finds the real systems and the binaries.
 #[derive(Debug, Clone)]
@@ -232,15 +232,7 @@ impl Cluster {
             .args(args)
             .output()
             .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "tdgen {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        stdout_or_stderr("tdgen", args, &out)
     }
 
     /// `tdgen render` of the scenario's spec with `--set` overrides.
@@ -264,20 +256,28 @@ impl Cluster {
             command.env("TD_VERSION", version);
         }
         let out = command.output().map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "td-cluster {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        stdout_or_stderr("td-cluster", args, &out)
     }
 
     /// The stand-in's state now.
     pub fn state(&self) -> State {
         self.store.read().unwrap_or_default()
+    }
+
+    /// Run the backup CronJob now, as an operator would (`kubectl create job backup-now
+    /// --from=cronjob/…`), and wait until the Job finishes or gives up: its status and its log.
+    pub fn backup_now(&mut self) -> Result<(JobStatus, String), String> {
+        let cronjob = format!("--from=cronjob/{}-backup", self.name);
+        self.kubectl(&["create", "job", "backup-now", &cronjob, "-n", &self.namespace], "")?;
+        self.until("the backup Job to finish or give up", 300, |c| {
+            c.state()
+                .jobs
+                .get("backup-now")
+                .is_some_and(|j| j.complete || j.gave_up)
+        })?;
+        let job = self.state().jobs["backup-now"].clone();
+        let log = std::fs::read_to_string(&job.log).unwrap_or_default();
+        Ok((job, log))
     }
 
     /// Run the stand-in `kubectl ARGS` (stdin from `input`): status, stdout, stderr.
@@ -294,15 +294,7 @@ impl Cluster {
             let _ = stdin.write_all(input.as_bytes());
         }
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "kubectl {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        stdout_or_stderr("kubectl", args, &out)
     }
 
     /// Apply a YAML stream in the cluster's namespace.
@@ -628,5 +620,18 @@ impl Drop for Cluster {
                 }
             }
         }
+    }
+}
+
+/// A finished command's stdout, or `PROGRAM ARGS: stderr` as the error when it failed.
+fn stdout_or_stderr(program: &str, args: &[&str], out: &std::process::Output) -> Result<String, String> {
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }

@@ -570,19 +570,8 @@ impl World {
             locked.state.pods.insert(
                 pod_name.clone(),
                 Pod {
-                    ordinal: None,
                     job: Some(job.to_owned()),
-                    image: image.clone(),
-                    version: String::new(),
-                    revision: String::new(),
-                    phase,
-                    started: false,
-                    ready: false,
-                    lost: false,
-                    deleting: None,
-                    liveness_failures: 0,
-                    probed_at: 0,
-                    template: template.clone(),
+                    ..Pod::new(image.clone(), phase, template.clone())
                 },
             );
             if let Some(message) = message {
@@ -778,18 +767,9 @@ fn start_pod(state: &mut State, ordinal: u32) {
         name.clone(),
         Pod {
             ordinal: Some(ordinal),
-            job: None,
-            image: image.clone(),
             version: version.unwrap_or_default(),
             revision: revision(&object),
-            phase,
-            started: false,
-            ready: false,
-            lost: false,
-            deleting: None,
-            liveness_failures: 0,
-            probed_at: 0,
-            template,
+            ..Pod::new(image.clone(), phase, template)
         },
     );
     if phase == Phase::Running {

@@ -540,26 +540,8 @@ fn backup_restore(env: &Env, slot: usize) -> Outcome {
     let (counts, saved) = {
         let mut cluster = running(env, slot, scenario, PRODUCTION, &sets, Some(PASSWORD))?;
         let counts = cluster.counts()?;
-        cluster.kubectl(
-            &[
-                "create",
-                "job",
-                "backup-now",
-                "--from=cronjob/tdengine-backup",
-                "-n",
-                "tdengine",
-            ],
-            "",
-        )?;
-        cluster.until("the backup Job to finish", 300, |c| {
-            c.state()
-                .jobs
-                .get("backup-now")
-                .is_some_and(|j| j.complete || j.gave_up)
-        })?;
+        let (job, log) = cluster.backup_now()?;
         let state = cluster.state();
-        let job = &state.jobs["backup-now"];
-        let log = std::fs::read_to_string(&job.log).unwrap_or_default();
         ensure!(job.complete, "the backup Job failed:\n{log}");
         let claim = state.claims.get("tdengine-backup").ok_or("no backup claim")?;
         let saved = env.work.join(format!("{scenario}.backup"));
@@ -692,25 +674,7 @@ fn verify_backup_teardown(env: &Env, slot: usize) -> Outcome {
     let mut cluster = running(env, slot, "verify-backup-teardown-3.0.7.1", DEFAULT, &sets, None)?;
     let verify = cluster.plan(&["verify"], &sets)?;
     cluster.run(&verify, &[])?.ok()?;
-    cluster.kubectl(
-        &[
-            "create",
-            "job",
-            "backup-now",
-            "--from=cronjob/tdengine-backup",
-            "-n",
-            "tdengine",
-        ],
-        "",
-    )?;
-    cluster.until("the backup Job to give up", 300, |c| {
-        c.state()
-            .jobs
-            .get("backup-now")
-            .is_some_and(|j| j.complete || j.gave_up)
-    })?;
-    let job = cluster.state().jobs["backup-now"].clone();
-    let log = std::fs::read_to_string(&job.log).unwrap_or_default();
+    let (job, log) = cluster.backup_now()?;
     ensure!(
         job.gave_up && log.contains("this image has no taosdump"),
         "the backup Job of a 3.0.7.1 image without taosdump: {job:?}\n{log}"

@@ -74,6 +74,27 @@ pub struct Pod {
     pub template: Value,
 }
 
+impl Pod {
+    /// A pod just created from `template`: not started, not ready, on its node, never probed.
+    pub fn new(image: String, phase: Phase, template: Value) -> Pod {
+        Pod {
+            ordinal: None,
+            job: None,
+            image,
+            version: String::new(),
+            revision: String::new(),
+            phase,
+            started: false,
+            ready: false,
+            lost: false,
+            deleting: None,
+            liveness_failures: 0,
+            probed_at: 0,
+            template,
+        }
+    }
+}
+
 /// One PersistentVolumeClaim.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Claim {
