@@ -85,14 +85,14 @@ pub struct Blueprint {
     /// The mnode bootstrap: scripts ConfigMap name, Job name and pod labels.
     pub bootstrap: Option<Bootstrap>,
     /// The scheduled backups: names, pod labels and script.
-    pub backup: Option<BackupPlan>,
+    pub backup: Option<Backup>,
     /// The validated spec the plan was derived from, for values the builders place as-is.
     pub spec: ValidSpec,
 }
 
 /// Names, labels and script of the backup CronJob.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupPlan {
+pub struct Backup {
     /// The CronJob, its NetworkPolicy and its PVC: `<name>-backup`.
     pub name: String,
     /// The ConfigMap holding the script.
@@ -219,7 +219,7 @@ fn backup_plan(
     labels: &BTreeMap<String, String>,
     selector: &BTreeMap<String, String>,
     settings: &crate::model::BackupSettings,
-) -> BackupPlan {
+) -> Backup {
     let context = serde_json::json!({
         "name": spec.name,
         "service": spec.service_name,
@@ -229,7 +229,7 @@ fn backup_plan(
         "keep": settings.keep,
         "dir": BACKUP_DIR,
     });
-    BackupPlan {
+    Backup {
         name: format!("{}-backup", spec.name),
         config_map: format!("{}-backup-script", spec.name),
         pod_labels: task_labels(labels, selector, "backup"),

@@ -416,7 +416,7 @@ pub fn bootstrap_job(blueprint: &Blueprint) -> Job {
 }
 
 /// The backup and restore scripts, in one ConfigMap.
-fn backup_scripts(blueprint: &Blueprint, backup: &blueprint::BackupPlan, annotations: &[(&str, &str)]) -> ConfigMap {
+fn backup_scripts(blueprint: &Blueprint, backup: &blueprint::Backup, annotations: &[(&str, &str)]) -> ConfigMap {
     let mut scripts = config_map(blueprint, &backup.config_map, "backup.sh", &backup.script, annotations);
     scripts
         .data
