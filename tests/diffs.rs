@@ -9,67 +9,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use tdgen::diff::{ChangeClass, Previous, diff, read_previous};
 
+use crate::diff_table::{Row, merged, rows};
 use crate::support::{request, spec};
-
-/// One spec field's change, read from `tests/fixtures/diffs/<path>.yaml`: the change (YAML
-/// merged over its base), its class (`safe`, `unsafe`, `rejected`, or `invalid` when validation
-/// refuses the new spec), the reason, and words the report must contain. The base is the
-/// baseline (`tests/fixtures/diff-baseline.yaml`: most knobs on, so that a change to any field
-/// shows), the baseline with `over` merged over it, or `only` instead.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Row {
-    path: String,
-    expect: String,
-    reason: String,
-    says: String,
-    #[serde(default)]
-    over: Option<String>,
-    #[serde(default)]
-    only: Option<String>,
-    change: String,
-}
-
-impl Row {
-    fn read(path: &Path) -> Row {
-        let text = std::fs::read_to_string(path).expect("a diff fixture");
-        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    /// The class the change must have; `None` when the new spec is invalid.
-    fn class(&self) -> Option<ChangeClass> {
-        match self.expect.as_str() {
-            "safe" => Some(ChangeClass::Safe),
-            "unsafe" => Some(ChangeClass::Unsafe),
-            "rejected" => Some(ChangeClass::Rejected),
-            "invalid" => None,
-            other => panic!("{}: expect `{other}`, not safe, unsafe, rejected or invalid", self.path),
-        }
-    }
-
-    /// The spec the change starts from.
-    fn base(&self) -> String {
-        let baseline =
-            std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/fixtures/diff-baseline.yaml"))
-                .expect("tests/fixtures/diff-baseline.yaml");
-        match (&self.over, &self.only) {
-            (_, Some(only)) => only.clone(),
-            (Some(over), None) => merged(&baseline, over),
-            (None, None) => baseline,
-        }
-    }
-}
-
-/// Every row, from the fixture files.
-fn rows() -> Vec<Row> {
-    let dir = Path::new(crate::support::ROOT).join("tests/fixtures/diffs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("tests/fixtures/diffs")
-        .map(|e| e.expect("an entry").path())
-        .collect();
-    files.sort();
-    files.iter().map(|f| Row::read(f)).collect()
-}
 
 /// Every field the JSON Schema has: tdgen's own types are walked, Kubernetes types, maps and
 /// lists are fields as a whole.
@@ -119,27 +60,6 @@ fn every_spec_field_has_a_row_and_every_row_a_field() {
     assert!(missing.is_empty(), "spec fields without a diff class: {missing:?}");
     assert!(stale.is_empty(), "rows for fields the spec no longer has: {stale:?}");
     assert!(all.iter().all(|r| !r.reason.is_empty()));
-}
-
-/// Merge YAML `over` into YAML `base` (maps key by key, everything else replaced; null removes).
-fn merged(base: &str, over: &str) -> String {
-    fn merge(base: &mut Value, over: Value) {
-        match (base, over) {
-            (Value::Object(base), Value::Object(over)) => {
-                for (key, value) in over {
-                    if value.is_null() {
-                        base.remove(&key);
-                    } else {
-                        merge(base.entry(key).or_insert(Value::Null), value);
-                    }
-                }
-            }
-            (base, over) => *base = over,
-        }
-    }
-    let mut value: Value = serde_saphyr::from_str(base).expect("base YAML");
-    merge(&mut value, serde_saphyr::from_str(over).expect("overlay YAML"));
-    serde_json::to_string(&value).expect("JSON is YAML")
 }
 
 fn tdgen(args: &[&str], dir: &Path) -> Output {
@@ -606,5 +526,76 @@ fn a_render_renamed_by_kustomize_is_named_as_such() {
     assert!(
         untouched.changes.iter().all(|c| c.field != "env STS_NAME"),
         "a plain render is not flagged"
+    );
+}
+
+#[test]
+fn a_previous_render_cut_short_is_refused() {
+    let dir = scratch("cut");
+    std::fs::write(
+        dir.join("three.yaml"),
+        spec("metadata: {name: td}\nspec: {dnodes: 3}\n"),
+    )
+    .expect("spec");
+    std::fs::write(
+        dir.join("one.yaml"),
+        spec("metadata: {name: td}\nspec: {dnodes: 1, mnodes: 1}\n"),
+    )
+    .expect("spec");
+    let render = tdgen(&["render", "-f", "three.yaml"], &dir);
+    let stream = text(&render.stdout);
+    // The stream without its StatefulSet (every document up to it), and without the governing
+    // Service; the directory without the StatefulSet's file, and without another listed file.
+    let documents: Vec<&str> = stream.split("\n---\n").collect();
+    let without = |kind: &str| {
+        documents
+            .iter()
+            .filter(|d| !d.contains(&format!("\nkind: {kind}\n")) && !d.starts_with(&format!("kind: {kind}\n")))
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    std::fs::write(dir.join("no-statefulset.yaml"), without("StatefulSet")).expect("cut");
+    std::fs::write(dir.join("no-service.yaml"), without("Service")).expect("cut");
+    for (cut, says) in [
+        ("no-statefulset.yaml", "no StatefulSet"),
+        ("no-service.yaml", "no Service/td,"),
+    ] {
+        let out = tdgen(&["diff", "--previous", cut, "-f", "one.yaml"], &dir);
+        assert_eq!(out.status.code(), Some(2), "{cut}: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains(says), "{cut}: {}", text(&out.stderr));
+    }
+    for (removed, says) in [
+        ("td.yaml", "lists td.yaml"),
+        ("td-configmap.yaml", "lists td-configmap.yaml"),
+    ] {
+        let previous = format!("previous-{removed}");
+        let rendered = tdgen(&["render", "-f", "three.yaml", "--output-dir", &previous], &dir);
+        assert_eq!(rendered.status.code(), Some(0));
+        std::fs::remove_file(dir.join(&previous).join(removed)).expect("remove");
+        let out = tdgen(&["diff", "--previous", &previous, "-f", "one.yaml"], &dir);
+        assert_eq!(out.status.code(), Some(2), "{removed}: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains(says), "{removed}: {}", text(&out.stderr));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rename_is_a_new_object_not_a_refused_change() {
+    // Without spec.service.name the governing Service is named after the cluster: a rename
+    // changes both, and the server creates a second StatefulSet rather than refusing anything.
+    let report = report(
+        "metadata: {name: tdengine}\nspec: {dnodes: 3}\n",
+        "metadata: {name: tsdb}\nspec: {dnodes: 3}\n",
+    );
+    assert_eq!(report.count(ChangeClass::Rejected), 0, "{report:#?}");
+    assert_eq!(change(&report, "metadata.name").class, ChangeClass::Unsafe);
+    assert!(
+        report
+            .changes
+            .iter()
+            .filter_map(|c| c.remedy.as_deref())
+            .all(|r| !r.contains("spec.service.name")),
+        "no remedy names a field the user never set: {report:#?}"
     );
 }

@@ -10,6 +10,7 @@
 //! - `runbooks`: `tdgen plan` scripts against fake `kubectl` and `curl`.
 //! - `operations`: the runbooks for a lost dnode, live configuration and the root password,
 //!   against the same fakes, including failures midway and re-runs.
+//! - `diff_table`: the diff table's rows (shared with the API-server tier).
 //! - `diffs`: `tdgen diff`, one case per class of change.
 //! - `explain`: `tdgen explain`.
 //! - `library`: the library as another crate uses it.
@@ -21,6 +22,8 @@
 //! - `structure`: the module graph is one-way, and the README's layout matches `src/`.
 
 mod support;
+
+mod diff_table;
 
 mod bootstrap;
 mod cli;

@@ -31,18 +31,8 @@ pub struct Env {
     pub work: PathBuf,
 }
 
-/// A scenario's result: `Err` says what did not hold.
-pub type Outcome = Result<(), String>;
-
-/// Fail the scenario with a message unless `cond` holds.
-#[macro_export]
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
-}
+use crate::ensure;
+pub use crate::tier::Outcome;
 
 /// A finished runbook run.
 #[derive(Debug)]

@@ -22,12 +22,11 @@ mod kubelet;
 mod pods;
 mod scenarios;
 mod state;
+#[path = "../tier.rs"]
+mod tier;
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use cluster::Env;
 
@@ -42,18 +41,15 @@ fn main() -> ExitCode {
     if called == "kubectl" {
         return kubectl::main(&argv[1..]);
     }
-    let filters: Vec<&String> = argv[1..].iter().filter(|a| !a.starts_with("--")).collect();
-    let all = scenarios::all();
-    if argv.iter().any(|a| a == "--list") {
-        for scenario in &all {
-            println!("{}: test", scenario.name);
-        }
-        return ExitCode::SUCCESS;
-    }
-    let chosen: VecDeque<scenarios::Scenario> = all
+    let selection = tier::Selection::from_args(&argv[1..]);
+    let all: Vec<tier::Scenario<Env>> = scenarios::all()
         .into_iter()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
+        .map(|s| tier::Scenario::new(s.name, s.run))
         .collect();
+    if selection.list {
+        return tier::list(&all);
+    }
+    let chosen = selection.pick(all);
     let env = match environment() {
         Ok(env) => env,
         Err(why) => {
@@ -71,50 +67,7 @@ fn main() -> ExitCode {
         chosen.len(),
         env.work.display()
     );
-    let began = Instant::now();
-    let queue = Arc::new(Mutex::new(chosen));
-    let results = Arc::new(Mutex::new(Vec::new()));
-    let workers: Vec<_> = (0..jobs)
-        .map(|slot| {
-            let (queue, results, env) = (queue.clone(), results.clone(), env.clone());
-            std::thread::spawn(move || {
-                while let Some(scenario) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    let start = Instant::now();
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (scenario.run)(&env, slot)))
-                        .unwrap_or_else(|panic| Err(format!("panicked: {panic:?}")));
-                    let seconds = start.elapsed().as_secs();
-                    match &outcome {
-                        Ok(()) => println!("PASS {} ({seconds}s)", scenario.name),
-                        Err(why) => println!("FAIL {} ({seconds}s)\n{}\n", scenario.name, indent(why)),
-                    }
-                    if let Ok(mut r) = results.lock() {
-                        r.push((scenario.name, outcome.is_ok(), seconds));
-                    }
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        let _ = worker.join();
-    }
-    let results = results.lock().map(|r| r.clone()).unwrap_or_default();
-    let failed: Vec<&str> = results.iter().filter(|(_, ok, _)| !ok).map(|(n, _, _)| *n).collect();
-    println!(
-        "realsys: {} passed, {} failed in {}s",
-        results.len() - failed.len(),
-        failed.len(),
-        began.elapsed().as_secs()
-    );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        println!("failed: {}", failed.join(", "));
-        ExitCode::FAILURE
-    }
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    tier::run("realsys", chosen, env, jobs)
 }
 
 /// Find the real systems; anything missing is a failure.
