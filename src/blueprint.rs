@@ -16,6 +16,12 @@ use crate::tdengine::{
 pub const CONTAINER_NAME: &str = "tdengine";
 /// The `app.kubernetes.io/managed-by` value.
 pub const MANAGER: &str = "tdgen";
+/// The ServiceAccount pods use when the spec names none: every namespace's `default`, which
+/// the ServiceAccount controller creates. tdgen names it rather than leaving the field out:
+/// server-side apply cannot clear a `serviceAccountName` it set before, because the API server
+/// restores it from the deprecated `serviceAccount` field, which no field manager owns (seen on
+/// kube-apiserver v1.36.2 by the API-server tier), so pods would keep a pruned ServiceAccount.
+pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
 /// Where the root-password Secret is mounted.
 pub const PASSWORD_DIR: &str = "/etc/taos-secret";
 /// Where the bootstrap script is mounted in the Job.
@@ -78,8 +84,8 @@ pub struct Blueprint {
     pub env: Vec<EnvVar>,
     /// Probe commands: (startup, readiness and liveness).
     pub probe_commands: (Vec<String>, Vec<String>),
-    /// The ServiceAccount the pods use, if not the namespace default.
-    pub service_account: Option<String>,
+    /// The ServiceAccount the pods use, always named (see [`DEFAULT_SERVICE_ACCOUNT`]).
+    pub service_account: String,
     /// The taos.cfg ConfigMap (file mode): name, file text and its checksum.
     pub taos_cfg: Option<(String, String, String)>,
     /// The mnode bootstrap: scripts ConfigMap name, Job name and pod labels.
@@ -166,7 +172,10 @@ impl Blueprint {
             ports: ports(spec),
             env: env(spec),
             probe_commands: probe_commands(spec),
-            service_account: deploy.service_account.as_ref().map(|(_, name)| name.clone()),
+            service_account: deploy
+                .service_account
+                .as_ref()
+                .map_or_else(|| DEFAULT_SERVICE_ACCOUNT.to_owned(), |(_, name)| name.clone()),
             taos_cfg,
             bootstrap,
             backup,

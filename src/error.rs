@@ -337,7 +337,7 @@ pub enum Error {
         second: String,
     },
     /// `--previous` is not a previous render of a cluster.
-    #[error("{}: not a previous render: {reason}; render with `tdgen render --output-dir`, or pass --allow-new for a cluster's first render", path.display())]
+    #[error("{}: not a previous render: {reason}", path.display())]
     Previous {
         /// The file or directory.
         path: PathBuf,

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 
 use crate::diff::{DiffReport, Previous};
-use crate::emit::{Manifests, dir};
+use crate::emit::{KUSTOMIZATION, LEGACY_KUSTOMIZATION, Manifests, dir};
 use crate::error::{Error, Finding, Report};
 use crate::layer::Request;
 use crate::pipeline::{Checked, check, render};
@@ -237,7 +237,7 @@ impl Fleet {
     }
 
     /// Write every cluster to `out/<namespace>/<name>/` (as `tdgen render --output-dir` writes
-    /// one) and a `kustomization.yaml` at the top listing them. Cluster directories tdgen wrote
+    /// one) and a kustomization ([`KUSTOMIZATION`]) at the top listing them. Cluster directories tdgen wrote
     /// before whose spec is gone are left in place, and named in [`FleetWritten::stale`]:
     /// deleting them deletes clusters, which is the user's call.
     pub fn write_dir(&self, out: &Path) -> Result<FleetWritten, Error> {
@@ -256,7 +256,7 @@ impl Fleet {
             .map(|c| out.join(c))
             .collect();
         let kustomization = fleet_kustomization(&listed)?;
-        written.top = dir::write(out, &[("kustomization.yaml".into(), kustomization)])?;
+        written.top = dir::write(out, &[(KUSTOMIZATION.into(), kustomization)])?;
         Ok(written)
     }
 
@@ -264,14 +264,14 @@ impl Fleet {
     /// tree lacks is new (safe); a cluster the tree has and the fleet no longer does is unsafe
     /// (applying the new tree with pruning deletes it, data included).
     pub fn diff(&self, out: &Path, allow_new: bool) -> Result<FleetDiff, Error> {
-        let before = if out.join("kustomization.yaml").exists() {
+        let before = if existing_kustomization(out).is_some() {
             previous_clusters(out)?
         } else if allow_new {
             Vec::new()
         } else {
             return Err(Error::Previous {
                 path: out.to_owned(),
-                reason: "it has no fleet kustomization.yaml; render the fleet with `tdgen render -f DIR --output-dir OUT`, or pass --allow-new for the fleet's first render".into(),
+                reason: "it has no fleet kustomization; render the fleet with `tdgen render -f DIR --output-dir OUT`, or pass --allow-new for the fleet's first render".into(),
             });
         };
         let mut diff = FleetDiff::default();
@@ -335,13 +335,21 @@ fn fleet_kustomization(clusters: &[String]) -> Result<String, Error> {
     ))
 }
 
+/// The kustomization at the top of a fleet tree: tdgen's name for it, or the one older tdgen
+/// wrote.
+fn existing_kustomization(out: &Path) -> Option<PathBuf> {
+    [KUSTOMIZATION, LEGACY_KUSTOMIZATION]
+        .iter()
+        .map(|name| out.join(name))
+        .find(|path| path.exists())
+}
+
 /// The clusters a fleet tree lists in its top-level kustomization (none when there is none;
 /// a kustomization tdgen did not write is refused).
 fn previous_clusters(out: &Path) -> Result<Vec<String>, Error> {
-    let path = out.join("kustomization.yaml");
-    if !path.exists() {
+    let Some(path) = existing_kustomization(out) else {
         return Ok(Vec::new());
-    }
+    };
     let text = crate::input::read_limited(&path)?;
     let refuse = |reason: &str| Error::Previous {
         path: path.clone(),

@@ -147,7 +147,7 @@ fn output_dir_writes_the_docs_files() {
     assert_eq!(
         names,
         [
-            "kustomization.yaml",
+            "Kustomization",
             "taosd-service.yaml",
             "tdengine-configmap.yaml",
             "tdengine-job.yaml",
@@ -428,7 +428,7 @@ fn output_dir_refuses_collisions_and_changes_nothing_on_failure() {
         "{}",
         text(&collision.stderr)
     );
-    assert!(!out.join("kustomization.yaml").exists());
+    assert!(!out.join("Kustomization").exists());
     assert_eq!(tdgen(&["render", "--output-dir", arg], None).status.code(), Some(0));
     let before: Vec<(String, String)> = names(&out)
         .into_iter()

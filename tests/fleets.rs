@@ -45,7 +45,7 @@ fn a_fleet_renders_each_cluster_to_its_directory_under_one_kustomization() {
     );
     let out = tdgen(&sandbox.dir, &["render", "-f", "clusters", "--output-dir", "out"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let top = std::fs::read_to_string(sandbox.dir.join("out/kustomization.yaml")).expect("top kustomization");
+    let top = std::fs::read_to_string(sandbox.dir.join("out/Kustomization")).expect("top kustomization");
     assert!(
         top.ends_with("resources:\n- dev/tsdb\n- prod/edge\n- prod/tsdb\n"),
         "the clusters in file order: {top}"
@@ -186,7 +186,7 @@ fn a_fleet_diff_classifies_changed_new_and_removed_clusters() {
         text(&again.stderr)
     );
     assert!(sandbox.dir.join("out/dev/tsdb/tsdb.yaml").exists());
-    let top = std::fs::read_to_string(sandbox.dir.join("out/kustomization.yaml")).unwrap();
+    let top = std::fs::read_to_string(sandbox.dir.join("out/Kustomization")).unwrap();
     assert!(!top.contains("dev/tsdb"), "no longer listed: {top}");
 }
 

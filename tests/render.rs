@@ -215,7 +215,7 @@ fn output_dir_files_are_the_docs_names_plus_a_kustomization() {
         "taosd-service.yaml",
         "tdengine.yaml",
         "tdengine-job.yaml",
-        "kustomization.yaml",
+        "Kustomization",
     ];
     assert_eq!(names, expected);
     let (_, kustomization) = files.last().expect("kustomization");

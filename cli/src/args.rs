@@ -340,7 +340,7 @@ pub(crate) struct RenderArgs {
     /// Output format for stdout.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Yaml, conflicts_with = "output_dir")]
     pub(crate) output: OutputFormat,
-    /// Write one file per object group plus a kustomization.yaml into DIR instead of stdout.
+    /// Write one file per object group plus a kustomization (`Kustomization`) into DIR instead of stdout.
     #[arg(long, value_name = "DIR")]
     pub(crate) output_dir: Option<PathBuf>,
 }

@@ -43,7 +43,7 @@ pub(super) fn dnode_pod(blueprint: &Blueprint) -> PodSpec {
         // TAOS_ADAPTER_PORT=tcp://… (from any Service named taos-adapter) would poison it.
         enable_service_links: Some(false),
         automount_service_account_token: Some(false),
-        service_account_name: blueprint.service_account.clone(),
+        service_account_name: Some(blueprint.service_account.clone()),
         image_pull_secrets: pull_secrets(blueprint),
         node_selector: super::non_empty(deploy.node_selector.clone()),
         tolerations: (!deploy.tolerations.is_empty()).then(|| deploy.tolerations.clone()),
@@ -337,6 +337,21 @@ fn pod_security(blueprint: &Blueprint) -> PodSecurityContext {
     }
 }
 
+/// The Jobs' pods run as the spec's `security.runAsUser` (default 10001) whatever the profile:
+/// the image's client tools need no root. `fsGroup` gives the backup claim to that group (the
+/// kubelet does so for every volume type that supports ownership management).
+fn task_pod_security(blueprint: &Blueprint) -> PodSecurityContext {
+    let id = blueprint.spec.deploy.run_as_user;
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(id),
+        run_as_group: Some(id),
+        fs_group: Some(id),
+        fs_group_change_policy: Some("OnRootMismatch".into()),
+        ..pod_security(blueprint)
+    }
+}
+
 /// The official image's entrypoint runs as root and writes root-owned files (/etc/localtime,
 /// /etc/hosts); it keeps only the capabilities that needs. The hardened profile keeps none.
 fn container_security(blueprint: &Blueprint) -> SecurityContext {
@@ -367,13 +382,14 @@ pub(super) enum Workload {
     Bootstrap,
 }
 
-/// The bootstrap Job only runs the `taos` client: no capabilities, read-only root filesystem.
-fn bootstrap_security(blueprint: &Blueprint) -> SecurityContext {
+/// The Jobs only run the `taos` client and taosdump: not root, no capabilities, read-only root
+/// filesystem (Pod Security `restricted`).
+fn task_security() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         privileged: Some(false),
         read_only_root_filesystem: Some(true),
-        run_as_non_root: hardened(blueprint).then_some(true),
+        run_as_non_root: Some(true),
         capabilities: Some(Capabilities {
             drop: Some(vec!["ALL".into()]),
             add: None,
@@ -555,7 +571,7 @@ fn task_pod(blueprint: &Blueprint, task: &Task<'_>) -> PodTemplateSpec {
         env: Some(env),
         resources: resources(&amounts(task.requests), &amounts(task.limits)),
         volume_mounts: Some(mounts),
-        security_context: Some(bootstrap_security(blueprint)),
+        security_context: Some(task_security()),
         ..Container::default()
     };
     PodTemplateSpec {
@@ -567,12 +583,12 @@ fn task_pod(blueprint: &Blueprint, task: &Task<'_>) -> PodTemplateSpec {
             restart_policy: Some(task.restart_policy.into()),
             enable_service_links: Some(false),
             automount_service_account_token: Some(false),
-            service_account_name: blueprint.service_account.clone(),
+            service_account_name: Some(blueprint.service_account.clone()),
             image_pull_secrets: pull_secrets(blueprint),
             node_selector: super::non_empty(blueprint.spec.deploy.node_selector.clone()),
             tolerations: (!blueprint.spec.deploy.tolerations.is_empty())
                 .then(|| blueprint.spec.deploy.tolerations.clone()),
-            security_context: Some(pod_security(blueprint)),
+            security_context: Some(task_pod_security(blueprint)),
             containers: vec![container],
             volumes: Some(volumes),
             ..PodSpec::default()

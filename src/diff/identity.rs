@@ -167,9 +167,16 @@ pub fn compare(before: &ClusterIdentity, after: &ClusterIdentity, changes: &mut 
         endpoints: format!("dnode 0: {} → {}", before.endpoint(0), after.endpoint(0)),
     };
     type Check = fn(&Subject, &ClusterIdentity, &ClusterIdentity) -> Option<Change>;
-    let checks: [Check; 5] = [renamed, moved, governing_service, cluster_domain, server_port];
+    // A new name or namespace is a new StatefulSet, which the API server creates: the rename
+    // says what that does to the data, and no field of the old object is being changed.
+    let same_object = before.statefulset == after.statefulset && before.namespace == after.namespace;
+    let checks: &[Check] = if same_object {
+        &[governing_service, cluster_domain, server_port]
+    } else {
+        &[renamed, moved]
+    };
     changes.extend(checks.iter().filter_map(|check| check(&subject, before, after)));
-    if before.statefulset == after.statefulset {
+    if same_object {
         claims(&subject.object, before, after, changes);
     }
 }
@@ -227,10 +234,10 @@ fn governing_service(s: &Subject, before: &ClusterIdentity, after: &ClusterIdent
             &s.object,
             "spec.serviceName",
             format!(
-                "governing Service {} → {}: the API server refuses it ({}); and {ENDPOINT_CHANGED}; {}",
+                "governing Service {} → {}: {}; and {ENDPOINT_CHANGED}; {}",
                 before.service,
                 after.service,
-                super::kubernetes::STATEFULSET_FORBIDDEN,
+                super::kubernetes::answers(super::kubernetes::STATEFULSET_FORBIDDEN),
                 s.endpoints
             ),
         )
@@ -328,9 +335,9 @@ fn removed_claim(object: &str, old: &Claim, statefulset: &str) -> Change {
         object,
         &format!("spec.volumeClaimTemplates[{}]", old.name),
         format!(
-            "claim template {} is removed: the API server refuses it ({}), and its PVCs {}-{statefulset}-N with their data would be left behind",
+            "claim template {} is removed: {}, and its PVCs {}-{statefulset}-N with their data would be left behind",
             old.name,
-            super::kubernetes::STATEFULSET_FORBIDDEN,
+            super::kubernetes::answers(super::kubernetes::STATEFULSET_FORBIDDEN),
             old.name
         ),
     )
@@ -351,11 +358,11 @@ fn storage_class_change(object: &str, old: &Claim, new: &Claim, orphan: &str) ->
         object,
         &format!("spec.volumeClaimTemplates[{}].storageClassName", old.name),
         format!(
-            "claim template {}: storageClassName {} → {}; the API server refuses it ({}), and existing PVCs keep their class",
+            "claim template {}: storageClassName {} → {}; {}, and existing PVCs keep their class",
             old.name,
             show(old.storage_class.as_deref()),
             show(new.storage_class.as_deref()),
-            super::kubernetes::STATEFULSET_FORBIDDEN
+            super::kubernetes::answers(super::kubernetes::STATEFULSET_FORBIDDEN)
         ),
     )
     .remedy(format!(
@@ -373,9 +380,9 @@ fn added_claim(object: &str, new: &Claim, orphan: &str) -> Change {
         object,
         &format!("spec.volumeClaimTemplates[{}]", new.name),
         format!(
-            "claim template {} is added: the API server refuses it ({})",
+            "claim template {} is added: {}",
             new.name,
-            super::kubernetes::STATEFULSET_FORBIDDEN
+            super::kubernetes::answers(super::kubernetes::STATEFULSET_FORBIDDEN)
         ),
     )
     .remedy(format!(
@@ -409,9 +416,9 @@ fn size_change(object: &str, old: &Claim, new: &Claim, name: &str, namespace: &s
     let grows = bytes(&new.size) > bytes(&old.size);
     let (old_size, new_size) = (show(old.size.as_deref()), show(new.size.as_deref()));
     let message = format!(
-        "claim template {}: size {old_size} → {new_size}; the API server refuses it ({})",
+        "claim template {}: size {old_size} → {new_size}; {}",
         old.name,
-        super::kubernetes::STATEFULSET_FORBIDDEN
+        super::kubernetes::answers(super::kubernetes::STATEFULSET_FORBIDDEN)
     );
     let remedy = if grows {
         format!(

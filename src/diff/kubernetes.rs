@@ -10,18 +10,40 @@ use super::cluster;
 use super::context::{Context, show};
 use super::{Change, ChangeClass, RemedyCommand};
 
-/// The API server's answer to a forbidden StatefulSet update (apps/validation).
-pub(super) const STATEFULSET_FORBIDDEN: &str = "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
+// What the API server answers, word for word as kube-apiserver v1.36.2 does (the API-server tier
+// applies every change of the diff table to it and checks each quote against its answer). A
+// message quotes the server in backticks after "answers"; `…` stands for the object's own values.
+
+/// The answer to a forbidden StatefulSet update (apps validation, ValidateStatefulSetUpdate).
+pub(super) const STATEFULSET_FORBIDDEN: &str = "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
+
+/// The answer to any change of an unbound claim, and to a bound claim's change outside its
+/// storage request (core validation, ValidatePersistentVolumeClaimUpdate).
+const CLAIM_IMMUTABLE: &str = "spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims";
+
+/// The answer to shrinking a bound claim.
+const CLAIM_SHRINK: &str = "spec.resources.requests.storage: Forbidden: field can not be less than previous value";
+
+/// The answer to growing a claim whose StorageClass does not allow expansion (the
+/// PersistentVolumeClaimResize admission plugin).
+const CLAIM_NOT_EXPANDABLE: &str =
+    "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize";
 
 /// The StatefulSet spec fields the API server lets change.
-const STATEFULSET_MUTABLE: [&str; 6] = [
+const STATEFULSET_MUTABLE: [&str; 7] = [
     "replicas",
     "ordinals",
     "template",
     "updateStrategy",
+    "revisionHistoryLimit",
     "persistentVolumeClaimRetentionPolicy",
     "minReadySeconds",
 ];
+
+/// "the API server answers `TEXT`": how a message quotes the server.
+pub(super) fn answers(text: &str) -> String {
+    format!("the API server answers `{text}`")
+}
 
 /// An object in both renders. What the API server refuses, by kind (Kubernetes API
 /// validation): StatefulSet spec fields outside [`STATEFULSET_MUTABLE`]; a Service's clusterIP;
@@ -102,7 +124,11 @@ pub(super) fn removed(context: &Context<'_>, object: &str, old: &Value, changes:
             "",
             "the governing Service is no longer rendered: pruning it removes every dnode's DNS name while the dnodes run",
         )
-        .remedy("keep spec.service.name (see its change)"),
+        .remedy(if same_statefulset(context) {
+            "keep spec.service.name (see its change)"
+        } else {
+            "keep metadata.name and metadata.namespace (see the StatefulSet's change)"
+        }),
         "Job" if context.new_job().is_some() => Change::new(
             ChangeClass::Safe,
             object,
@@ -126,6 +152,19 @@ pub(super) fn removed(context: &Context<'_>, object: &str, old: &Value, changes:
             .remedy("`kubectl apply` leaves it in place: delete it, or let your GitOps tool prune it"),
     };
     changes.push(change);
+}
+
+/// Whether the new render's StatefulSet is the previous one (same name and namespace).
+fn same_statefulset(context: &Context<'_>) -> bool {
+    let id = |o: &Value| (o["metadata"]["name"].clone(), o["metadata"]["namespace"].clone());
+    let old = context.previous.statefulset().map(id);
+    old.is_some()
+        && context
+            .current
+            .iter()
+            .filter(|o| o["kind"] == "StatefulSet")
+            .map(id)
+            .any(|new| Some(new) == old)
 }
 
 fn service(
@@ -170,9 +209,10 @@ fn service(
                 object,
                 "spec.clusterIP",
                 format!(
-                    "clusterIP {} → {}; the API server answers: Service \"{name}\" is invalid: spec.clusterIPs[0]: Invalid value: \"None\": may not change once set",
+                    "clusterIP {} → {}; {}",
                     show(&old["spec"]["clusterIP"]),
-                    show(&new["spec"]["clusterIP"])
+                    show(&new["spec"]["clusterIP"]),
+                    answers(&format!("Service \"{name}\" is invalid: spec.clusterIPs[0]: Invalid value: \"None\": may not change once set"))
                 ),
             )
             .remedy(format!(
@@ -183,22 +223,20 @@ fn service(
     vec!["spec.clusterIP", "spec.selector"]
 }
 
-/// A PVC's spec is immutable once bound, except its storage request, which may only grow (core
-/// API validation, ValidatePersistentVolumeClaimUpdate), and only on a StorageClass that
-/// allows volume expansion.
+/// A PVC's spec is immutable, except a bound claim's storage request, which may only grow (core
+/// API validation, ValidatePersistentVolumeClaimUpdate), and only on a StorageClass that allows
+/// volume expansion (the PersistentVolumeClaimResize admission plugin). Whether the claim is
+/// bound and its class expandable is the cluster's state, which a render does not hold: a
+/// growth is unsafe until checked, and the report says how to check.
 fn claim(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) -> Vec<&'static str> {
     const SIZE: &str = "spec.resources.requests.storage";
     let paths = changed_paths(&old["spec"], &new["spec"], "spec");
     let name = new["metadata"]["name"].as_str().unwrap_or("?");
+    let invalid = |answer: &str| format!("PersistentVolumeClaim \"{name}\" is invalid: {answer}");
     if paths.iter().any(|p| p != SIZE) {
         changes.push(
-            Change::new(
-                ChangeClass::Rejected,
-                object,
-                "spec",
-                format!("the API server answers: PersistentVolumeClaim \"{name}\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"),
-            )
-            .remedy(format!("keep the backup volume's StorageClass; to move the backups, create a new PVC, copy them, then delete {name}")),
+            Change::new(ChangeClass::Rejected, object, "spec", answers(&invalid(CLAIM_IMMUTABLE)))
+                .remedy(format!("keep the backup volume's StorageClass; to move the backups, create a new PVC, copy them, then delete {name}")),
         );
     }
     let size = |v: &Value| {
@@ -207,24 +245,39 @@ fn claim(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) -> V
             .and_then(|q| crate::quantity::Quantity::parse(q).ok())
             .map(|q| q.ceil_units())
     };
+    let shown = |v: &Value| show(&v["spec"]["resources"]["requests"]["storage"]);
     if let (Some(before), Some(after)) = (size(old), size(new))
         && before != after
     {
+        let resize = format!("size {} → {}", shown(old), shown(new));
         let change = if after < before {
             Change::new(
                 ChangeClass::Rejected,
                 object,
                 SIZE,
-                "the API server answers: spec.resources.requests.storage: Forbidden: field can not be less than previous value".to_owned(),
+                format!(
+                    "{resize}: a claim never shrinks; for a bound claim {}, for an unbound one {}",
+                    answers(&invalid(CLAIM_SHRINK)),
+                    answers(&invalid(CLAIM_IMMUTABLE))
+                ),
             )
-            .remedy("a PVC never shrinks: keep the size, or create a smaller PVC and copy the backups")
+            .remedy("keep the size, or create a smaller PVC and copy the backups")
         } else {
+            let namespace = new["metadata"]["namespace"].as_str().unwrap_or("<namespace>");
+            let class = new["spec"]["storageClassName"].as_str().unwrap_or("<its class>");
             Change::new(
-                ChangeClass::Safe,
+                ChangeClass::Unsafe,
                 object,
                 SIZE,
-                "the backup volume grows (only if its StorageClass has allowVolumeExpansion: true)".to_owned(),
+                format!(
+                    "{resize}: the backup volume grows only if the claim is bound and its StorageClass has allowVolumeExpansion: true; for a claim not bound yet (a WaitForFirstConsumer class before the first backup) {}, for a class without expansion {}",
+                    answers(&invalid(CLAIM_IMMUTABLE)),
+                    answers(&format!("persistentvolumeclaims \"{name}\" is forbidden: {CLAIM_NOT_EXPANDABLE}"))
+                ),
             )
+            .remedy(format!(
+                "check both, then apply: `kubectl get pvc {name} -n {namespace} -o jsonpath='{{.status.phase}}'` says Bound and `kubectl get storageclass {class} -o jsonpath='{{.allowVolumeExpansion}}'` says true; otherwise keep the size"
+            ))
         };
         changes.push(change);
     }
@@ -248,9 +301,13 @@ fn job(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) -> Vec
                 ChangeClass::Rejected,
                 object,
                 "spec.template",
-                format!("the API server answers: Job.batch \"{name}\" is invalid: spec.template: Invalid value: …: field is immutable"),
+                answers(&format!(
+                    "Job.batch \"{name}\" is invalid: spec.template: Invalid value: …: field is immutable"
+                )),
             )
-            .remedy(format!("kubectl delete job {name}, then apply (the bootstrap script is idempotent)")),
+            .remedy(format!(
+                "kubectl delete job {name}, then apply (the bootstrap script is idempotent)"
+            )),
         );
     }
     vec!["spec.template", "spec.selector", "spec.completions"]
@@ -298,9 +355,10 @@ fn immutable_statefulset_fields(object: &str, b: &Value, a: &Value, changes: &mu
             continue;
         }
         let message = format!(
-            "{field} {} → {}; the API server answers: {STATEFULSET_FORBIDDEN}",
+            "{field} {} → {}; {}",
             show(&b[field]),
-            show(&a[field])
+            show(&a[field]),
+            answers(STATEFULSET_FORBIDDEN)
         );
         let mut change = Change::new(ChangeClass::Rejected, object, &format!("spec.{field}"), message);
         change = match field.as_str() {

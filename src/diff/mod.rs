@@ -188,7 +188,7 @@ impl Previous {
             .iter()
             .any(|o| o["metadata"]["labels"][MANAGED_BY.0] == MANAGED_BY.1);
         if !managed && !allow_new {
-            return Err(if objects.is_empty() {
+            let what = if objects.is_empty() {
                 "it holds no Kubernetes object".into()
             } else {
                 format!(
@@ -197,9 +197,38 @@ impl Previous {
                     MANAGED_BY.0,
                     MANAGED_BY.1
                 )
-            });
+            };
+            return Err(format!(
+                "{what}; render with `tdgen render --output-dir`, or pass --allow-new for a cluster's first render"
+            ));
+        }
+        if managed {
+            Self::complete(&objects)?;
         }
         Ok(Previous { objects })
+    }
+
+    /// Every tdgen render has a StatefulSet and its governing Service: a previous render
+    /// without them was cut short (a truncated stream, a file removed from an `--output-dir`),
+    /// and comparing with it would call the whole cluster new.
+    fn complete(objects: &[Value]) -> Result<(), String> {
+        const AGAIN: &str = "every tdgen render has one, so this one is incomplete (a truncated stream, or a file removed from an --output-dir?); render the deployed spec again (from git) and diff against that";
+        let managed = |o: &&Value| o["metadata"]["labels"][MANAGED_BY.0] == MANAGED_BY.1;
+        let statefulset = objects
+            .iter()
+            .filter(managed)
+            .find(|o| o["kind"] == "StatefulSet")
+            .ok_or_else(|| format!("it has tdgen objects but no StatefulSet: {AGAIN}"))?;
+        let service = statefulset["spec"]["serviceName"].as_str().unwrap_or_default();
+        if !objects
+            .iter()
+            .any(|o| o["kind"] == "Service" && o["metadata"]["name"] == service)
+        {
+            return Err(format!(
+                "it has no Service/{service}, the governing Service of its StatefulSet: {AGAIN}"
+            ));
+        }
+        Ok(())
     }
 
     /// The objects.
@@ -268,7 +297,40 @@ fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
         })
         .collect();
     files.sort();
+    listed_files_exist(path)?;
     Ok(files)
+}
+
+/// An `--output-dir` whose kustomization lists a file that is gone was cut short: refused.
+fn listed_files_exist(dir: &Path) -> Result<(), Error> {
+    use crate::emit::{KUSTOMIZATION, LEGACY_KUSTOMIZATION};
+    let Some(path) = [KUSTOMIZATION, LEGACY_KUSTOMIZATION]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
+    else {
+        return Ok(());
+    };
+    let text = crate::input::read_limited(&path)?;
+    let value: Value = crate::yaml::from_str(&text).map_err(|e| unreadable(&path, e.message))?;
+    let missing: Vec<&str> = value["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|file| !dir.join(file).exists())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Previous {
+        path: dir.to_owned(),
+        reason: format!(
+            "its kustomization lists {}, which {} missing: the render is incomplete; render the deployed spec again (from git) and diff against that",
+            missing.join(", "),
+            if missing.len() == 1 { "is" } else { "are" }
+        ),
+    })
 }
 
 fn unreadable(path: &Path, message: String) -> Error {

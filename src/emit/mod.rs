@@ -1,5 +1,5 @@
 //! Emission: typed objects to deterministic bytes — a YAML stream, a JSON `List`, or a
-//! directory of files with a `kustomization.yaml` (written safely by [`dir`]).
+//! directory of files with a kustomization ([`KUSTOMIZATION`]) (written safely by [`dir`]).
 
 pub mod dir;
 
@@ -14,6 +14,15 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::yaml;
+
+/// The kustomization's file name in an `--output-dir` (and at the top of a fleet tree). Not
+/// `kustomization.yaml`: `kubectl apply -f DIR` (and `--recursive`) reads every `.yaml`, `.yml`
+/// and `.json` file and refuses a Kustomization (`no matches for kind "Kustomization"`), while
+/// kustomize, `kubectl apply -k`, Argo CD and Flux all recognise `Kustomization` as well
+/// (kustomize's recognised names: `kustomization.yaml`, `kustomization.yml`, `Kustomization`).
+pub const KUSTOMIZATION: &str = "Kustomization";
+/// What older tdgen called it; still read, and removed by the next render.
+pub(crate) const LEGACY_KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// One rendered Kubernetes object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -197,7 +206,7 @@ impl Manifests {
     }
 
     /// The files of an `--output-dir`: `<service>-service.yaml` (both Services), `<name>.yaml`
-    /// (the StatefulSet), one file per other kind, and a `kustomization.yaml` listing them.
+    /// (the StatefulSet), one file per other kind, and a [`KUSTOMIZATION`] listing them.
     /// Every file starts with a comment line saying tdgen generated it. Two groups that would share a file name are an
     /// error (`metadata.name: kustomization` would overwrite the kustomization).
     pub fn files(&self) -> Result<Vec<(String, String)>, Error> {
@@ -235,12 +244,15 @@ impl Manifests {
             resources: files.iter().map(|(name, _)| name.clone()).collect(),
         };
         let text = yaml::to_string(&kustomization).map_err(|message| Error::Serialize {
-            what: "kustomization.yaml".into(),
+            what: KUSTOMIZATION.into(),
             message,
         })?;
-        owners.push(("kustomization.yaml".into(), "the kustomization"));
+        owners.push((KUSTOMIZATION.into(), "the kustomization"));
+        // kustomize refuses a directory with two of its file names.
+        owners.push((LEGACY_KUSTOMIZATION.into(), "the kustomization"));
+        owners.push(("kustomization.yml".into(), "the kustomization"));
         files.push((
-            "kustomization.yaml".into(),
+            KUSTOMIZATION.into(),
             format!("{}\n{KUSTOMIZE_NOTES}{text}", dir::MARKER),
         ));
         for (i, (name, group)) in owners.iter().enumerate() {

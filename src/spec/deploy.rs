@@ -145,7 +145,8 @@ layer_struct! {
     pub struct Security {
         /// `official-image` (default) or `hardened`.
         pub profile: SecurityProfile,
-        /// User and group for the `hardened` profile; default 10001.
+        /// User and group of the dnodes under the `hardened` profile, and of the Jobs' pods (mnode
+        /// bootstrap, backups) under either profile; default 10001.
         pub run_as_user: i64,
     }
 }

@@ -16,6 +16,14 @@ impl Validator {
             (false, None) => return None,
         };
         self.subdomain_opt("spec.serviceAccount.name", Some(account_name.clone()));
+        if !create {
+            self.note(
+                "service-account-external",
+                "spec.serviceAccount.name",
+                format!("the pods run as ServiceAccount `{account_name}`, which tdgen does not render"),
+                format!("create it in the cluster's namespace before applying: until it exists the StatefulSet controller creates no pod (`error looking up service account <namespace>/{account_name}`)"),
+            );
+        }
         Some((create, account_name))
     }
 

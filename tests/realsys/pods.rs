@@ -135,6 +135,35 @@ pub fn new_job(state: &mut State, dir: &Path, name: &str) {
     );
 }
 
+/// The kubelet's volume ownership for `fsGroup` (SetVolumeOwnership): every file's group is
+/// the fsGroup, group-readable and writable, and directories pass the group on (setgid). A
+/// driver that supports ownership management does this; tdgen's backup claim relies on it.
+fn own_volume(dir: &Path, fs_group: Option<i64>) -> Result<(), String> {
+    let Some(group) = fs_group else {
+        return Ok(());
+    };
+    let path = dir.display().to_string();
+    let group_owned = format!(":{group}");
+    let steps: [(&str, Vec<&str>); 3] = [
+        ("chown", vec!["-R", &group_owned, &path]),
+        ("chmod", vec!["-R", "g+rwX", &path]),
+        ("find", vec![&path, "-type", "d", "-exec", "chmod", "g+s", "{}", "+"]),
+    ];
+    for (program, args) in steps {
+        let ran = Command::new(program).args(&args).status().map_err(|e| e.to_string())?;
+        if !ran.success() {
+            return Err(format!("{program} {args:?} failed"));
+        }
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn fresh_dir(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::create_dir_all(dir);
@@ -590,6 +619,26 @@ impl World {
             Ok(env) => env,
             Err(e) => return record(Phase::Pending, Some(format!("CreateContainerConfigError: {e}"))),
         };
+        // The kubelet's part of the security context: the user a container runs as (the image's
+        // is root), refused when runAsNonRoot asks for another; fsGroup as a supplementary group
+        // that owns the pod's volumes.
+        let security = |field: &str| {
+            container["securityContext"][field]
+                .as_i64()
+                .or_else(|| template["spec"]["securityContext"][field].as_i64())
+        };
+        let user = security("runAsUser").unwrap_or(0);
+        let group = security("runAsGroup").unwrap_or(0);
+        let fs_group = template["spec"]["securityContext"]["fsGroup"].as_i64();
+        let non_root = container["securityContext"]["runAsNonRoot"]
+            .as_bool()
+            .or_else(|| template["spec"]["securityContext"]["runAsNonRoot"].as_bool());
+        if non_root == Some(true) && user == 0 {
+            return record(
+                Phase::Pending,
+                Some("CreateContainerConfigError: container has runAsNonRoot and image will run as root".into()),
+            );
+        }
         let home = state.config.realsys_home.join(format!("tdengine-{version}"));
         let mut lines = vec![
             format!(
@@ -597,7 +646,8 @@ impl World {
                 home.display()
             ),
             format!("LD_LIBRARY_PATH={}/lib", home.display()),
-            "HOME=/root".to_owned(),
+            // The kubelet's HOME for a user the image's /etc/passwd does not know is /.
+            format!("HOME={}", if user == 0 { "/root" } else { "/" }),
             format!("HOSTNAME={pod_name}"),
             "LANG=C.UTF-8".to_owned(),
         ];
@@ -631,6 +681,9 @@ impl World {
                 mounts.push(format!("{}\t{path}\t{mode}", source.display()));
             } else if volume.get("emptyDir").is_some() {
                 fresh_dir(&source);
+                // The kubelet makes an emptyDir world-writable.
+                set_mode(&source, 0o777)?;
+                own_volume(&source, fs_group)?;
                 mounts.push(format!("{}\t{path}\t{mode}", source.display()));
             } else if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
                 let Some(found) = state.claims.get(claim) else {
@@ -639,6 +692,7 @@ impl World {
                         Some(format!("persistentvolumeclaim \"{claim}\" not found")),
                     );
                 };
+                own_volume(&found.dir, fs_group)?;
                 mounts.push(format!("{}\t{path}\t{mode}", found.dir.display()));
             }
         }
@@ -659,6 +713,8 @@ impl World {
             .map_err(|e| e.to_string())?;
         let child = Command::new(&state.config.job_pod)
             .envs(&state.config.td_env)
+            .env("JOB_POD_USER", format!("{user}:{group}"))
+            .env("JOB_POD_GROUPS", fs_group.map(|g| g.to_string()).unwrap_or_default())
             .arg(&pod_name)
             .arg(index.to_string())
             .arg(&work)
