@@ -237,7 +237,7 @@ impl Fleet {
     }
 
     /// Write every cluster to `out/<namespace>/<name>/` (as `tdgen render --output-dir` writes
-    /// one) and a kustomization ([`KUSTOMIZATION`]) at the top listing them. Cluster directories tdgen wrote
+    /// one) and a kustomization (`Kustomization`) at the top listing them. Cluster directories tdgen wrote
     /// before whose spec is gone are left in place, and named in [`FleetWritten::stale`]:
     /// deleting them deletes clusters, which is the user's call.
     pub fn write_dir(&self, out: &Path) -> Result<FleetWritten, Error> {

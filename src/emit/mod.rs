@@ -1,5 +1,5 @@
 //! Emission: typed objects to deterministic bytes — a YAML stream, a JSON `List`, or a
-//! directory of files with a kustomization ([`KUSTOMIZATION`]) (written safely by [`dir`]).
+//! directory of files with a kustomization (`Kustomization`) (written safely by [`dir`]).
 
 pub mod dir;
 
@@ -20,7 +20,7 @@ use crate::yaml;
 /// and `.json` file and refuses a Kustomization (`no matches for kind "Kustomization"`), while
 /// kustomize, `kubectl apply -k`, Argo CD and Flux all recognise `Kustomization` as well
 /// (kustomize's recognised names: `kustomization.yaml`, `kustomization.yml`, `Kustomization`).
-pub const KUSTOMIZATION: &str = "Kustomization";
+pub(crate) const KUSTOMIZATION: &str = "Kustomization";
 /// What older tdgen called it; still read, and removed by the next render.
 pub(crate) const LEGACY_KUSTOMIZATION: &str = "kustomization.yaml";
 
@@ -206,7 +206,7 @@ impl Manifests {
     }
 
     /// The files of an `--output-dir`: `<service>-service.yaml` (both Services), `<name>.yaml`
-    /// (the StatefulSet), one file per other kind, and a [`KUSTOMIZATION`] listing them.
+    /// (the StatefulSet), one file per other kind, and a kustomization, `Kustomization`, listing them.
     /// Every file starts with a comment line saying tdgen generated it. Two groups that would share a file name are an
     /// error (`metadata.name: kustomization` would overwrite the kustomization).
     pub fn files(&self) -> Result<Vec<(String, String)>, Error> {
