@@ -3,7 +3,8 @@
 //! caught and reported as its failure, a line per scenario and a summary at the end.
 
 use std::collections::VecDeque;
-use std::process::ExitCode;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -63,6 +64,55 @@ impl Selection {
             .filter(|s| self.filters.is_empty() || self.filters.iter().any(|f| s.name.contains(f.as_str())))
             .collect()
     }
+}
+
+/// Where the real systems are: the repository, `shared/realsys` (`REALSYS_DIR`) and the builds
+/// its `setup` unpacked (`REALSYS_HOME`).
+pub struct Realsys {
+    /// The repository.
+    pub root: PathBuf,
+    /// `shared/realsys`: the scripts.
+    pub dir: PathBuf,
+    /// `REALSYS_HOME`: the unpacked builds.
+    pub home: PathBuf,
+}
+
+/// Find the real systems, set up (`setup --check`), with `script` among them; anything
+/// missing is a failure.
+pub fn realsys(script: &str) -> Result<Realsys, String> {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .canonicalize()
+        .map_err(|e| e.to_string())?;
+    let dir = std::env::var_os("REALSYS_DIR").map_or_else(|| root.join("../shared/realsys"), PathBuf::from);
+    let home = std::env::var_os("REALSYS_HOME").map_or_else(
+        || PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/realsys"),
+        PathBuf::from,
+    );
+    if !dir.join(script).exists() {
+        return Err(format!("no {script} in {} (set REALSYS_DIR)", dir.display()));
+    }
+    let checked = Command::new(dir.join("setup"))
+        .arg("--check")
+        .env("REALSYS_HOME", &home)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !checked.success() {
+        return Err(format!(
+            "the real systems are not set up in {}: run {}/setup (as root)",
+            home.display(),
+            dir.display()
+        ));
+    }
+    Ok(Realsys { root, dir, home })
+}
+
+/// How many scenarios run at once: the variable `var`, else `default`.
+pub fn jobs(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(default)
+        .max(1)
 }
 
 /// Print the scenarios as libtest's `--list` does.

@@ -212,7 +212,7 @@ fn service(
                     "clusterIP {} → {}; {}",
                     show(&old["spec"]["clusterIP"]),
                     show(&new["spec"]["clusterIP"]),
-                    answers(&format!("Service \"{name}\" is invalid: spec.clusterIPs[0]: Invalid value: \"None\": may not change once set"))
+                    answers(&format!("Service \"{name}\" is invalid: spec.clusterIPs[0]: Invalid value: [\"None\"]: may not change once set"))
                 ),
             )
             .remedy(format!(
@@ -302,7 +302,7 @@ fn job(object: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) -> Vec
                 object,
                 "spec.template",
                 answers(&format!(
-                    "Job.batch \"{name}\" is invalid: spec.template: Invalid value: …: field is immutable"
+                    "Job \"{name}\" is invalid: spec.template: Invalid value: …: field is immutable"
                 )),
             )
             .remedy(format!(

@@ -6,6 +6,9 @@
 //!   exists, as its note says;
 //! - `backup-growth`: growing the backup claim is accepted only for a bound claim on an
 //!   expandable StorageClass, and `tdgen diff` says so, quoting the server's refusal;
+//! - `refusal-clusterip`, `refusal-job-template`: a previous render the server cannot update
+//!   in place (a ClusterIP governing Service, as the TDengine doc has; a Job of the same name
+//!   with another template) gets `rejected` from `tdgen diff`, quoting what the server answers;
 //! - `lost-statefulset`: a previous render without its StatefulSet is refused by `tdgen diff`
 //!   instead of passing a 3 → 1 dnode change the server would take.
 
@@ -28,6 +31,23 @@ pub fn all() -> Vec<Scenario<Env>> {
         }),
         Scenario::new("finding-backup-growth", |env: &Env, _| backup_growth(env)),
         Scenario::new("finding-lost-statefulset", |env: &Env, _| lost_statefulset(env)),
+        Scenario::new("finding-refusal-clusterip", |env: &Env, _| {
+            refusal(env, "finding-refusal-clusterip", |o| {
+                if o["kind"] == "Service"
+                    && o["metadata"]["name"] == "taosd"
+                    && let Some(spec) = o["spec"].as_object_mut()
+                {
+                    spec.remove("clusterIP");
+                }
+            })
+        }),
+        Scenario::new("finding-refusal-job-template", |env: &Env, _| {
+            refusal(env, "finding-refusal-job-template", |o| {
+                if o["kind"] == "Job" {
+                    o["spec"]["template"]["spec"]["containers"][0]["image"] = "tdengine/tdengine:3.3.6.6".into();
+                }
+            })
+        }),
     ]
 }
 
@@ -261,6 +281,53 @@ fn grow(
         &["apply", "--server-side", "--field-manager=tdgen", "-f", "-"],
         Some(&rendered.ok()?.stdout),
     ))
+}
+
+/// Apply the default render changed by `mutate` as the previous one, then the render itself:
+/// the server refuses it, and `tdgen diff` calls it `rejected` in the server's words.
+fn refusal(env: &Env, scenario: &str, mutate: fn(&mut Value)) -> Outcome {
+    let dir = env.scratch(scenario)?;
+    let namespace = namespace_for(scenario);
+    env.namespace(&namespace, &[])?;
+    let rendered = env.tdgen(&["render", "-n", &namespace, "-o", "json"], &dir);
+    let mut previous: Value = serde_json::from_str(&rendered.ok()?.stdout).map_err(|e| e.to_string())?;
+    for object in previous["items"].as_array_mut().into_iter().flatten() {
+        mutate(object);
+    }
+    let file = dir.join("previous.json");
+    std::fs::write(&file, previous.to_string()).map_err(|e| e.to_string())?;
+    apply_quietly(env, &["-f", &file.display().to_string()])?;
+    let report = env.tdgen(
+        &[
+            "diff",
+            "--previous",
+            "previous.json",
+            "-n",
+            &namespace,
+            "--format",
+            "json",
+        ],
+        &dir,
+    );
+    let report: Value = serde_json::from_str(&report.stdout).map_err(|e| format!("{e}: {}", report.said()))?;
+    let applied = env.kubectl(
+        &["apply", "--server-side", "--field-manager=tdgen", "-f", "-"],
+        Some(&rendered.stdout),
+    );
+    ensure!(applied.code != Some(0), "the server took it: {}", applied.said());
+    let rejected: Vec<&str> = report["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["class"] == "rejected")
+        .filter_map(|c| c["message"].as_str())
+        .collect();
+    ensure!(
+        !rejected.is_empty() && rejected.iter().all(|m| crate::oracle::quotes_hold(m, &applied.stderr)),
+        "tdgen diff says {rejected:?}; the server answered {}",
+        applied.stderr
+    );
+    Ok(())
 }
 
 fn lost_statefulset(env: &Env) -> Outcome {

@@ -48,11 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let jobs: usize = std::env::var("APISERVER_JOBS")
-        .ok()
-        .and_then(|j| j.parse().ok())
-        .unwrap_or(4)
-        .max(1);
+    let jobs = tier::jobs("APISERVER_JOBS", 4);
     println!(
         "apiserver: {} scenario(s), {jobs} at a time, against {}; files in {}",
         chosen.len(),

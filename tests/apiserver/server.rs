@@ -65,17 +65,11 @@ const PORTS: [(&str, &str); 2] = [("K8S_API_PORT", "16543"), ("K8S_ETCD_PORT", "
 impl Env {
     /// Find everything, start a clean control plane with its controllers, install the CRDs.
     pub fn start() -> Result<Env, String> {
-        let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .canonicalize()
-            .map_err(|e| e.to_string())?;
-        let realsys = std::env::var_os("REALSYS_DIR").map_or_else(|| root.join("../shared/realsys"), PathBuf::from);
-        let home = std::env::var_os("REALSYS_HOME").map_or_else(
-            || PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/realsys"),
-            PathBuf::from,
-        );
-        if !realsys.join("k8s-up").exists() {
-            return Err(format!("no k8s-up in {} (set REALSYS_DIR)", realsys.display()));
-        }
+        let crate::tier::Realsys {
+            root,
+            dir: realsys,
+            home,
+        } = crate::tier::realsys("k8s-up")?;
         let kubectl = std::env::var_os("KUBECTL")
             .map_or_else(|| root.join("target/conformance/tools/bin/kubectl"), PathBuf::from);
         if !kubectl.exists() {

@@ -26,7 +26,7 @@ mod state;
 mod tier;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use cluster::Env;
 
@@ -57,11 +57,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let jobs: usize = std::env::var("REALSYS_JOBS")
-        .ok()
-        .and_then(|j| j.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let jobs = tier::jobs("REALSYS_JOBS", 3);
     println!(
         "realsys: {} scenario(s), {jobs} at a time, files in {}",
         chosen.len(),
@@ -72,34 +68,13 @@ fn main() -> ExitCode {
 
 /// Find the real systems; anything missing is a failure.
 fn environment() -> Result<Env, String> {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let root = root.canonicalize().map_err(|e| e.to_string())?;
-    let realsys = std::env::var_os("REALSYS_DIR").map_or_else(|| root.join("../shared/realsys"), PathBuf::from);
-    let home = std::env::var_os("REALSYS_HOME").map_or_else(
-        || PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/realsys"),
-        PathBuf::from,
-    );
-    if !realsys.join("td-cluster").exists() {
-        return Err(format!("no td-cluster in {} (set REALSYS_DIR)", realsys.display()));
-    }
-    let checked = Command::new(realsys.join("setup"))
-        .arg("--check")
-        .env("REALSYS_HOME", &home)
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !checked.success() {
-        return Err(format!(
-            "the real systems are not set up in {}: run {}/setup (as root)",
-            home.display(),
-            realsys.display()
-        ));
-    }
+    let tier::Realsys { root, dir, home } = tier::realsys("td-cluster")?;
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let work = root.join("target/realsys");
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     Ok(Env {
         root,
-        realsys,
+        realsys: dir,
         home,
         tdgen: PathBuf::from(env!("CARGO_BIN_EXE_tdgen")),
         me,
