@@ -336,6 +336,15 @@ pub enum Error {
         /// What collided with it.
         second: String,
     },
+    /// An output path tdgen will not write: something it did not write is in the way (a file
+    /// without its marker, a link, a directory), or the output directory is not a directory.
+    #[error("{}: {reason}", path.display())]
+    Output {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is in the way, and what to do.
+        reason: String,
+    },
     /// `--previous` is not a previous render of a cluster.
     #[error("{}: not a previous render: {reason}", path.display())]
     Previous {

@@ -35,7 +35,7 @@ pub struct Fleet {
 }
 
 /// Every `*.yaml` / `*.yml` file under `dir`, recursively, in sorted order (hidden files and
-/// directories are skipped).
+/// directories are skipped, and so are links to directories; a link to a file is read).
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
@@ -50,8 +50,13 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             if hidden {
                 continue;
             }
-            if path.is_dir() {
+            // A link to a directory is never followed (a loop, or a link to `/`, would walk
+            // forever); a link to a spec file is read.
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
                 pending.push(path);
+            } else if kind.is_symlink() && path.is_dir() {
+                continue;
             } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
                 found.push(path);
             }
@@ -67,7 +72,7 @@ pub fn read(files: &[PathBuf], template: &Request) -> Result<Vec<Request>, Error
     files
         .iter()
         .map(|file| {
-            let text = crate::input::read_limited(file)?;
+            let text = crate::input::read_regular(file)?;
             Ok(Request {
                 file: Some(crate::source::Source {
                     name: file.display().to_string(),
@@ -221,7 +226,10 @@ impl Fleet {
     /// Every cluster's objects as one YAML stream.
     pub fn to_yaml(&self) -> Result<String, Error> {
         let objects: Vec<&crate::emit::Manifest> = self.clusters().flat_map(|(_, _, m)| m.objects()).collect();
-        crate::emit::to_yaml_stream(&objects)
+        Ok(crate::emit::framed(
+            &crate::emit::to_yaml_stream(&objects)?,
+            objects.len(),
+        ))
     }
 
     /// Every cluster's objects as one JSON `List`.
@@ -241,13 +249,20 @@ impl Fleet {
     /// before whose spec is gone are left in place, and named in [`FleetWritten::stale`]:
     /// deleting them deletes clusters, which is the user's call.
     pub fn write_dir(&self, out: &Path) -> Result<FleetWritten, Error> {
+        let _lock = dir::lock(out)?;
         let mut written = FleetWritten::default();
+        let mut staged = Vec::new();
         let mut listed = Vec::new();
+        let mut records = Vec::new();
+        // Every cluster's files are written aside before any is renamed into place: a full
+        // disk leaves the whole tree as it was.
         for (namespace, name, manifests) in self.clusters() {
             let relative = format!("{namespace}/{name}");
-            let dir = out.join(&relative);
-            let done = manifests.write_dir(&dir)?;
-            written.clusters.push((dir, done));
+            let files = manifests.files()?;
+            if let Some((_, kustomization)) = files.last() {
+                records.push((format!("{relative}/{KUSTOMIZATION}"), kustomization.clone()));
+            }
+            staged.push(dir::stage(&out.join(&relative), &files)?);
             listed.push(relative);
         }
         written.stale = previous_clusters(out)?
@@ -255,8 +270,12 @@ impl Fleet {
             .filter(|c| !listed.contains(c))
             .map(|c| out.join(c))
             .collect();
-        let kustomization = fleet_kustomization(&listed)?;
-        written.top = dir::write(out, &[(KUSTOMIZATION.into(), kustomization)])?;
+        let kustomization = fleet_kustomization(&listed, &dir::record(&records))?;
+        let top = dir::stage(out, &[(KUSTOMIZATION.into(), kustomization)])?;
+        for (relative, cluster) in listed.iter().zip(staged) {
+            written.clusters.push((out.join(relative), cluster.commit()?));
+        }
+        written.top = top.commit()?;
         Ok(written)
     }
 
@@ -264,7 +283,12 @@ impl Fleet {
     /// tree lacks is new (safe); a cluster the tree has and the fleet no longer does is unsafe
     /// (applying the new tree with pruning deletes it, data included).
     pub fn diff(&self, out: &Path, allow_new: bool) -> Result<FleetDiff, Error> {
-        let before = if existing_kustomization(out).is_some() {
+        let before = if let Some(path) = existing_kustomization(out) {
+            let text = crate::input::read_regular(&path)?;
+            dir::verify(out, &text).map_err(|reason| Error::Previous {
+                path: out.to_owned(),
+                reason: format!("{reason}; render the fleet again (from git) and diff against that"),
+            })?;
             previous_clusters(out)?
         } else if allow_new {
             Vec::new()
@@ -322,7 +346,7 @@ impl FleetDiff {
 }
 
 /// The top-level kustomization of a fleet tree: one directory per cluster.
-fn fleet_kustomization(clusters: &[String]) -> Result<String, Error> {
+fn fleet_kustomization(clusters: &[String], record: &str) -> Result<String, Error> {
     let value = serde_json::json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -330,7 +354,7 @@ fn fleet_kustomization(clusters: &[String]) -> Result<String, Error> {
     });
     let text = crate::emit::to_yaml_string(&value)?;
     Ok(format!(
-        "{}\n# A fleet: one directory per cluster, <namespace>/<name>/.\n{text}",
+        "{}\n{record}# A fleet: one directory per cluster, <namespace>/<name>/.\n{text}",
         dir::MARKER
     ))
 }
@@ -350,7 +374,7 @@ fn previous_clusters(out: &Path) -> Result<Vec<String>, Error> {
     let Some(path) = existing_kustomization(out) else {
         return Ok(Vec::new());
     };
-    let text = crate::input::read_limited(&path)?;
+    let text = crate::input::read_regular(&path)?;
     let refuse = |reason: &str| Error::Previous {
         path: path.clone(),
         reason: reason.into(),

@@ -22,6 +22,26 @@ pub fn read_limited(path: &Path) -> Result<String, Error> {
     read_bounded(file, path)
 }
 
+/// Read a file found in a directory (a fleet's spec, a file of a previous render) as
+/// [`read_limited`] does, but only a regular file (a link to one is followed): a FIFO, a socket
+/// or a device there is refused, never opened, so a walk cannot block on it.
+pub(crate) fn read_regular(path: &Path) -> Result<String, Error> {
+    let meta = std::fs::metadata(path).map_err(|error| Error::Io {
+        path: path.to_owned(),
+        error,
+    })?;
+    if !meta.is_file() {
+        return Err(Error::Io {
+            path: path.to_owned(),
+            error: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a FIFO, socket or device in a directory is never read): remove it or rename it",
+            ),
+        });
+    }
+    read_limited(path)
+}
+
 /// Read at most [`MAX_INPUT_BYTES`] from `reader`; more is an error naming `path`.
 pub fn read_bounded(reader: impl Read, path: &Path) -> Result<String, Error> {
     let mut bytes = Vec::new();

@@ -30,6 +30,15 @@ pub fn plugin_root(xdg_config_home: Option<&str>, home: Option<&str>) -> Option<
     Some(config.join("kustomize").join("plugin"))
 }
 
+/// Install the plugin running `command` below `plugin_root`, and return its path. The script
+/// is written aside and renamed into place, executable: a link at the plugin's path is
+/// replaced, never written through.
+pub fn install(plugin_root: &Path, command: &str) -> Result<PathBuf, crate::Error> {
+    let path = plugin_path(plugin_root);
+    crate::emit::dir::replace(&path, &plugin_script(command), true)?;
+    Ok(path)
+}
+
 /// The plugin: a POSIX shell script that hands the spec kustomize read to `tdgen`
 /// (`command`, an absolute path or a name on PATH).
 pub fn plugin_script(command: &str) -> String {

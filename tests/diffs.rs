@@ -543,9 +543,31 @@ fn a_previous_render_cut_short_is_refused() {
     )
     .expect("spec");
     let render = tdgen(&["render", "-f", "three.yaml"], &dir);
-    let stream = text(&render.stdout);
-    // The stream without its StatefulSet (every document up to it), and without the governing
-    // Service; the directory without the StatefulSet's file, and without another listed file.
+    let framed = text(&render.stdout);
+    // tdgen's stream states its object count on its last line: any cut is refused.
+    for cut in [framed.len() / 3, framed.len() / 2, framed.len() - 40] {
+        std::fs::write(dir.join("cut.yaml"), &framed[..cut]).expect("cut");
+        let out = tdgen(&["diff", "--previous", "cut.yaml", "-f", "three.yaml"], &dir);
+        assert_eq!(out.status.code(), Some(2), "cut at {cut}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stderr).contains("not a previous render"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let (head, _) = framed.split_at(framed.rfind("\n---\n").expect("documents"));
+    let tail = framed.lines().last().expect("end line");
+    std::fs::write(dir.join("cut.yaml"), format!("{head}\n{tail}\n")).expect("cut");
+    let out = tdgen(&["diff", "--previous", "cut.yaml", "-f", "three.yaml"], &dir);
+    assert!(
+        text(&out.stderr).contains("states 6 objects and it holds 5"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A stream of other origin (no marker, as `kustomize build` prints): without its
+    // StatefulSet (every document up to it), and without the governing Service; the directory
+    // without the StatefulSet's file, and without another listed file.
+    let stream: String = framed.lines().skip(1).map(|l| format!("{l}\n")).collect();
     let documents: Vec<&str> = stream.split("\n---\n").collect();
     let without = |kind: &str| {
         documents

@@ -17,6 +17,8 @@
 //! - `krm`: `tdgen krm` against the KRM Functions Specification and what kpt sends.
 //! - `integrations`: the kustomize plugin, completions, the man page, help.
 //! - `fleets`: `-f DIR` for render, validate and diff; conflicts between specs.
+//! - `reliability`: output directories killed mid-write or written twice at once, what tdgen
+//!   did not write, FIFOs and links in walks.
 //! - `readme`: every example of the README and the manual, run as written.
 //! - `reference`: the spec reference page is the JSON Schema.
 //! - `structure`: the module graph is one-way, and the README's layout matches `src/`.
@@ -39,6 +41,7 @@ mod production;
 mod properties;
 mod readme;
 mod reference;
+mod reliability;
 mod render;
 mod runbooks;
 mod structure;

@@ -22,7 +22,11 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // --help and --version print to stdout: a failed write there is an error too.
+            let printed = e.print();
+            if !e.use_stderr() && printed.is_err_and(|io| io.kind() != std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::from(2);
+            }
             return if e.use_stderr() {
                 ExitCode::from(2)
             } else {
@@ -57,6 +61,7 @@ fn error_json(e: &anyhow::Error) -> String {
         Some(tdgen::Error::TooLarge { .. }) => "input-too-large",
         Some(tdgen::Error::Previous { .. }) => "previous-invalid",
         Some(tdgen::Error::FileCollision { .. }) => "file-collision",
+        Some(tdgen::Error::Output { .. }) => "output-refused",
         _ => "error",
     };
     let finding = serde_json::json!([{ "severity": "error", "code": code, "path": "", "message": format!("{e:#}") }]);

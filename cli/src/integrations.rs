@@ -33,12 +33,7 @@ pub fn install_plugin(root: Option<PathBuf>, command: Option<String>) -> Result<
         )
         .context("neither XDG_CONFIG_HOME nor HOME is set: give the plugin root with --dir")?,
     };
-    let path = tdgen::kustomize::plugin_path(&root);
-    let script = tdgen::kustomize::plugin_script(&plugin_command(command)?);
-    let dir = path.parent().context("the plugin path has a directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
-    make_executable(&path)?;
+    let path = tdgen::kustomize::install(&root, &plugin_command(command)?)?;
     err(&format!(
         "wrote {}\nuse it with `kustomize build --enable-alpha-plugins` (or `kubectl kustomize --enable-alpha-plugins`) and a spec listed under `generators:`\n",
         path.display()
@@ -59,18 +54,6 @@ fn plugin_command(command: Option<String>) -> anyhow::Result<String> {
             Ok(exe.display().to_string())
         }
     }
-}
-
-#[cfg(unix)]
-fn make_executable(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("making {} executable", path.display()))
-}
-
-#[cfg(not(unix))]
-fn make_executable(_: &Path) -> anyhow::Result<()> {
-    Ok(())
 }
 
 /// What the plugin runs: render the spec kustomize read. kustomize hands over a re-written

@@ -259,15 +259,38 @@ pub fn read_previous(path: &Path, allow_new: bool) -> Result<Previous, Error> {
         return Ok(Previous::default());
     }
     let mut objects = Vec::new();
+    let single = !path.is_dir();
     for file in manifest_files(path)? {
-        let text = crate::input::read_limited(&file)?;
+        let text = if single {
+            crate::input::read_limited(&file)?
+        } else {
+            crate::input::read_regular(&file)?
+        };
         let documents: Vec<Value> = if text.trim_start().starts_with('{') {
             vec![serde_json::from_str(&text).map_err(|e| unreadable(&file, e.to_string()))?]
         } else {
             crate::yaml::from_multiple(&text).map_err(|e| unreadable(&file, e))?
         };
+        if single {
+            let stated = crate::emit::stream_count(&text).map_err(&invalid)?;
+            let found = documents.iter().filter(|d| !d.is_null()).count();
+            if let Some(stated) = stated.filter(|n| *n != found) {
+                return Err(invalid(format!(
+                    "its end line states {stated} objects and it holds {found}: it was cut or edited; render the deployed spec again (from git) and diff against that"
+                )));
+            }
+        }
         for document in documents {
-            match document.get("kind").and_then(Value::as_str) {
+            let kind = document.get("kind").and_then(Value::as_str);
+            let named = document["metadata"]["name"].as_str().is_some_and(|n| !n.is_empty());
+            if kind.is_some_and(|k| k != "List" && k != "Kustomization") && !named {
+                return Err(invalid(format!(
+                    "{} holds a {} without metadata.name: an object cut short; render the deployed spec again (from git) and diff against that",
+                    file.display(),
+                    kind.unwrap_or_default()
+                )));
+            }
+            match kind {
                 Some("List") => objects.extend(document["items"].as_array().cloned().unwrap_or_default()),
                 Some("Kustomization") | None => {}
                 Some(_) => objects.push(document),
@@ -311,7 +334,11 @@ fn listed_files_exist(dir: &Path) -> Result<(), Error> {
     else {
         return Ok(());
     };
-    let text = crate::input::read_limited(&path)?;
+    let text = crate::input::read_regular(&path)?;
+    crate::emit::dir::verify(dir, &text).map_err(|reason| Error::Previous {
+        path: dir.to_owned(),
+        reason: format!("{reason}; render the deployed spec again (from git) and diff against that"),
+    })?;
     let value: Value = crate::yaml::from_str(&text).map_err(|e| unreadable(&path, e.message))?;
     let missing: Vec<&str> = value["resources"]
         .as_array()

@@ -191,7 +191,7 @@ impl Manifests {
 
     /// A multi-document YAML stream for `kubectl apply -f -`.
     pub fn to_yaml(&self) -> Result<String, Error> {
-        to_yaml_stream(&self.objects)
+        Ok(framed(&to_yaml_stream(&self.objects)?, self.objects.len()))
     }
 
     /// A JSON `List` (what `kubectl get -o json` prints for several objects).
@@ -251,9 +251,10 @@ impl Manifests {
         // kustomize refuses a directory with two of its file names.
         owners.push((LEGACY_KUSTOMIZATION.into(), "the kustomization"));
         owners.push(("kustomization.yml".into(), "the kustomization"));
+        let record = dir::record(&files);
         files.push((
             KUSTOMIZATION.into(),
-            format!("{}\n{KUSTOMIZE_NOTES}{text}", dir::MARKER),
+            format!("{}\n{record}{KUSTOMIZE_NOTES}{text}", dir::MARKER),
         ));
         for (i, (name, group)) in owners.iter().enumerate() {
             if let Some((_, other)) = owners[..i].iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
@@ -268,10 +269,37 @@ impl Manifests {
     }
 
     /// Write [`Manifests::files`] into `dir`, created if missing: every file is written aside
-    /// first and renamed into place, so a failure before the renames leaves `dir` as it was.
+    /// first and renamed into place, so a failure before the renames leaves `dir` as it was;
+    /// the kustomization, which records every file's SHA-256, goes last.
     pub fn write_dir(&self, dir: &Path) -> Result<dir::Written, Error> {
         dir::write(dir, &self.files()?)
     }
+}
+
+/// The last line of a rendered stream: its object count. `tdgen diff` refuses a stream that
+/// starts with tdgen's marker and lacks it (a stream cut short, however it was cut).
+const END: &str = "# End of the render: ";
+
+/// A rendered stream of `count` objects between tdgen's marker line and its end line.
+pub(crate) fn framed(stream: &str, count: usize) -> String {
+    format!("{}\n{stream}{END}{count} objects.\n", dir::MARKER)
+}
+
+/// Whether a YAML stream tdgen wrote to stdout (starts with its marker) is whole: `Ok(None)`
+/// when it is not such a stream, `Ok(Some(n))` with the count its end line states, `Err` when
+/// the end line is missing.
+pub(crate) fn stream_count(text: &str) -> Result<Option<usize>, String> {
+    if !text.starts_with(&format!("{}\n", dir::MARKER)) {
+        return Ok(None);
+    }
+    let last = text.trim_end_matches('\n').rsplit('\n').next().unwrap_or_default();
+    last.strip_prefix(END)
+        .and_then(|rest| rest.strip_suffix(" objects."))
+        .and_then(|n| n.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            format!("it starts with tdgen's marker but does not end with tdgen's `{END}N objects.` line: the stream was cut short (or it is one file of an --output-dir: pass the directory)")
+        })
 }
 
 /// Any object as one YAML document, written the way tdgen writes its manifests: YAML 1.1
