@@ -559,7 +559,13 @@ fn type_message(expected: &str, written: &str) -> String {
             .trim_start_matches(['-', '+'])
             .bytes()
             .all(|b| b.is_ascii_digit());
-    if expected == "a whole number" && digits {
+    let unsigned = written.trim_start_matches(['-', '+']);
+    if expected == "a whole number" && digits && unsigned.len() > 1 && unsigned.starts_with('0') {
+        let trimmed = unsigned.trim_start_matches('0');
+        let sign = if written.starts_with('-') { "-" } else { "" };
+        let plain = if trimmed.is_empty() { "0" } else { trimmed };
+        format!("`{written}` has a leading zero, which YAML readers take as octal or as decimal: write `{sign}{plain}`")
+    } else if expected == "a whole number" && digits {
         format!("`{written}` is too large: whole numbers here go up to {}", i64::MAX)
     } else if written.starts_with('{') || written.ends_with(':') {
         format!("found a mapping where {expected} belongs")

@@ -483,22 +483,26 @@ fn adopt_context(blueprint: &Blueprint) -> Result<Value, Box<Finding>> {
     }))
 }
 
-/// The plan's manifests for a `<<'TDGEN_MANIFESTS'` heredoc in a script.
+/// The plan's manifests as a heredoc in a script ([`heredoc`]).
 fn embedded_manifests(blueprint: &Blueprint) -> Result<String, Box<Finding>> {
     heredoc(crate::build::build(blueprint).to_yaml())
 }
 
-/// YAML for a `<<'TDGEN_MANIFESTS'` heredoc: refused if a line of it would end the heredoc.
+/// `cat <<'DELIMITER'`, the YAML, and the delimiter: `TDGEN_MANIFESTS_` and a digest of the
+/// YAML itself, so no line of it (an annotation, a script) can end or resemble the heredoc.
 fn heredoc(yaml: Result<String, crate::error::Error>) -> Result<String, Box<Finding>> {
+    use sha2::Digest as _;
     let yaml = yaml.map_err(|e| Finding::error("plan-render", "", e.to_string()))?;
-    if yaml.lines().any(|l| l == "TDGEN_MANIFESTS") {
+    let digest = format!("{:x}", sha2::Sha256::digest(yaml.as_bytes()));
+    let delimiter = format!("TDGEN_MANIFESTS_{}", &digest[..16]);
+    if yaml.contains(&delimiter) {
         return Err(Box::new(Finding::error(
             "plan-render",
             "",
             "the manifests contain the heredoc delimiter".to_owned(),
         )));
     }
-    Ok(yaml)
+    Ok(format!("cat <<'{delimiter}'\n{yaml}{delimiter}"))
 }
 
 /// A runbook's refusal: the finding `code` on the flag that caused it, with what to do.

@@ -311,7 +311,7 @@ proptest! {
     fn no_spec_renders_a_secret_value(
         tag in prop::sample::select(vec!["3.3.6.6", "3.3.8.8", "3.4.1.0", "custom"]),
         secret in "[a-z]([a-z0-9-]{0,18}[a-z0-9])?",
-        key in "[A-Za-z0-9._-]{1,12}",
+        key in "[A-Za-z0-9_-][A-Za-z0-9._-]{0,11}",
         env_name in "APP_[A-Z_]{0,12}(PASSWORD|TOKEN|SECRET)",
         hardened in any::<bool>(),
         file_mode in any::<bool>(),

@@ -401,3 +401,28 @@ fn exit_codes_tell_whether_the_output_was_written() {
     }
     assert!(dir.join("out/Kustomization").is_file() && dir.join("out2/Kustomization").is_file());
 }
+
+#[test]
+fn values_kubernetes_or_taosd_refuse_are_refused_in_every_spelling() {
+    let table =
+        std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/fixtures/reliability/refused-values.tsv"))
+            .expect("table");
+    let rows = table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let mut checked = 0;
+    for row in rows {
+        let [code, severity, body, says] = row.split('\t').collect::<Vec<_>>()[..] else {
+            panic!("four columns: {row}");
+        };
+        let text = format!("apiVersion: tdgen/v1\nkind: TDengineCluster\nspec: {body}\n");
+        let report = match tdgen::check(&tdgen::Request::from_text("case.yaml", &text)) {
+            Ok(checked) => checked.report,
+            Err(report) => report,
+        };
+        let finding = report.findings.iter().find(|f| f.code == code);
+        let finding = finding.unwrap_or_else(|| panic!("{body}: no `{code}` in\n{report}"));
+        assert_eq!(format!("{:?}", finding.severity).to_lowercase(), severity, "{body}");
+        assert!(finding.message.contains(says), "{body}: {}", finding.message);
+        checked += 1;
+    }
+    assert!(checked >= 20, "the table has its rows");
+}

@@ -164,6 +164,17 @@ impl Validator {
             );
         }
         if let Some((low, high)) = parameter.range
+            && !is_decimal(value.trim())
+        {
+            // YAML spells 8192 also as 0x2000, 0o20000, 8_192, 8.192e3 or 8192.0; a range can
+            // only be checked on one spelling, and it is the one taosd's own docs use.
+            self.error(
+                "config-not-decimal",
+                path,
+                format!("`{key}` takes a whole number from {low} to {high}; `{value}` is not written as one"),
+                format!("write it in plain decimal digits, e.g. `{key}: {high}`"),
+            );
+        } else if let Some((low, high)) = parameter.range
             && let Ok(number) = value.trim().parse::<i64>()
             && !(low..=high).contains(&number)
         {
@@ -262,4 +273,11 @@ pub fn dedicated_field(key: &str) -> Option<&'static str> {
 
 fn is_config_key(key: &str) -> bool {
     key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && key.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A plain decimal integer: an optional minus, then digits without a leading zero.
+fn is_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let plain = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    plain && (digits == "0" || !digits.starts_with('0')) && text.parse::<i64>().is_ok()
 }

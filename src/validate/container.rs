@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::EnvVar;
 
 use super::Validator;
-use super::names::{dns_label, dns_subdomain};
+use super::names::{config_map_key, dns_label, dns_subdomain};
 use crate::model::{Deploy, OWNED_ENV, PasswordDelivery, PasswordRef, volumes};
 use crate::spec::{self, ClusterSpec, ConfigMode};
 use crate::suggest::did_you_mean;
@@ -30,12 +30,12 @@ impl Validator {
             );
         }
         let key = reference.key.unwrap_or_else(|| "password".into());
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+        if let Err(why) = config_map_key(&key) {
             self.error(
                 "invalid-secret-key",
                 "spec.rootPassword.key",
-                format!("`{key}` is not a valid Secret key"),
-                "keys are letters, digits, `-`, `_` and `.`",
+                format!("`{key}` is not a valid Secret key: {why}"),
+                "keys are letters, digits, `-`, `_` and `.`; `.`, `..` and keys starting with `..` are reserved",
             );
         }
         let delivery = match version {

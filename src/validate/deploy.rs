@@ -42,7 +42,7 @@ impl Validator {
             requests,
             limits,
             node_selector: self.label_map("spec.nodeSelector", c.node_selector.clone().unwrap_or_default(), false),
-            tolerations: c.tolerations.clone().unwrap_or_default(),
+            tolerations: self.tolerations(c.tolerations.clone().unwrap_or_default()),
             affinity: c.affinity.clone(),
             anti_affinity: anti.mode.unwrap_or(AntiAffinityMode::Preferred),
             anti_affinity_topology_key: self.topology_key(

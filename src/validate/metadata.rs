@@ -127,7 +127,9 @@ impl Validator {
                 "use lowercase letters, digits and `-`, at most 63 characters",
             );
         }
-        match dns_1035_label(&format!("{}-client", r.service_name)) {
+        let service =
+            dns_1035_label(&r.service_name).and_then(|()| dns_1035_label(&format!("{}-client", r.service_name)));
+        match service {
             Err(why) if explicit_service => {
                 self.error("invalid-service-name", "spec.service.name", format!("`{}` is not a valid Service name: {why}", r.service_name), "start with a letter; use lowercase letters, digits and `-`; at most 56 characters (the client Service adds `-client`)");
             }

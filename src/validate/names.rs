@@ -29,6 +29,25 @@ pub fn dns_1035_label(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A Secret or ConfigMap key (Kubernetes' `IsConfigMapKey`): at most 253 of alphanumerics,
+/// `-`, `_` and `.`, and not `.`, `..` or anything starting with `..` (a mounted Secret keeps
+/// its own `..data` links under such names).
+pub fn config_map_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("it is empty".into());
+    }
+    if key.len() > 253 {
+        return Err(format!("it has {} characters, more than 253", key.len()));
+    }
+    if let Some(c) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || "-._".contains(*c))) {
+        return Err(format!("{} is not allowed", describe(c)));
+    }
+    if key == "." || key.starts_with("..") {
+        return Err("it must not be `.` or `..`, or start with `..`".into());
+    }
+    Ok(())
+}
+
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
 pub fn dns_subdomain(name: &str) -> Result<(), String> {
     if name.len() > 253 {

@@ -1,11 +1,82 @@
-//! Rules for where dnodes run and how many may be away at once: topology keys, zone spread
-//! and the disruption budget.
+//! Rules for where dnodes run and how many may be away at once: tolerations, topology keys,
+//! zone spread and the disruption budget.
 
 use super::Validator;
-use super::names::qualified_name;
+use super::names::{label_value, qualified_name};
 use crate::spec;
 
 impl Validator {
+    /// Tolerations as the API server validates them (kube-apiserver v1.36.2 refuses each case
+    /// below in these words' sense; a negative `tolerationSeconds` it accepts and treats as 0).
+    pub(super) fn tolerations(&mut self, tolerations: spec::Tolerations) -> spec::Tolerations {
+        for (i, t) in tolerations.iter().enumerate() {
+            let path = format!("spec.tolerations[{i}]");
+            let key = t.key.as_deref().unwrap_or_default();
+            let operator = t.operator.as_deref().unwrap_or("Equal");
+            let value = t.value.as_deref().unwrap_or_default();
+            if !key.is_empty()
+                && let Err(why) = qualified_name(key)
+            {
+                let message = format!("`{key}` is not a valid taint key: {why}");
+                self.error(
+                    "invalid-toleration",
+                    &format!("{path}.key"),
+                    message,
+                    "use the key of the node taint to tolerate",
+                );
+            }
+            self.one_of(&format!("{path}.operator"), operator, &["Equal", "Exists"]);
+            if key.is_empty() && operator != "Exists" {
+                self.error(
+                    "invalid-toleration",
+                    &format!("{path}.operator"),
+                    "a toleration without a key must have operator Exists (it tolerates every taint)".into(),
+                    "set the key of the taint, or `operator: Exists`",
+                );
+            }
+            if operator == "Exists" && !value.is_empty() {
+                self.error(
+                    "invalid-toleration",
+                    &format!("{path}.value"),
+                    format!("`{value}`: a toleration with operator Exists takes no value"),
+                    "remove the value, or use `operator: Equal`",
+                );
+            } else if let Err(why) = label_value(value) {
+                self.error(
+                    "invalid-toleration",
+                    &format!("{path}.value"),
+                    format!("`{value}` is not a valid taint value: {why}"),
+                    "taint values are label values",
+                );
+            }
+            if let Some(effect) = t.effect.as_deref().filter(|e| !e.is_empty()) {
+                self.one_of(
+                    &format!("{path}.effect"),
+                    effect,
+                    &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+                );
+            }
+            if let Some(seconds) = t.toleration_seconds {
+                if t.effect.as_deref() != Some("NoExecute") {
+                    self.error(
+                        "invalid-toleration",
+                        &format!("{path}.tolerationSeconds"),
+                        "tolerationSeconds applies only to `effect: NoExecute`".into(),
+                        "set `effect: NoExecute`, or remove tolerationSeconds",
+                    );
+                } else if seconds < 0 {
+                    self.warn(
+                        "toleration-negative-seconds",
+                        &format!("{path}.tolerationSeconds"),
+                        format!("tolerationSeconds {seconds} evicts the pod at once, as 0 does"),
+                        "use 0 to say so, or the seconds the dnode may stay on a tainted node",
+                    );
+                }
+            }
+        }
+        tolerations
+    }
+
     pub(super) fn topology_key(&mut self, path: &str, key: Option<String>, default: &str) -> String {
         let key = key.unwrap_or_else(|| default.to_owned());
         if let Err(why) = qualified_name(&key) {
