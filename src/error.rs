@@ -127,8 +127,14 @@ impl Report {
     /// Human-readable text: each finding with its path, the source line and a caret.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        // Each source's lines, split once: a finding quotes its line by number.
+        let lines: Vec<(&str, Vec<&str>)> = self
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.text.lines().collect()))
+            .collect();
         for finding in &self.findings {
-            self.render_one(&mut out, finding);
+            Self::render_one(&mut out, finding, &lines);
         }
         if !self.findings.is_empty() {
             let _ = writeln!(
@@ -144,7 +150,7 @@ impl Report {
         out
     }
 
-    fn render_one(&self, out: &mut String, finding: &Finding) {
+    fn render_one(out: &mut String, finding: &Finding, lines: &[(&str, Vec<&str>)]) {
         let label = match finding.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -163,7 +169,8 @@ impl Report {
             Some(location @ Location { span: Some(span), .. }) => {
                 let Span { line, column, len } = *span;
                 let _ = writeln!(out, "  --> {}:{line}:{column}{at}", location.source);
-                if let Some(text) = self.source_line(&location.source, line) {
+                let source = lines.iter().find(|(name, _)| *name == location.source);
+                if let Some(text) = source.and_then(|(_, l)| l.get(line.checked_sub(1)?)).copied() {
                     let (text, column) = window(text, column);
                     let gutter = " ".repeat(line.to_string().len());
                     let width = len.min(text.chars().count().saturating_sub(column - 1)).clamp(1, 120);
@@ -186,11 +193,6 @@ impl Report {
             let _ = writeln!(out, "{} = help: {}", " ".repeat(gutter), tidy(help));
         }
         out.push('\n');
-    }
-
-    fn source_line(&self, name: &str, line: usize) -> Option<&str> {
-        let source = self.sources.iter().find(|s| s.name == name)?;
-        source.text.lines().nth(line.checked_sub(1)?)
     }
 }
 

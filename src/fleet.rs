@@ -298,22 +298,32 @@ impl Fleet {
                 reason: "it has no fleet kustomization; render the fleet with `tdgen render -f DIR --output-dir OUT`, or pass --allow-new for the fleet's first render".into(),
             });
         };
-        let mut diff = FleetDiff::default();
-        let mut current = Vec::new();
-        for member in &self.members {
-            let Ok((checked, _)) = &member.outcome else { continue };
-            let namespace = checked.valid.namespace.clone().unwrap_or_default();
-            let cluster = format!("{namespace}/{}", checked.valid.name);
-            let previous = if before.contains(&cluster) {
-                crate::diff::read_previous(&out.join(&cluster), false)?
+        let listed: std::collections::BTreeSet<&String> = before.iter().collect();
+        let valid: Vec<(String, &crate::ValidSpec)> = self
+            .members
+            .iter()
+            .filter_map(|member| member.outcome.as_ref().ok())
+            .map(|(checked, _)| {
+                let namespace = checked.valid.namespace.clone().unwrap_or_default();
+                (format!("{namespace}/{}", checked.valid.name), &checked.valid)
+            })
+            .collect();
+        // Reading the previous directories is most of the cost: spread over the cores.
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let reports = parallel(&valid, threads, |(cluster, spec)| {
+            let previous = if listed.contains(cluster) {
+                crate::diff::read_previous(&out.join(cluster), false)?
             } else {
                 Previous::default()
             };
-            diff.clusters
-                .push((cluster.clone(), crate::diff::diff(&previous, &checked.valid)));
-            current.push(cluster);
+            Ok::<_, Error>((cluster.clone(), crate::diff::diff(&previous, spec)))
+        });
+        let mut diff = FleetDiff::default();
+        for report in reports {
+            diff.clusters.push(report?);
         }
-        diff.removed = before.into_iter().filter(|c| !current.contains(c)).collect();
+        let current: std::collections::BTreeSet<&String> = valid.iter().map(|(c, _)| c).collect();
+        diff.removed = before.iter().filter(|c| !current.contains(c)).cloned().collect();
         Ok(diff)
     }
 }

@@ -40,6 +40,37 @@ pub struct Outcome {
     pub success: bool,
 }
 
+/// The most bytes the function reads (as for every input).
+pub const MAX_INPUT_BYTES: u64 = crate::input::MAX_INPUT_BYTES;
+
+/// The `apiVersion`s of a `ResourceList` tdgen reads.
+const READS: [&str; 3] = [
+    API_VERSION,
+    "config.kubernetes.io/v1beta1",
+    "config.kubernetes.io/v1alpha1",
+];
+
+/// Run tdgen over the bytes a KRM function reads on stdin. Whatever they are (too large, not
+/// UTF-8, not YAML), the answer is a `ResourceList`: an error is one of its `results`.
+pub fn run_bytes(input: &[u8]) -> Outcome {
+    let limit = MAX_INPUT_BYTES;
+    if input.len() as u64 > limit {
+        let message = format!(
+            "the input is larger than {} MiB; tdgen reads at most that much",
+            limit / (1024 * 1024)
+        );
+        return refused(API_VERSION, Vec::new(), vec![plain_error(&message)]);
+    }
+    match std::str::from_utf8(input) {
+        Ok(text) => run(text),
+        Err(e) => refused(
+            API_VERSION,
+            Vec::new(),
+            vec![plain_error(&format!("the input is not UTF-8 text ({e})"))],
+        ),
+    }
+}
+
 /// Run tdgen over one `ResourceList` text (YAML or JSON).
 pub fn run(input: &str) -> Outcome {
     let list = match crate::yaml::from_str::<Value>(input) {
@@ -59,20 +90,28 @@ pub fn run(input: &str) -> Outcome {
             );
         }
     };
-    let api_version = list
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or(API_VERSION)
-        .to_owned();
+    let written = list.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let api_version = if READS.contains(&written) { written } else { API_VERSION }.to_owned();
     let items = match list.get("items") {
         Some(Value::Array(items)) => items.clone(),
         None | Some(Value::Null) => Vec::new(),
         Some(_) => return refused(&api_version, Vec::new(), vec![plain_error("`items` is not a list")]),
     };
-    if list.get("kind").and_then(Value::as_str) != Some(KIND) {
-        let error =
-            plain_error("the input is not a ResourceList: tdgen krm reads a KRM function's input (kind: ResourceList)");
+    if list.get("kind").and_then(Value::as_str) != Some(KIND) || !READS.contains(&written) {
+        let error = plain_error(&format!(
+            "the input is not a ResourceList: tdgen krm reads a KRM function's input (apiVersion: {API_VERSION}, kind: {KIND}), not apiVersion `{written}`, kind `{}`",
+            list.get("kind").and_then(Value::as_str).unwrap_or_default()
+        ));
         return refused(&api_version, items, vec![error]);
+    }
+    let not_objects: Vec<Value> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !item.is_object())
+        .map(|(i, item)| plain_error(&format!("items[{i}] is {}, not a Kubernetes object", describe(item))))
+        .collect();
+    if !not_objects.is_empty() {
+        return refused(&api_version, items, not_objects);
     }
     let Some(config) = list.get("functionConfig").filter(|c| !c.is_null()) else {
         let error = plain_error(&format!(
@@ -89,10 +128,19 @@ pub fn run(input: &str) -> Outcome {
 fn generate(api_version: &str, items: Vec<Value>, config: &Value) -> Outcome {
     let subject = Subject::of(config);
     if config["apiVersion"] != spec::API_VERSION || config["kind"] != spec::KIND {
+        let what = if config.is_object() {
+            format!(
+                "apiVersion `{}`, kind `{}`",
+                text(&config["apiVersion"]),
+                text(&config["kind"])
+            )
+        } else {
+            describe(config)
+        };
         let error = json!({
             "message": format!(
-                "functionConfig is {} {}, not a tdgen spec (apiVersion: {}, kind: {})",
-                text(&config["apiVersion"]), text(&config["kind"]), spec::API_VERSION, spec::KIND
+                "functionConfig is {what}, not a tdgen spec (apiVersion: {}, kind: {})",
+                spec::API_VERSION, spec::KIND
             ),
             "severity": "error",
             "resourceRef": subject.reference,
@@ -109,10 +157,33 @@ fn generate(api_version: &str, items: Vec<Value>, config: &Value) -> Outcome {
     );
     match check(&request) {
         Ok(checked) => {
-            let results = checked.report.findings.iter().map(|f| subject.result(f)).collect();
-            let mut items = items;
-            let objects = render(&checked.valid).into_objects();
-            items.extend(objects.iter().map(|o| serde_json::to_value(o).unwrap_or(Value::Null)));
+            let mut results: Vec<Value> = checked.report.findings.iter().map(|f| subject.result(f)).collect();
+            let objects: Vec<Value> = render(&checked.valid)
+                .into_objects()
+                .iter()
+                .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+                .collect();
+            // The function owns what it generated on an earlier run (a package re-rendered):
+            // those items are replaced. Any other item with a generated object's identity is
+            // a collision the function refuses.
+            let namespace = checked.valid.namespace.as_deref();
+            let (_earlier, mut items): (Vec<Value>, Vec<Value>) = items
+                .into_iter()
+                .partition(|item| generated_by(item, &checked.valid.name, namespace));
+            for item in &items {
+                if let Some(object) = objects.iter().find(|o| identity(o) == identity(item)) {
+                    let (kind, name) = (text(&object["kind"]), text(&object["metadata"]["name"]));
+                    results.push(json!({
+                        "message": format!("the input already has {kind}/{name}, which this spec generates; remove it from the package, or rename the cluster (metadata.name)"),
+                        "severity": "error",
+                        "resourceRef": subject.reference,
+                    }));
+                }
+            }
+            if results.iter().any(|r| r["severity"] == "error") {
+                return refused(api_version, items, results);
+            }
+            items.extend(objects);
             answer(api_version, items, results, true)
         }
         Err(report) => {
@@ -188,6 +259,39 @@ fn without_orchestrator_annotations(config: &Value) -> Value {
         }
     }
     config
+}
+
+/// An object tdgen generated for cluster `name` in `namespace` (its managed-by and instance
+/// labels).
+fn generated_by(item: &Value, name: &str, namespace: Option<&str>) -> bool {
+    let labels = &item["metadata"]["labels"];
+    labels["app.kubernetes.io/managed-by"] == "tdgen"
+        && labels["app.kubernetes.io/instance"] == name
+        && item["metadata"]["namespace"].as_str() == namespace
+}
+
+/// What the API server tells objects apart by (the group, not the version, counts).
+fn identity(object: &Value) -> (String, String, String, String) {
+    let api_version = text(&object["apiVersion"]);
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group).to_owned();
+    (
+        group,
+        text(&object["kind"]),
+        text(&object["metadata"]["namespace"]),
+        text(&object["metadata"]["name"]),
+    )
+}
+
+/// A value that is not an object, in words.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) => format!("a string ({})", json!(s)),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
 }
 
 fn text(value: &Value) -> String {

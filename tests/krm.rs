@@ -167,6 +167,46 @@ fn inputs_that_are_not_a_function_call_are_refused_with_a_result() {
 }
 
 #[test]
+fn every_refused_input_is_answered_with_a_resource_list() {
+    let dir = format!("{ROOT}/tests/fixtures/krm/refused");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&dir).expect("cases") {
+        let path = entry.expect("entry").path();
+        let input = std::fs::read_to_string(&path).expect("case");
+        let says = input
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .expect("# expect:");
+        let outcome = tdgen::krm::run(&input);
+        assert!(!outcome.success, "{}", path.display());
+        let list = parse(&outcome.output);
+        assert_results_follow_the_schema(&list);
+        let messages: Vec<&str> = errors(&list).iter().filter_map(|r| r["message"].as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains(says)),
+            "{}: {messages:?}",
+            path.display()
+        );
+        cases += 1;
+    }
+    assert!(cases >= 4);
+    // Bytes that are not text, or too many of them, still get a ResourceList.
+    for input in [vec![0xff, 0xfe], vec![b'a'; tdgen::krm::MAX_INPUT_BYTES as usize + 1]] {
+        let list = parse(&tdgen::krm::run_bytes(&input).output);
+        assert_results_follow_the_schema(&list);
+        assert_eq!(errors(&list).len(), 1);
+    }
+    // A package rendered once and rendered again holds one copy of each object.
+    let once = tdgen::krm::run(&fixture("kpt-input.yaml"));
+    let mut again = parse(&once.output);
+    again["functionConfig"] = parse(&fixture("kpt-input.yaml"))["functionConfig"].clone();
+    let twice = tdgen::krm::run(&again.to_string());
+    assert!(twice.success, "{}", twice.output);
+    assert_eq!(parse(&twice.output)["items"], parse(&once.output)["items"]);
+}
+
+#[test]
 fn the_command_speaks_the_protocol_on_its_streams() {
     let run = |input: &str| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tdgen"))

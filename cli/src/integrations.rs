@@ -12,8 +12,14 @@ use crate::output::{Failure, err, out};
 /// `tdgen krm`: a `ResourceList` on stdin, a `ResourceList` on stdout; exit 1 when the spec is
 /// refused (the reasons are the list's `results`, and a summary goes to stderr).
 pub fn krm() -> Result<(), Failure> {
-    let input = tdgen::read_limited(Path::new("-"))?;
-    let outcome = tdgen::krm::run(&input);
+    // Raw bytes, one past the cap: the function answers a ResourceList whatever they are.
+    let mut input = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::io::stdin().lock(), tdgen::krm::MAX_INPUT_BYTES + 1),
+        &mut input,
+    )
+    .context("reading the ResourceList on stdin")?;
+    let outcome = tdgen::krm::run_bytes(&input);
     out(&outcome.output)?;
     if outcome.success {
         Ok(())

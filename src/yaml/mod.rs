@@ -104,22 +104,34 @@ pub(crate) fn to_stream<T: Serialize>(values: &[T]) -> Result<String, String> {
     write::to_stream(values).map_err(|e| e.to_string())
 }
 
+/// What the reader may spend on one input: enough nodes and events for any text under the
+/// 4 MiB input cap written without aliases (each node takes at least a byte), and few aliases,
+/// which no spec or render needs and which would otherwise multiply a small text's cost.
+fn budget() -> Option<serde_saphyr::Budget> {
+    serde_saphyr::budget! {
+        max_nodes: 4 * 1024 * 1024,
+        max_events: 9 * 512 * 1024,
+        max_aliases: 1_000,
+        max_recorded_anchor_events: 100_000,
+    }
+}
+
 /// Read a `---`-separated stream of documents.
 pub(crate) fn from_multiple<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! { with_snippet: false, budget: budget() };
     serde_saphyr::from_multiple_with_options(text, options).map_err(|e| e.to_string())
 }
 
 /// Read one typed document.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, ReadError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! { with_snippet: false, budget: budget() };
     serde_saphyr::from_str_with_options(text, options).map_err(|e| read_error(&e))
 }
 
 /// Read one typed document, and say whether the text had keys the type does not (serde skips
 /// them; this notices, at no cost when there are none).
 pub(crate) fn from_str_noting_unknown<T: DeserializeOwned>(text: &str) -> Result<(T, bool), ReadError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! { with_snippet: false, budget: budget() };
     let mut unknown = false;
     let value = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
         serde_ignored::deserialize(de, |_| unknown = true)
@@ -148,12 +160,19 @@ fn strip_position(message: &str) -> String {
     {
         text = after;
     }
-    if let Some(at) = text.rfind(" at line ")
+    // The first position is the error's own; later ones (`(defined at …) (used at …)`) go with it.
+    if let Some(at) = text.find(" at line ")
         && text[at..].contains(", column ")
     {
         text = &text[..at];
     }
-    text.to_owned()
+    match text.strip_prefix("budget breached: ") {
+        Some(limit) => format!(
+            "the text is larger than tdgen reads once its anchors and aliases are expanded ({}); write the values out, or split the input",
+            limit.split(" {").next().unwrap_or(limit)
+        ),
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]

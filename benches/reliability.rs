@@ -1,0 +1,100 @@
+//! Hostile and huge inputs, the goals of the reliability work: the cost stays linear in the
+//! input and in the findings. Goals (on the CI machine's two cores): 40,000 findings in at most
+//! 1 s; a 0.5 KB alias bomb refused at once; a 10,000-spec fleet checked and rendered in at
+//! most 4 s; a 10,000-cluster fleet diffed against its tree in at most 5 s. Memory is measured
+//! on the binary (`/usr/bin/time -v tdgen …`), as the manual's performance page says.
+
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn spec(body: &str) -> String {
+    format!("apiVersion: tdgen/v1\nkind: TDengineCluster\n{body}")
+}
+
+/// `count` unknown keys under `spec:`, each a finding.
+fn unknown_keys(count: usize) -> String {
+    let keys: String = (0..count).map(|i| format!("  k{i}: 1\n")).collect();
+    spec(&format!("spec:\n  dnodes: 3\n{keys}"))
+}
+
+/// Ten anchors, each a list of nine aliases of the one before: 9^9 nodes once expanded.
+fn alias_bomb() -> String {
+    let mut text = String::from("x0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let aliases = vec![format!("*a{}", i - 1); 9].join(", ");
+        text.push_str(&format!("x{i}: &a{i} [{aliases}]\n"));
+    }
+    spec(&text)
+}
+
+fn extra_volumes(count: usize) -> String {
+    let volumes: String = (0..count)
+        .map(|i| format!("  - {{name: v{i}, emptyDir: {{}}}}\n"))
+        .collect();
+    spec(&format!("spec:\n  extraVolumes:\n{volumes}"))
+}
+
+/// `count` specs under `dir/clusters`, 50 namespaces.
+fn fleet_specs(dir: &Path, count: usize) -> PathBuf {
+    let clusters = dir.join("clusters");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(&clusters).expect("clusters");
+    for i in 0..count {
+        let body = format!(
+            "metadata: {{name: c{i}, namespace: ns{}}}\nspec: {{preset: dev}}\n",
+            i % 50
+        );
+        std::fs::write(clusters.join(format!("c{i:05}.yaml")), spec(&body)).expect("a spec");
+    }
+    clusters
+}
+
+fn check(text: &str) -> usize {
+    let request = tdgen::Request::from_text("bench.yaml", text);
+    match tdgen::check(&request) {
+        Ok(checked) => tdgen::render(&checked.valid).objects().len(),
+        Err(report) => report.render().len(),
+    }
+}
+
+fn hostile(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hostile inputs");
+    group.sample_size(10);
+    let findings = unknown_keys(40_000);
+    group.bench_function("40,000 unknown keys, every finding rendered", |b| {
+        b.iter(|| check(&findings))
+    });
+    let bomb = alias_bomb();
+    group.bench_function("alias bomb (9^9 nodes)", |b| b.iter(|| check(&bomb)));
+    let volumes = extra_volumes(20_000);
+    group.bench_function("20,000 extraVolumes, checked and rendered", |b| {
+        b.iter(|| check(&volumes))
+    });
+    group.finish();
+}
+
+fn fleets(c: &mut Criterion) {
+    let work = std::env::temp_dir().join(format!("tdgen-reliability-bench-{}", std::process::id()));
+    let specs = fleet_specs(&work, 10_000);
+    let out = work.join("out");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let checked = || {
+        let files = tdgen::fleet::discover(&specs).expect("specs");
+        let requests = tdgen::fleet::read(&files, &tdgen::Request::default()).expect("read");
+        tdgen::fleet::check_fleet(&requests, threads)
+    };
+    checked().write_dir(&out).expect("the tree");
+    let mut group = c.benchmark_group("10,000-cluster fleet");
+    group.sample_size(10);
+    group.bench_function("read, check and render", |b| b.iter(|| checked().members.len()));
+    let fleet = checked();
+    group.bench_function("diff against its tree", |b| {
+        b.iter(|| fleet.diff(&out, false).expect("diff").clusters.len())
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+criterion_group!(benches, hostile, fleets);
+criterion_main!(benches);
