@@ -15,12 +15,23 @@ fn explains_fqdns_mnodes_tolerance_storage_and_clients() {
         "dnode 2  td-2.td.tsdb.svc.cluster.local:6030  mnode",
         "First endpoint (TAOS_FIRST_EP): td-0.td.tsdb.svc.cluster.local:6030",
         "REPLICA 3 databases: 1 dnode",
-        "Storage requested: 44Gi (4 × (10Gi data + 1Gi logs)",
+        "Storage requested: 44Gi (4 × (10Gi data on standard + 1Gi logs on the cluster's default StorageClass))",
         "taos -h td-0.td.tsdb.svc.cluster.local -P 6030",
         "http://td-client.tsdb.svc.cluster.local:6041/rest/sql",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }
+}
+
+#[test]
+fn each_volume_is_said_with_its_own_storage_class() {
+    let text = explain("spec: {preset: production, storage: {data: {storageClassName: fast}}}");
+    assert!(
+        text.contains("(3 × (100Gi data on fast + 10Gi logs on the cluster's default StorageClass))"),
+        "the log claim names no class, so it gets the default: {text}"
+    );
+    let same = explain("spec: {storage: {data: {storageClassName: fast}, logs: {size: 1Gi, storageClassName: fast}}}");
+    assert!(same.contains("logs), fast)"), "{same}");
 }
 
 #[test]

@@ -94,11 +94,20 @@ fn storage(spec: &ValidSpec) -> String {
     let per_dnode_data = bytes(&spec.data_size);
     let logs = spec.deploy.logs.as_ref().map(|(size, _)| bytes(size)).unwrap_or(0);
     let total = Quantity::from_bytes(i128::from(spec.dnodes) * (per_dnode_data + logs)).canonical();
-    let class = spec
-        .data_storage_class
-        .as_deref()
-        .unwrap_or("the cluster's default StorageClass");
+    let named = |class: Option<&str>| match class {
+        None => "the cluster's default StorageClass".to_owned(),
+        Some("") => "no StorageClass (pre-provisioned volumes)".to_owned(),
+        Some(class) => class.to_owned(),
+    };
+    let class = named(spec.data_storage_class.as_deref());
     match &spec.deploy.logs {
+        // Each claim template names its own class: say both when they differ.
+        Some((log_size, log_class)) if *log_class != spec.data_storage_class => format!(
+            "{total} ({} × ({} data on {class} + {log_size} logs on {}))",
+            spec.dnodes,
+            spec.data_size,
+            named(log_class.as_deref())
+        ),
         Some((log_size, _)) => format!(
             "{total} ({} × ({} data + {log_size} logs), {class})",
             spec.dnodes, spec.data_size

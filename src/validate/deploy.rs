@@ -129,6 +129,29 @@ impl Validator {
                 );
             }
         }
+        // Limits for both CPU and memory size the pods; requests below them (a preset's, kept
+        // when only the limits were changed) make them Burstable, evicted first under pressure.
+        let sized = ["cpu", "memory"].iter().all(|r| limits.contains_key(*r));
+        let below: Vec<String> = ["cpu", "memory"]
+            .iter()
+            // A resource without a request gets its limit as the request (Kubernetes' default).
+            .filter_map(|r| {
+                let (request, value) = requests.get(*r)?;
+                let (limit, bound) = limits.get(*r)?;
+                (value != bound).then(|| format!("{r} {request} < {limit}"))
+            })
+            .collect();
+        if sized && !below.is_empty() {
+            self.note(
+                "qos-burstable",
+                "spec.resources",
+                format!(
+                    "the dnodes get the Burstable QoS class, not Guaranteed: their requests are below their limits ({})",
+                    below.join(", ")
+                ),
+                "set spec.resources.requests equal to the limits for Guaranteed (the kubelet evicts Burstable pods first under memory pressure); a preset's requests stay when only the limits are set",
+            );
+        }
         let strip = |m: BTreeMap<String, (String, i128)>| m.into_iter().map(|(k, (v, _))| (k, v)).collect();
         (strip(requests), strip(limits))
     }
