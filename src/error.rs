@@ -98,7 +98,7 @@ impl Finding {
 }
 
 /// All findings of one run, with the texts they point into.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// Every finding, errors and warnings, in a stable order.
     pub findings: Vec<Finding>,
@@ -298,12 +298,28 @@ impl std::fmt::Display for Report {
     }
 }
 
+/// `{:?}` is the rendered findings, so that `fn main() -> Result<(), Box<dyn Error>>` (which
+/// prints its error with `{:?}`) shows a bad spec as `tdgen validate` does; `{:#?}` is the struct.
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            f.debug_struct("Report")
+                .field("findings", &self.findings)
+                .field("sources", &self.sources)
+                .finish()
+        } else {
+            f.write_str(self.render().trim_end())
+        }
+    }
+}
+
 /// A report is what [`crate::check`] fails with, so `?` takes it into any error type
 /// (`anyhow`, `Box<dyn Error>`); its message is every finding, rendered.
 impl std::error::Error for Report {}
 
-/// Everything the library can fail with.
-#[derive(Debug, thiserror::Error)]
+/// Everything the library can fail with. Its `{:?}` is its message (what a `main` returning
+/// `Box<dyn Error>` prints); `{:#?}` shows the variant and its fields.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The spec has errors; the report lists every finding, and so does the message.
@@ -363,6 +379,44 @@ pub enum Error {
         /// The serialiser's message.
         message: String,
     },
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !f.alternate() {
+            return std::fmt::Display::fmt(self, f);
+        }
+        match self {
+            Error::Invalid(report) => f.debug_tuple("Invalid").field(report).finish(),
+            Error::Io { path, error } => f.debug_struct("Io").field("path", path).field("error", error).finish(),
+            Error::TooLarge { path, limit } => f
+                .debug_struct("TooLarge")
+                .field("path", path)
+                .field("limit", limit)
+                .finish(),
+            Error::FileCollision { file, first, second } => f
+                .debug_struct("FileCollision")
+                .field("file", file)
+                .field("first", first)
+                .field("second", second)
+                .finish(),
+            Error::Output { path, reason } => f
+                .debug_struct("Output")
+                .field("path", path)
+                .field("reason", reason)
+                .finish(),
+            Error::Previous { path, reason } => f
+                .debug_struct("Previous")
+                .field("path", path)
+                .field("reason", reason)
+                .finish(),
+            Error::Serialize { what, message } => f
+                .debug_struct("Serialize")
+                .field("what", what)
+                .field("message", message)
+                .finish(),
+        }
+    }
 }
 
 impl From<Report> for Error {

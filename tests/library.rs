@@ -36,6 +36,38 @@ fn an_invalid_spec_error_prints_its_findings() {
     );
 }
 
+/// `fn main() -> Result<(), Box<dyn Error>>` prints its error with `{:?}`: a bad spec must show
+/// its findings there, not a struct dump; `{:#?}` still shows the structure.
+#[test]
+fn debug_output_is_the_findings_and_alternate_debug_the_structure() {
+    let report = tdgen::check(&invalid()).expect_err("dnodes: 0 is refused");
+    let boxed: Box<dyn std::error::Error> = Box::new(report.clone());
+    for (what, debug) in [
+        ("a Report", format!("{report:?}")),
+        ("a boxed Report", format!("{boxed:?}")),
+        ("Error::Invalid", format!("{:?}", tdgen::Error::from(report.clone()))),
+    ] {
+        assert!(
+            debug.contains("error[dnodes-range]") && debug.contains("cluster.yaml:"),
+            "{what}: {debug}"
+        );
+        assert!(
+            !debug.contains("findings:") && !debug.contains("Finding {"),
+            "{what}: {debug}"
+        );
+    }
+    let alternate = format!("{report:#?}");
+    assert!(
+        alternate.starts_with("Report {") && alternate.contains("findings:"),
+        "{alternate}"
+    );
+    let alternate = format!("{:#?}", tdgen::Error::from(report));
+    assert!(
+        alternate.starts_with("Invalid(") && alternate.contains("Report {"),
+        "{alternate}"
+    );
+}
+
 #[test]
 fn manifests_can_be_changed_before_they_are_written() {
     let mut manifests = render_preset("seed");

@@ -302,15 +302,8 @@ fn the_library_example_is_the_consumer_crate() {
         .expect("the manual shows a Rust example");
     let consumer = std::fs::read_to_string(Path::new(crate::support::ROOT).join("tests/consumer/src/main.rs"))
         .expect("tests/consumer/src/main.rs");
-    let between = consumer
-        .split("// README example begins\n")
-        .nth(1)
-        .and_then(|rest| rest.split("    // README example ends").next())
-        .expect("the consumer marks the example");
-    let code: String = between
-        .lines()
-        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
-        .collect();
+    // Everything after the crate's doc comment: a whole program, as a reader would paste it.
+    let (_, code) = consumer.split_once("\n\n").expect("a doc comment, then the program");
     assert_eq!(
         code, example.body,
         "{}'s Rust example and tests/consumer/src/main.rs differ",
