@@ -271,11 +271,10 @@ impl Fleet {
             .map(|c| out.join(c))
             .collect();
         let kustomization = fleet_kustomization(&listed, &dir::record(&records))?;
-        let top = dir::stage(out, &[(KUSTOMIZATION.into(), kustomization)])?;
-        for (relative, cluster) in listed.iter().zip(staged) {
-            written.clusters.push((out.join(relative), cluster.commit()?));
-        }
-        written.top = top.commit()?;
+        staged.push(dir::stage(out, &[(KUSTOMIZATION.into(), kustomization)])?);
+        let mut done = dir::commit_all(staged)?;
+        written.top = done.pop().unwrap_or_default();
+        written.clusters = listed.iter().map(|relative| out.join(relative)).zip(done).collect();
         Ok(written)
     }
 

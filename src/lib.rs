@@ -64,7 +64,7 @@ mod templates;
 mod validate;
 mod yaml;
 
-pub use emit::dir::Written;
+pub use emit::dir::{Written, remove_unfinished_files};
 pub use emit::{Manifest, Manifests, to_yaml_stream, to_yaml_string};
 pub use error::{Error, Finding, Report, Severity};
 pub use input::read_limited;

@@ -94,17 +94,8 @@ fn a_fleet_render_killed_at_any_instant_is_old_new_or_refused() {
     let mut outcomes = [0usize; 3];
     for attempt in 0..ATTEMPTS {
         let out = dir.join("out");
-        let _ = std::fs::remove_dir_all(&out);
-        copy_tree(&dir.join("old"), &out);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tdgen"))
-            .args(["render", "-f", "clusters", "--output-dir", "out"])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tdgen starts");
-        let share = 1.0 - f64::from(ATTEMPTS - attempt).powi(2) / f64::from(ATTEMPTS).powi(2);
-        std::thread::sleep(span.mul_f64(share * 1.2));
+        let mut child = render_over_old(dir, &out);
+        std::thread::sleep(instant(span, attempt, ATTEMPTS));
         let _ = child.kill();
         let _ = child.wait();
         let diff = tdgen(dir, &["diff", "-f", "clusters", "--previous", "out"]);
@@ -143,6 +134,81 @@ fn a_fleet_render_killed_at_any_instant_is_old_new_or_refused() {
         assert_eq!(tree(&out), new, "the next render is the new render");
     }
     eprintln!("old, new, refused: {outcomes:?}");
+}
+
+/// Start `render -f clusters --output-dir OUT` over a fresh copy of `DIR/old`.
+fn render_over_old(dir: &Path, out: &Path) -> std::process::Child {
+    let _ = std::fs::remove_dir_all(out);
+    copy_tree(&dir.join("old"), out);
+    Command::new(env!("CARGO_BIN_EXE_tdgen"))
+        .args(["render", "-f", "clusters", "--output-dir"])
+        .arg(out)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tdgen starts")
+}
+
+/// When to interrupt attempt `attempt` of `attempts`: spread over a whole render's time
+/// (`span`) and a little past it, the write phase (its end) most densely.
+fn instant(span: std::time::Duration, attempt: u32, attempts: u32) -> std::time::Duration {
+    let share = 1.0 - f64::from(attempts - attempt).powi(2) / f64::from(attempts).powi(2);
+    span.mul_f64(share * 1.2)
+}
+
+/// SIGINT, SIGTERM and SIGHUP (a user's ^C, a CI runner's timeout, a closed terminal) at any
+/// instant: tdgen removes its temporary files itself and the tree is wholly the old render or
+/// wholly the new one, with no later render needed; the process ends by that signal.
+#[test]
+fn a_fleet_render_interrupted_by_a_signal_leaves_the_old_or_the_new_tree() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let sandbox = Sandbox::new("reliability-signal", &[]);
+    let dir = &sandbox.dir;
+    fleet_specs(dir, 60, "3.3.6.13");
+    assert!(
+        tdgen(dir, &["render", "-f", "clusters", "--output-dir", "old"])
+            .status
+            .success()
+    );
+    fleet_specs(dir, 60, "3.3.6.14");
+    let started = std::time::Instant::now();
+    assert!(
+        tdgen(dir, &["render", "-f", "clusters", "--output-dir", "new"])
+            .status
+            .success()
+    );
+    let span = started.elapsed();
+    let (old, new) = (tree(&dir.join("old")), tree(&dir.join("new")));
+    const ATTEMPTS: u32 = 24;
+    let mut outcomes = [0usize; 2];
+    for attempt in 0..ATTEMPTS {
+        let (name, number) = [("INT", 2), ("TERM", 15), ("HUP", 1)][attempt as usize % 3];
+        let out = dir.join("out");
+        let mut child = render_over_old(dir, &out);
+        std::thread::sleep(instant(span, attempt, ATTEMPTS));
+        let sent = Command::new("kill")
+            .args(["-s", name, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        let status = child.wait().expect("tdgen ends");
+        assert!(
+            status.success() || status.signal() == Some(number) || !sent.success(),
+            "attempt {attempt}: SIG{name} ended tdgen with {status:?}"
+        );
+        assert_eq!(
+            temporaries(&out),
+            Vec::<String>::new(),
+            "attempt {attempt}: SIG{name} ({status:?}) left temporary files"
+        );
+        let now = tree(&out);
+        assert!(
+            now == old || now == new,
+            "attempt {attempt}: SIG{name} left a tree that is neither render"
+        );
+        outcomes[usize::from(now == new)] += 1;
+    }
+    eprintln!("old, new: {outcomes:?}");
 }
 
 fn copy_tree(from: &Path, to: &Path) {

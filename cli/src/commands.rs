@@ -271,6 +271,7 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
     let checked = checked(&args.input, &args.findings, Stream::Err)?;
     let manifests = tdgen::render(&checked.valid);
     if let Some(dir) = &args.output_dir {
+        crate::interrupt::clean_up_on_interrupt();
         let done = manifests.write_dir(dir).map_err(anyhow::Error::from)?;
         for path in &done.written {
             err(&format!("wrote {}\n", path.display()))?;

@@ -80,6 +80,7 @@ pub fn render(fleet: &Fleet, output_dir: Option<&Path>, json: bool) -> Result<()
     let Some(dir) = output_dir else {
         return out(&if json { fleet.to_json()? } else { fleet.to_yaml()? });
     };
+    crate::interrupt::clean_up_on_interrupt();
     let written = fleet.write_dir(dir)?;
     for (place, cluster) in &written.clusters {
         let mut line = format!("{}: {} written", place.display(), cluster.written.len());

@@ -39,7 +39,9 @@ pub fn install_plugin(root: Option<PathBuf>, command: Option<String>) -> Result<
         )
         .context("neither XDG_CONFIG_HOME nor HOME is set: give the plugin root with --dir")?,
     };
-    let path = tdgen::kustomize::install(&root, &plugin_command(command)?)?;
+    let command = plugin_command(command)?;
+    crate::interrupt::clean_up_on_interrupt();
+    let path = tdgen::kustomize::install(&root, &command)?;
     err(&format!(
         "wrote {}\nuse it with `kustomize build --enable-alpha-plugins` (or `kubectl kustomize --enable-alpha-plugins`) and a spec listed under `generators:`\n",
         path.display()

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod fleet;
 mod integrations;
+mod interrupt;
 mod output;
 
 fn main() -> std::process::ExitCode {

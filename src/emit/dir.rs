@@ -12,10 +12,14 @@
 //!   render ([`verify`]).
 //! - One render at a time: the directory is locked while it is written, and temporary files a
 //!   killed run left are removed by the next one.
+//! - A signal handler can call [`remove_unfinished_files`]: it removes this process's temporary
+//!   files, waiting for a commit under way to finish, so an interrupted render leaves the old
+//!   render or, if the renames had begun, the new one.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use sha2::{Digest as _, Sha256};
 
@@ -40,6 +44,48 @@ pub struct Written {
     pub unchanged: Vec<PathBuf>,
     /// Files tdgen had written before and no longer renders, removed.
     pub removed: Vec<PathBuf>,
+}
+
+/// Temporary files this process has written and not yet renamed or removed, and whether
+/// [`remove_unfinished_files`] has run. Held while a file is written aside and for the whole of a
+/// commit, so that a signal handler acts before or after them, never during.
+struct Unfinished {
+    paths: Vec<PathBuf>,
+    abandoned: bool,
+}
+
+static UNFINISHED: Mutex<Unfinished> = Mutex::new(Unfinished {
+    paths: Vec::new(),
+    abandoned: false,
+});
+
+fn unfinished() -> MutexGuard<'static, Unfinished> {
+    UNFINISHED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Unfinished {
+    fn forget(&mut self, temporary: &Path) {
+        self.paths.retain(|p| p != temporary);
+    }
+
+    fn refuse_if_abandoned(&self, path: &Path) -> Result<(), Error> {
+        if self.abandoned {
+            return Err(refuse(path, "not written: the render was interrupted"));
+        }
+        Ok(())
+    }
+}
+
+/// For a signal handler (`tdgen` calls it on SIGINT, SIGTERM and SIGHUP): remove every
+/// temporary file this process has written into an output directory and not yet renamed into
+/// place, and refuse any later write. A commit under way (the renames) finishes first, so each
+/// directory is left as the old render or the new one; a fleet is committed as one.
+pub fn remove_unfinished_files() {
+    let mut unfinished = unfinished();
+    for temporary in std::mem::take(&mut unfinished.paths) {
+        let _ = std::fs::remove_file(temporary);
+    }
+    unfinished.abandoned = true;
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -125,10 +171,47 @@ pub fn stage(dir: &Path, files: &[(String, String)]) -> Result<Staged, Error> {
     Ok(staged)
 }
 
+/// Commit every staged directory, in order, as one step for a signal handler
+/// ([`remove_unfinished_files`] waits for all of them).
+pub fn commit_all(staged: Vec<Staged>) -> Result<Vec<Written>, Error> {
+    let mut unfinished = unfinished();
+    let mut done = Vec::with_capacity(staged.len());
+    let mut staged = staged.into_iter();
+    for one in staged.by_ref() {
+        match one.commit_locked(&mut unfinished) {
+            Ok(written) => done.push(written),
+            Err(error) => {
+                // Discarded here: their Drop would wait for the lock this thread holds.
+                for mut left in staged {
+                    left.discard(&mut unfinished);
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(done)
+}
+
 impl Staged {
     /// Rename the files into place, remove the files tdgen no longer renders, then rename the
     /// record (the last file) into place.
-    pub fn commit(mut self) -> Result<Written, Error> {
+    pub fn commit(self) -> Result<Written, Error> {
+        self.commit_locked(&mut unfinished())
+    }
+
+    /// Remove the temporary files (the caller holds the registry's lock).
+    fn discard(&mut self, unfinished: &mut Unfinished) {
+        for (temporary, _) in std::mem::take(&mut self.renames) {
+            let _ = std::fs::remove_file(&temporary);
+            unfinished.forget(&temporary);
+        }
+    }
+
+    fn commit_locked(mut self, unfinished: &mut Unfinished) -> Result<Written, Error> {
+        if let Err(error) = unfinished.refuse_if_abandoned(&self.dir) {
+            self.discard(unfinished);
+            return Err(error);
+        }
         let record = self.dir.join(self.names.last().map(String::as_str).unwrap_or_default());
         let renames = std::mem::take(&mut self.renames);
         let (last, rest): (Vec<_>, Vec<_>) = renames.into_iter().partition(|(_, path)| *path == record);
@@ -143,6 +226,7 @@ impl Staged {
                     done.removed = prune(&self.dir, &self.names)?;
                 }
                 std::fs::rename(temporary, path).map_err(io(path))?;
+                unfinished.forget(temporary);
                 done.written.push(path.clone());
                 pending.next();
             }
@@ -151,16 +235,18 @@ impl Staged {
             }
             Ok(())
         })();
-        // Whatever was not renamed is removed by Drop.
+        // Whatever was not renamed is removed now, under the lock already held.
         self.renames = pending.collect();
+        self.discard(unfinished);
         result.map(|()| done)
     }
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        for (temporary, _) in &self.renames {
-            let _ = std::fs::remove_file(temporary);
+        // Committed or discarded, nothing is left (and the lock may be held by this thread).
+        if !self.renames.is_empty() {
+            self.discard(&mut unfinished());
         }
     }
 }
@@ -199,8 +285,10 @@ fn holds(path: &Path, text: &str) -> bool {
 }
 
 /// Write one file under a fresh temporary name (created exclusively: an existing path, a link
-/// included, is never opened).
+/// included, is never opened), registered for [`remove_unfinished_files`].
 fn write_aside(dir: &Path, name: &str, text: &str) -> Result<PathBuf, Error> {
+    let mut unfinished = unfinished();
+    unfinished.refuse_if_abandoned(&dir.join(name))?;
     for attempt in 0..16 {
         let temporary = dir.join(format!(".{name}{TEMPORARY}{}-{attempt}", std::process::id()));
         let mut file = match OpenOptions::new().write(true).create_new(true).open(&temporary) {
@@ -214,6 +302,7 @@ fn write_aside(dir: &Path, name: &str, text: &str) -> Result<PathBuf, Error> {
             let _ = std::fs::remove_file(&temporary);
             return Err(io(&temporary)(error));
         }
+        unfinished.paths.push(temporary.clone());
         return Ok(temporary);
     }
     Err(io(dir)(std::io::Error::new(
@@ -239,7 +328,9 @@ pub fn replace(path: &Path, text: &str, executable: bool) -> Result<(), Error> {
         ));
     }
     let temporary = write_aside(dir, name, text)?;
+    let mut unfinished = unfinished();
     let done = (|| {
+        unfinished.refuse_if_abandoned(path)?;
         #[cfg(unix)]
         if executable {
             use std::os::unix::fs::PermissionsExt as _;
@@ -252,6 +343,7 @@ pub fn replace(path: &Path, text: &str, executable: bool) -> Result<(), Error> {
     if done.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
+    unfinished.forget(&temporary);
     done
 }
 
