@@ -16,6 +16,7 @@
 //!   files, waiting for a commit under way to finish, so an interrupted render leaves the old
 //!   render or, if the renames had begun, the new one.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,12 +51,12 @@ pub struct Written {
 /// [`remove_unfinished_files`] has run. Held while a file is written aside and for the whole of a
 /// commit, so that a signal handler acts before or after them, never during.
 struct Unfinished {
-    paths: Vec<PathBuf>,
+    paths: BTreeSet<PathBuf>,
     abandoned: bool,
 }
 
 static UNFINISHED: Mutex<Unfinished> = Mutex::new(Unfinished {
-    paths: Vec::new(),
+    paths: BTreeSet::new(),
     abandoned: false,
 });
 
@@ -65,7 +66,7 @@ fn unfinished() -> MutexGuard<'static, Unfinished> {
 
 impl Unfinished {
     fn forget(&mut self, temporary: &Path) {
-        self.paths.retain(|p| p != temporary);
+        self.paths.remove(temporary);
     }
 
     fn refuse_if_abandoned(&self, path: &Path) -> Result<(), Error> {
@@ -302,7 +303,7 @@ fn write_aside(dir: &Path, name: &str, text: &str) -> Result<PathBuf, Error> {
             let _ = std::fs::remove_file(&temporary);
             return Err(io(&temporary)(error));
         }
-        unfinished.paths.push(temporary.clone());
+        unfinished.paths.insert(temporary.clone());
         return Ok(temporary);
     }
     Err(io(dir)(std::io::Error::new(
