@@ -74,21 +74,8 @@ fn cluster<'a>(files: &'a [(String, String)], prefix: &str) -> Vec<&'a (String, 
 fn a_fleet_render_killed_at_any_instant_is_old_new_or_refused() {
     let sandbox = Sandbox::new("reliability-kill", &[]);
     let dir = &sandbox.dir;
-    fleet_specs(dir, 60, "3.3.6.13");
-    assert!(
-        tdgen(dir, &["render", "-f", "clusters", "--output-dir", "old"])
-            .status
-            .success()
-    );
-    fleet_specs(dir, 60, "3.3.6.14");
-    let started = std::time::Instant::now();
-    assert!(
-        tdgen(dir, &["render", "-f", "clusters", "--output-dir", "new"])
-            .status
-            .success()
-    );
     // Kills spread over a whole render's time, the write phase (its end) most densely.
-    let span = started.elapsed();
+    let span = old_and_new_trees(dir);
     const ATTEMPTS: u32 = 30;
     let (old, new) = (tree(&dir.join("old")), tree(&dir.join("new")));
     let mut outcomes = [0usize; 3];
@@ -136,6 +123,19 @@ fn a_fleet_render_killed_at_any_instant_is_old_new_or_refused() {
     eprintln!("old, new, refused: {outcomes:?}");
 }
 
+/// A 60-cluster fleet rendered into `DIR/old`, then changed (another image tag) and rendered
+/// into `DIR/new`, `DIR/clusters` left as the new specs; how long the second render took.
+fn old_and_new_trees(dir: &Path) -> std::time::Duration {
+    fleet_specs(dir, 60, "3.3.6.13");
+    let old = tdgen(dir, &["render", "-f", "clusters", "--output-dir", "old"]);
+    assert!(old.status.success(), "{}", text(&old.stderr));
+    fleet_specs(dir, 60, "3.3.6.14");
+    let started = std::time::Instant::now();
+    let new = tdgen(dir, &["render", "-f", "clusters", "--output-dir", "new"]);
+    assert!(new.status.success(), "{}", text(&new.stderr));
+    started.elapsed()
+}
+
 /// Start `render -f clusters --output-dir OUT` over a fresh copy of `DIR/old`.
 fn render_over_old(dir: &Path, out: &Path) -> std::process::Child {
     let _ = std::fs::remove_dir_all(out);
@@ -165,20 +165,7 @@ fn a_fleet_render_interrupted_by_a_signal_leaves_the_old_or_the_new_tree() {
     use std::os::unix::process::ExitStatusExt as _;
     let sandbox = Sandbox::new("reliability-signal", &[]);
     let dir = &sandbox.dir;
-    fleet_specs(dir, 60, "3.3.6.13");
-    assert!(
-        tdgen(dir, &["render", "-f", "clusters", "--output-dir", "old"])
-            .status
-            .success()
-    );
-    fleet_specs(dir, 60, "3.3.6.14");
-    let started = std::time::Instant::now();
-    assert!(
-        tdgen(dir, &["render", "-f", "clusters", "--output-dir", "new"])
-            .status
-            .success()
-    );
-    let span = started.elapsed();
+    let span = old_and_new_trees(dir);
     let (old, new) = (tree(&dir.join("old")), tree(&dir.join("new")));
     const ATTEMPTS: u32 = 24;
     let mut outcomes = [0usize; 2];
