@@ -113,6 +113,12 @@ pub struct Backup {
 
 /// Where the backup PVC is mounted in the backup and restore pods.
 pub const BACKUP_DIR: &str = "/backup";
+/// How often the restore Job runs taosdump's import before it fails: taosdump gives up at once
+/// on a statement refused while a restarted dnode's vnodes elect leaders (realsys tier), and the
+/// import is safe to repeat.
+const RESTORE_ATTEMPTS: u32 = 5;
+/// Seconds between two import attempts: longer than a vnode election after a dnode restart.
+const RESTORE_PAUSE_SECONDS: u32 = 30;
 
 /// Names and labels of the mnode bootstrap Job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +243,8 @@ fn backup_plan(
         "databases": settings.databases.join(","),
         "keep": settings.keep,
         "dir": BACKUP_DIR,
+        "restore_attempts": RESTORE_ATTEMPTS,
+        "restore_pause": RESTORE_PAUSE_SECONDS,
     });
     Backup {
         name: format!("{}-backup", spec.name),
