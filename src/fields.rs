@@ -56,7 +56,7 @@ fn check(root: &Value, segments: &[String]) -> Option<(String, Vec<String>)> {
     let mut schema = root;
     let mut parent = String::new();
     for (i, segment) in segments.iter().enumerate() {
-        let object = resolve(root, schema)?;
+        let object = resolve(schema)?;
         if segment.starts_with('[') {
             schema = object.get("items")?;
         } else if let Some(next) = object.get("properties").and_then(|p| p.get(segment)) {
@@ -81,23 +81,197 @@ fn check(root: &Value, segments: &[String]) -> Option<(String, Vec<String>)> {
     None
 }
 
-/// Follow `$ref`s and unwrap `Option`'s `anyOf: [T, null]` to the object schema.
-fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> Option<&'a Value> {
+/// What the schema wants at `path` (`spec.storage`, `spec.tolerations[0]`), in words: its kind,
+/// its fields or choices, and the first sentence of its description; `None` for a path the
+/// schema does not describe.
+pub(crate) fn expected_shape(path: &str) -> Option<String> {
+    let segments = split_path(path)?;
+    let mut schema: &Value = &SCHEMA;
+    // A map's entries and a list's items are described by the map or list itself.
+    let mut described = None;
+    for segment in &segments {
+        let object = resolve(schema)?;
+        let parent = schema.get("description");
+        schema = if segment.starts_with('[') {
+            object.get("items")?
+        } else if let Some(next) = object.get("properties").and_then(|p| p.get(segment)) {
+            next
+        } else {
+            object.get("additionalProperties").filter(|a| a.is_object())?
+        };
+        described = schema.get("description").or(parent);
+    }
+    let about = described
+        .and_then(Value::as_str)
+        .map(first_sentence)
+        .filter(|d| !d.is_empty() && d.len() <= 100);
+    let shape = describe(schema, 0);
+    Some(match about {
+        Some(about) => format!("`{path}` is {shape} ({about})"),
+        None => format!("`{path}` is {shape}"),
+    })
+}
+
+/// A description's first sentence, without its full stop (`e.g.` and `i.e.` do not end one).
+fn first_sentence(description: &str) -> String {
+    let text = description.replace('\n', " ");
+    let mut end = text.len();
+    for (at, _) in text.match_indices(". ") {
+        if !text[..at].ends_with("e.g") && !text[..at].ends_with("i.e") {
+            end = at;
+            break;
+        }
+    }
+    text[..end].trim_end_matches('.').to_owned()
+}
+
+/// A path as the findings write it, back into the schema walk's segments (`[0]` for an index).
+fn split_path(path: &str) -> Option<Vec<String>> {
+    let mut segments = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('[') {
+            let end = after.find(']')?;
+            let inside = &after[..end];
+            if inside.starts_with('"') {
+                // A quoted key: the JSON string up to its closing quote (which may hold `]`).
+                let mut stream = serde_json::Deserializer::from_str(after).into_iter::<String>();
+                let key = stream.next()?.ok()?;
+                let used = stream.byte_offset();
+                segments.push(key);
+                rest = after.get(used..)?.strip_prefix(']')?;
+            } else {
+                segments.push(format!("[{inside}]"));
+                rest = &after[end + 1..];
+            }
+        } else {
+            let rest_plain = rest.strip_prefix('.').unwrap_or(rest);
+            let end = rest_plain.find(['.', '[']).unwrap_or(rest_plain.len());
+            segments.push(rest_plain[..end].to_owned());
+            rest = &rest_plain[end..];
+        }
+    }
+    Some(segments)
+}
+
+/// A schema in words: `a mapping with the fields data, logs`, `a list of mappings …`.
+fn describe(schema: &Value, depth: usize) -> String {
+    if schema.get("$ref").and_then(Value::as_str) == Some("#/$defs/io.k8s.apimachinery.pkg.api.resource.Quantity") {
+        return "a Kubernetes quantity such as `500m`, `2` or `4Gi`".into();
+    }
+    let Some(schema) = resolve_all(schema) else {
+        return "a value".into();
+    };
+    if let [one] = schema.as_slice() {
+        return describe_one(one, depth);
+    }
+    let kinds: Vec<String> = schema.iter().map(|s| describe_one(s, depth + 1)).collect();
+    kinds.join(" or ")
+}
+
+fn describe_one(schema: &Value, depth: usize) -> String {
+    if let Some(choices) = schema.get("enum").and_then(Value::as_array) {
+        let names: Vec<String> = choices
+            .iter()
+            .map(|c| c.as_str().map_or(c.to_string(), str::to_owned))
+            .collect();
+        return format!("one of {}", names.join(", "));
+    }
+    let kind = match schema.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(Value::Array(listed)) => {
+            let kinds: Vec<&str> = listed
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|k| *k != "null")
+                .collect();
+            if let [one] = kinds[..] {
+                one
+            } else {
+                // A whole number is a number: `a string, a number or a boolean`.
+                let words: Vec<&str> = kinds
+                    .iter()
+                    .filter(|k| !(**k == "integer" && kinds.contains(&"number")))
+                    .map(|k| match *k {
+                        "integer" => "a whole number",
+                        "number" => "a number",
+                        "boolean" => "a boolean",
+                        "object" => "a mapping",
+                        "array" => "a list",
+                        _ => "a string",
+                    })
+                    .collect();
+                return match words.split_last() {
+                    Some((last, [])) => (*last).to_owned(),
+                    Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                    None => "a value".into(),
+                };
+            }
+        }
+        _ if schema.get("properties").is_some() => "object",
+        _ => "",
+    };
+    match kind {
+        "object" => match schema.get("properties").and_then(Value::as_object) {
+            Some(fields) if depth == 0 => {
+                let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                format!("a mapping with the fields {}", names.join(", "))
+            }
+            _ => "a mapping".into(),
+        },
+        "array" => match schema.get("items") {
+            Some(items) if depth == 0 => format!("a list, each item {}", describe(items, depth)),
+            _ => "a list".into(),
+        },
+        "integer" => {
+            let bound = |key| schema.get(key).and_then(Value::as_i64);
+            match (bound("minimum"), bound("maximum")) {
+                (Some(low), Some(high)) => format!("a whole number from {low} to {high}"),
+                (Some(low), None) => format!("a whole number, at least {low}"),
+                (None, Some(high)) => format!("a whole number, at most {high}"),
+                (None, None) => "a whole number".into(),
+            }
+        }
+        "number" => "a number".into(),
+        "boolean" => "true or false".into(),
+        "string" => "a string".into(),
+        _ => "a value".into(),
+    }
+}
+
+/// The variants a schema allows after `$ref`s, `null` left out: one for most fields, several
+/// for an `anyOf` such as a number-or-string.
+fn resolve_all(schema: &Value) -> Option<Vec<&Value>> {
+    let mut schema = schema;
     for _ in 0..16 {
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let name = reference.strip_prefix("#/$defs/")?;
-            schema = root.get("$defs")?.get(name)?;
+            schema = SCHEMA.get("$defs")?.get(name)?;
         } else if let Some(variants) = schema
             .get("anyOf")
             .or_else(|| schema.get("oneOf"))
             .and_then(Value::as_array)
         {
-            schema = variants.iter().find(|v| v.get("type") != Some(&Value::from("null")))?;
+            let kept: Vec<&Value> = variants
+                .iter()
+                .filter(|v| v.get("type") != Some(&Value::from("null")))
+                .collect();
+            if let [one] = kept.as_slice() {
+                schema = one;
+            } else {
+                return Some(kept.into_iter().filter_map(resolve_all).flatten().collect());
+            }
         } else {
-            return Some(schema);
+            return Some(vec![schema]);
         }
     }
     None
+}
+
+/// Follow `$ref`s and unwrap `Option`'s `anyOf: [T, null]` to the object schema (the first
+/// variant of any other `anyOf`).
+fn resolve(schema: &Value) -> Option<&Value> {
+    resolve_all(schema)?.first().copied()
 }
 
 #[cfg(test)]
@@ -127,6 +301,27 @@ mod tests {
         );
         assert!(found[0].1.starts_with("did you mean `metadata`?"), "{}", found[0].1);
         assert!(found[1].1.starts_with("did you mean `size`?"), "{}", found[1].1);
+    }
+
+    #[test]
+    fn a_type_error_is_told_the_shape_the_schema_wants() {
+        let shape = |path| expected_shape(path).unwrap_or_default();
+        assert_eq!(
+            shape("spec.storage"),
+            "`spec.storage` is a mapping with the fields data, logs, retention (Persistent storage)"
+        );
+        assert!(
+            shape("spec.tolerations")
+                .starts_with("`spec.tolerations` is a list, each item a mapping with the fields effect, key, operator")
+        );
+        assert!(shape("spec.dnodes").starts_with("`spec.dnodes` is a whole number, at least 1 ("));
+        assert!(
+            shape("spec.config.supportVnodes")
+                .starts_with("`spec.config.supportVnodes` is a string, a number or a boolean (Any taos.cfg parameter")
+        );
+        assert!(shape("spec.resources.requests.cpu").contains("e.g. `{cpu: \"2\", memory: 8Gi}`"));
+        assert!(shape(r#"metadata.labels["a.b/c"]"#).starts_with(r#"`metadata.labels["a.b/c"]` is a string"#));
+        assert_eq!(expected_shape("spec.nothing"), None);
     }
 
     #[test]

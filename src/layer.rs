@@ -522,7 +522,11 @@ fn read_error_finding(error: &yaml::ReadError, path: &str, source: &Source, inde
         .with_help("keep one: other YAML tools silently keep the first or the last, so the intent is ambiguous"),
         yaml::ReadErrorKind::Type { expected } => {
             let message = type_message(expected, &written.unwrap_or_default());
-            Finding::error("invalid-value", path, message).with_help("see `tdgen schema` for every field's type")
+            let help = match crate::fields::expected_shape(path) {
+                Some(shape) => format!("{shape}; `tdgen schema` has every field's type"),
+                None => "see `tdgen schema` for every field's type".into(),
+            };
+            Finding::error("invalid-value", path, message).with_help(help)
         }
         yaml::ReadErrorKind::Choice { allowed } => {
             let written = written.unwrap_or_default();

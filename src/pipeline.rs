@@ -53,6 +53,39 @@ pub fn json_schema() -> schemars::Schema {
     crate::spec::json_schema()
 }
 
+/// The spec fields the starter template does not write (resources, anti-affinity, the
+/// password Secret, …) that the preset sets, as YAML lines indented under `spec:`, so the
+/// starter shows everything the preset decides.
+fn preset_extras(preset_spec: &serde_json::Value) -> String {
+    const IN_TEMPLATE: [&str; 11] = [
+        "image",
+        "dnodes",
+        "mnodes",
+        "timezone",
+        "clusterDomain",
+        "serverPort",
+        "service",
+        "storage",
+        "podManagementPolicy",
+        "probes",
+        "config",
+    ];
+    let Some(fields) = preset_spec.as_object() else {
+        return String::new();
+    };
+    let extras: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .filter(|(key, _)| !IN_TEMPLATE.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    if extras.is_empty() {
+        return String::new();
+    }
+    let text = crate::yaml::to_string(&extras).unwrap_or_default();
+    let lines: Vec<String> = text.lines().map(|line| format!("  {line}")).collect();
+    lines.join("\n")
+}
+
 /// A commented starter spec with the given preset's values filled in.
 pub fn starter_spec(preset: &str) -> Result<String, Error> {
     let checked = check(&Request {
@@ -60,6 +93,10 @@ pub fn starter_spec(preset: &str) -> Result<String, Error> {
         ..Request::default()
     })?;
     let v = &checked.valid;
+    let preset_spec = crate::preset::Preset::find(preset)
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p.values()).ok())
+        .and_then(|values| values.get("spec").cloned())
+        .unwrap_or_default();
     let context = serde_json::json!({
         "preset": preset,
         "name": v.name,
@@ -79,6 +116,9 @@ pub fn starter_spec(preset: &str) -> Result<String, Error> {
         "readiness": v.readiness_probe,
         "liveness": v.liveness_probe,
         "config": v.config,
+        "namespace": v.namespace,
+        "logs_size": preset_spec.pointer("/storage/logs/size"),
+        "preset_extras": preset_extras(&preset_spec),
     });
     crate::templates::render("init.yaml.j2", context)
 }

@@ -185,7 +185,42 @@ fn init_prints_a_starter_that_renders_like_its_preset() {
             "preset {}",
             preset.name
         );
+        // Nothing the preset decides is hidden: every value the preset sets is written in the
+        // starter, at the same place.
+        let written = &serde_saphyr::from_str::<serde_json::Value>(&starter).expect("the starter parses");
+        let values: serde_json::Value = serde_saphyr::from_str(preset.text).expect("the preset parses");
+        for (pointer, value) in leaves(&values, String::new()) {
+            let shown = written.pointer(&pointer).map(scalar_text);
+            assert_eq!(
+                shown.as_deref(),
+                Some(scalar_text(value).as_str()),
+                "preset {}: the starter does not show {pointer}\n{starter}",
+                preset.name
+            );
+        }
     }
+}
+
+/// Every scalar of a JSON value with its JSON pointer (list items by index).
+fn leaves(value: &serde_json::Value, at: String) -> Vec<(String, &serde_json::Value)> {
+    match value {
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(key, v)| leaves(v, format!("{at}/{key}")))
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| leaves(v, format!("{at}/{i}")))
+            .collect(),
+        scalar => vec![(at, scalar)],
+    }
+}
+
+/// A scalar as text, so `64` and `"64"` compare equal (the starter writes config values as
+/// strings).
+fn scalar_text(value: &serde_json::Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
 #[test]

@@ -220,6 +220,32 @@ fn a_refused_drop_stops_and_the_next_run_finishes_without_repeating_work() {
     }
 }
 
+/// kubectl's words when the API server refuses connections (the fake prints them as v1.37 does).
+const API_REFUSED: &str = "kubectl cannot list the pods in namespace ns: The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port? Check the kubeconfig";
+
+#[test]
+fn an_unreachable_api_server_stops_a_runbook_at_once_and_is_named() {
+    for shell in SHELLS {
+        // Before anything: one kubectl call, and the API server (not taosd) is named.
+        let cluster = five("api-down", shell);
+        cluster.sandbox.write("api-down", "");
+        let run = cluster.run(&scale_in_script(), &NS);
+        run.assert_stopped(1, API_REFUSED);
+        assert_eq!(run.calls.len(), 1, "{:?}", run.calls);
+        assert!(!run.log.contains("taosd did not answer"), "{}", run.log);
+        // Midway (after the first reads): stopped at the next failed read, not after a minute
+        // of asking taosd again, and nothing changed after it.
+        for after in [2, 4, 6] {
+            let cluster = five("api-down-midway", shell);
+            cluster.sandbox.write("api-down-after", &after.to_string());
+            let run = cluster.run(&scale_in_script(), &NS);
+            run.assert_stopped(1, API_REFUSED);
+            assert!(!run.log.contains("asking again (2/"), "{}", run.log);
+            assert_eq!(cluster.state("dnodes").lines().count(), 5, "{}", run.log);
+        }
+    }
+}
+
 #[test]
 fn transient_failures_midway_are_asked_again() {
     for shell in SHELLS {

@@ -85,7 +85,7 @@ impl Validator {
             retention: self.retention(storage.retention.unwrap_or_default(), kubernetes_minor),
             root_password: self.root_password(c.root_password.clone(), version),
             mnode_bootstrap: self.mnode_bootstrap(c.mnode_bootstrap.clone().unwrap_or_default(), mnodes),
-            backup: c.backup.clone().and_then(|backup| self.backup(backup, c, name)),
+            backup: c.backup.clone().and_then(|backup| self.backup(backup, c, name, dnodes)),
             extra_env: self.extra_env(
                 c.extra_env.clone().unwrap_or_default(),
                 super::container::config_variables(c),
@@ -282,7 +282,7 @@ impl Validator {
         (deleted, scaled)
     }
 
-    fn backup(&mut self, backup: spec::Backup, c: &ClusterSpec, name: &str) -> Option<BackupSettings> {
+    fn backup(&mut self, backup: spec::Backup, c: &ClusterSpec, name: &str, dnodes: u32) -> Option<BackupSettings> {
         let cron_job = format!("{name}-backup");
         if cron_job.len() > MAX_CRONJOB_NAME_LEN {
             self.error(
@@ -332,10 +332,19 @@ impl Validator {
         }
         let keep = self.bounded("spec.backup.keep", backup.keep, 7, 1, 1000);
         let storage = backup.storage.unwrap_or_default();
-        let (size, _) = self.size(
+        let (size, backup_bytes) = self.size(
             "spec.backup.storage.size",
             storage.size.as_deref().unwrap_or(defaults::BACKUP_SIZE),
         );
+        if let Some(backup_bytes) = backup_bytes {
+            // Pointed at the size when it is written, at the backup otherwise.
+            let path = if storage.size.is_some() {
+                "spec.backup.storage.size"
+            } else {
+                "spec.backup"
+            };
+            self.backup_room(path, c, dnodes, keep, backup_bytes);
+        }
         let storage_class = storage.storage_class_name.flatten();
         self.storage_class("spec.backup.storage.storageClassName", storage_class.as_deref());
         let data_class = c
@@ -372,6 +381,44 @@ impl Validator {
             storage_class,
             active_deadline_seconds,
         })
+    }
+
+    /// `keep` dumps must fit the backup volume: with the data volumes full and every database
+    /// at the highest replica ([`tdengine::MAX_REPLICA`]), one dump is at least the data
+    /// volumes together divided by it; TDengine compresses its own files, so a dump can be
+    /// larger still. Below that lower bound the newest backups are the ones that fail.
+    fn backup_room(&mut self, path: &str, c: &ClusterSpec, dnodes: u32, keep: i32, backup_bytes: i128) {
+        let data = c
+            .storage
+            .as_ref()
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.size.clone());
+        let Ok(data) = Quantity::parse(data.as_deref().unwrap_or(defaults::DATA_SIZE)) else {
+            return;
+        };
+        let data_bytes = data.ceil_units().saturating_mul(i128::from(dnodes));
+        let one_dump = data_bytes / i128::from(tdengine::MAX_REPLICA);
+        let needed = one_dump.saturating_mul(i128::from(keep));
+        if needed <= backup_bytes || data_bytes <= 0 {
+            return;
+        }
+        const GI: i128 = 1 << 30;
+        let whole_gi = |bytes: i128| Quantity::from_bytes((bytes + GI - 1) / GI * GI);
+        self.warn(
+            "backup-room",
+            path,
+            format!(
+                "the backup volume ({}) is smaller than {keep} dumps of full data volumes: {dnodes} × {} is {} of data, at least {} a dump even with every database REPLICA 3",
+                Quantity::from_bytes(backup_bytes),
+                data.canonical(),
+                Quantity::from_bytes(data_bytes),
+                whole_gi(one_dump),
+            ),
+            format!(
+                "set spec.backup.storage.size to at least {} (or lower spec.backup.keep): a dump holds every row once, uncompressed by TDengine, so it can be larger than this; a full volume fails the newest backup",
+                whole_gi(needed)
+            ),
+        );
     }
 
     fn mnode_bootstrap(&mut self, bootstrap: spec::MnodeBootstrap, mnodes: u32) -> Option<i64> {
