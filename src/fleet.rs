@@ -16,13 +16,17 @@ use crate::error::{Error, Finding, Report};
 use crate::layer::Request;
 use crate::pipeline::{Checked, check, render};
 
-/// One spec of a fleet: its file, and what checking and rendering it gave.
+/// One spec of a fleet: its file, and what checking it gave. Its manifests are rendered when
+/// they are written ([`Fleet::clusters`]), a cluster at a time, so a fleet of thousands holds
+/// one cluster's objects at once, not all of them.
 #[derive(Debug, Clone)]
 pub struct Member {
     /// The spec's file, as found under the fleet's directory.
     pub file: String,
-    /// The checked spec and its manifests, or every finding that refused it.
-    pub outcome: Result<(Checked, Manifests), Report>,
+    /// The checked spec, or every finding that refused it.
+    pub outcome: Result<Checked, Report>,
+    /// The kind and name of every object the spec renders (for the checks across clusters).
+    objects: Vec<(&'static str, String)>,
 }
 
 /// A checked fleet.
@@ -89,11 +93,16 @@ pub fn read(files: &[PathBuf], template: &Request) -> Result<Vec<Request>, Error
 pub fn check_fleet(requests: &[Request], threads: usize) -> Fleet {
     let members = parallel(requests, threads, |request| {
         let file = request.file.as_ref().map(|s| s.name.clone()).unwrap_or_default();
-        let outcome = check(request).map(|checked| {
-            let manifests = render(&checked.valid);
-            (checked, manifests)
-        });
-        Member { file, outcome }
+        let outcome = check(request);
+        let objects = match &outcome {
+            Ok(checked) => render(&checked.valid)
+                .objects()
+                .iter()
+                .map(|object| (object.kind(), object.name().to_owned()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Member { file, outcome, objects }
     });
     let conflicts = conflicts(&members);
     Fleet { members, conflicts }
@@ -133,7 +142,7 @@ fn conflicts(members: &[Member]) -> Vec<(String, Finding)> {
     let mut clusters: BTreeMap<(String, String), &str> = BTreeMap::new();
     let mut objects: BTreeMap<(String, &str, String), &str> = BTreeMap::new();
     for member in members {
-        let Ok((checked, manifests)) = &member.outcome else {
+        let Ok(checked) = &member.outcome else {
             continue;
         };
         let valid = &checked.valid;
@@ -165,8 +174,8 @@ fn conflicts(members: &[Member]) -> Vec<(String, Finding)> {
             ));
             continue;
         }
-        for object in manifests.objects() {
-            let key = (namespace.clone(), object.kind(), object.name().to_owned());
+        for (kind, name) in &member.objects {
+            let key = (namespace.clone(), *kind, name.clone());
             match objects.get(&key) {
                 Some(first) if *first != member.file => findings.push(at(
                     "metadata.name",
@@ -174,10 +183,7 @@ fn conflicts(members: &[Member]) -> Vec<(String, Finding)> {
                         "fleet-object-collision",
                         "metadata.name",
                         format!(
-                            "{} {}/{} is rendered for the cluster in {first} too: the two would overwrite each other",
-                            object.kind(),
-                            namespace,
-                            object.name()
+                            "{kind} {namespace}/{name} is rendered for the cluster in {first} too: the two would overwrite each other"
                         ),
                     )
                     .with_help("rename one cluster (metadata.name) or its Service (spec.service.name), or move it to another namespace"),
@@ -204,7 +210,7 @@ impl Fleet {
             .iter()
             .map(|member| {
                 let mut report = match &member.outcome {
-                    Ok((checked, _)) => checked.report.clone(),
+                    Ok(checked) => checked.report.clone(),
                     Err(report) => report.clone(),
                 };
                 let mine = self.conflicts.iter().filter(|(file, _)| *file == member.file);
@@ -214,34 +220,108 @@ impl Fleet {
             .collect()
     }
 
-    /// The rendered clusters: (namespace, name, manifests), in the fleet's order.
-    pub fn clusters(&self) -> impl Iterator<Item = (String, String, &Manifests)> {
+    /// The checked clusters: (namespace, name, spec), in the fleet's order.
+    fn valid(&self) -> impl Iterator<Item = (String, &crate::ValidSpec)> {
         self.members.iter().filter_map(|m| {
-            let (checked, manifests) = m.outcome.as_ref().ok()?;
-            let namespace = checked.valid.namespace.clone().unwrap_or_default();
-            Some((namespace, checked.valid.name.clone(), manifests))
+            let checked = m.outcome.as_ref().ok()?;
+            Some((checked.valid.namespace.clone().unwrap_or_default(), &checked.valid))
         })
     }
 
-    /// Every cluster's objects as one YAML stream.
+    /// The rendered clusters: (namespace, name, manifests), in the fleet's order, each rendered
+    /// as the iterator reaches it.
+    pub fn clusters(&self) -> impl Iterator<Item = (String, String, Manifests)> {
+        self.valid()
+            .map(|(namespace, valid)| (namespace, valid.name.clone(), render(valid)))
+    }
+
+    /// Every cluster's objects as one YAML stream (the text [`Fleet::write_yaml`] writes).
     pub fn to_yaml(&self) -> Result<String, Error> {
-        let objects: Vec<&crate::emit::Manifest> = self.clusters().flat_map(|(_, _, m)| m.objects()).collect();
-        Ok(crate::emit::framed(
-            &crate::emit::to_yaml_stream(&objects)?,
-            objects.len(),
-        ))
+        let mut text = String::new();
+        self.write_yaml(|chunk| {
+            text.push_str(chunk);
+            Ok::<(), Error>(())
+        })?;
+        Ok(text)
+    }
+
+    /// Every cluster's objects as one YAML stream, handed to `sink` in pieces, in order: the
+    /// clusters are rendered a batch at a time (in parallel), so memory stays at a batch's
+    /// size whatever the fleet's.
+    pub fn write_yaml<E: From<Error>>(&self, mut sink: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        sink(&format!("{}\n", dir::MARKER))?;
+        let mut count = 0;
+        self.in_batches(
+            |manifests| crate::emit::to_yaml_stream(manifests.objects()).map(|text| (text, manifests.objects().len())),
+            |(text, objects)| -> Result<(), E> {
+                if objects > 0 && count > 0 {
+                    sink("---\n")?;
+                }
+                count += objects;
+                sink(&text)
+            },
+        )?;
+        sink(&crate::emit::stream_end(count))
     }
 
     /// Every cluster's objects as one JSON `List`.
     pub fn to_json(&self) -> Result<String, Error> {
-        let objects: Vec<&crate::emit::Manifest> = self.clusters().flat_map(|(_, _, m)| m.objects()).collect();
-        let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": objects });
-        serde_json::to_string_pretty(&list)
-            .map(|text| format!("{text}\n"))
-            .map_err(|e| Error::Serialize {
-                what: "the fleet".into(),
-                message: e.to_string(),
-            })
+        let mut text = String::new();
+        self.write_json(|chunk| {
+            text.push_str(chunk);
+            Ok::<(), Error>(())
+        })?;
+        Ok(text)
+    }
+
+    /// Every cluster's objects as one JSON `List` (pretty, as `serde_json` writes the whole
+    /// list), handed to `sink` in pieces, a batch of clusters rendered at a time.
+    pub fn write_json<E: From<Error>>(&self, mut sink: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        sink("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [")?;
+        let mut count = 0;
+        self.in_batches(
+            |manifests| {
+                let mut items = Vec::new();
+                for object in manifests.objects() {
+                    // Through a `Value`, as every JSON tdgen writes (one serializer compiled).
+                    let json = serde_json::to_value(object)
+                        .and_then(|value| serde_json::to_string_pretty(&value))
+                        .map_err(|e| Error::Serialize {
+                        what: "the fleet".into(),
+                        message: e.to_string(),
+                    })?;
+                    // An item of the list's `items`, indented as the whole list would be.
+                    items.push(json.lines().map(|line| format!("\n    {line}")).collect::<String>());
+                }
+                Ok(items)
+            },
+            |items| -> Result<(), E> {
+                for item in items {
+                    sink(if count == 0 { "" } else { "," })?;
+                    sink(&item)?;
+                    count += 1;
+                }
+                Ok(())
+            },
+        )?;
+        sink(if count == 0 { "]\n}\n" } else { "\n  ]\n}\n" })
+    }
+
+    /// Render the clusters a batch at a time on every core, turn each into a piece with
+    /// `piece`, and hand the pieces to `take` in the fleet's order.
+    fn in_batches<P: Send, E: From<Error>>(
+        &self,
+        piece: impl Fn(&Manifests) -> Result<P, Error> + Sync,
+        mut take: impl FnMut(P) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let valid: Vec<&crate::ValidSpec> = self.valid().map(|(_, v)| v).collect();
+        for batch in valid.chunks(BATCH) {
+            for result in parallel(batch, threads, |valid| piece(&render(valid))) {
+                take(result?)?;
+            }
+        }
+        Ok(())
     }
 
     /// Write every cluster to `out/<namespace>/<name>/` (as `tdgen render --output-dir` writes
@@ -256,18 +336,20 @@ impl Fleet {
         let mut records = Vec::new();
         // Every cluster's files are written aside before any is renamed into place: a full
         // disk leaves the whole tree as it was.
-        for (namespace, name, manifests) in self.clusters() {
-            let relative = format!("{namespace}/{name}");
-            let files = manifests.files()?;
+        let mut places = self.valid().map(|(namespace, valid)| format!("{namespace}/{}", valid.name));
+        self.in_batches(Manifests::files, |files| -> Result<(), Error> {
+            let relative = places.next().unwrap_or_default();
             if let Some((_, kustomization)) = files.last() {
                 records.push((format!("{relative}/{KUSTOMIZATION}"), kustomization.clone()));
             }
             staged.push(dir::stage(&out.join(&relative), &files)?);
             listed.push(relative);
-        }
+            Ok(())
+        })?;
+        let current: std::collections::BTreeSet<&String> = listed.iter().collect();
         written.stale = previous_clusters(out)?
             .into_iter()
-            .filter(|c| !listed.contains(c))
+            .filter(|c| !current.contains(c))
             .map(|c| out.join(c))
             .collect();
         let kustomization = fleet_kustomization(&listed, &dir::record(&records))?;
@@ -299,13 +381,8 @@ impl Fleet {
         };
         let listed: std::collections::BTreeSet<&String> = before.iter().collect();
         let valid: Vec<(String, &crate::ValidSpec)> = self
-            .members
-            .iter()
-            .filter_map(|member| member.outcome.as_ref().ok())
-            .map(|(checked, _)| {
-                let namespace = checked.valid.namespace.clone().unwrap_or_default();
-                (format!("{namespace}/{}", checked.valid.name), &checked.valid)
-            })
+            .valid()
+            .map(|(namespace, valid)| (format!("{namespace}/{}", valid.name), valid))
             .collect();
         // Reading the previous directories is most of the cost: spread over the cores.
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -326,6 +403,10 @@ impl Fleet {
         Ok(diff)
     }
 }
+
+/// How many clusters are rendered at once when a fleet is written: enough to keep every core
+/// busy, few enough that memory stays far below the fleet's size.
+const BATCH: usize = 256;
 
 /// What [`Fleet::write_dir`] did.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::ops::Deref;
 
-use k8s_openapi::api::core::v1::{Affinity, EnvVar, Toleration, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{Affinity, EnvVar, Toleration, VolumeMount};
 use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
 
 use crate::spec::{AntiAffinityMode, ConfigMode, PodManagementPolicy, ProbeTiming, PullPolicy, SecurityProfile};
@@ -389,7 +389,7 @@ pub struct Deploy {
     /// Extra env.
     pub extra_env: Vec<EnvVar>,
     /// Extra volumes.
-    pub extra_volumes: Vec<Volume>,
+    pub extra_volumes: crate::spec::ExtraVolumes,
     /// Extra volume mounts.
     pub extra_volume_mounts: Vec<VolumeMount>,
     /// Whether the image's taos-check has `startup` / `service` modes.

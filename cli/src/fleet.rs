@@ -78,7 +78,9 @@ fn print(fleet: &Fleet, printing: &Printing) -> Result<(), Failure> {
 /// `render -f DIR`: one stream, or the fleet tree.
 pub fn render(fleet: &Fleet, output_dir: Option<&Path>, json: bool) -> Result<(), Failure> {
     let Some(dir) = output_dir else {
-        return out(&if json { fleet.to_json()? } else { fleet.to_yaml()? });
+        // Written as it is rendered, a batch of clusters at a time: a fleet of thousands never
+        // sits in memory whole.
+        return if json { fleet.write_json(out) } else { fleet.write_yaml(out) };
     };
     crate::interrupt::clean_up_on_interrupt();
     let written = fleet.write_dir(dir)?;

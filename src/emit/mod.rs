@@ -282,7 +282,12 @@ const END: &str = "# End of the render: ";
 
 /// A rendered stream of `count` objects between tdgen's marker line and its end line.
 pub(crate) fn framed(stream: &str, count: usize) -> String {
-    format!("{}\n{stream}{END}{count} objects.\n", dir::MARKER)
+    format!("{}\n{stream}{}", dir::MARKER, stream_end(count))
+}
+
+/// The line that ends a stream of `count` objects.
+pub(crate) fn stream_end(count: usize) -> String {
+    format!("{END}{count} objects.\n")
 }
 
 /// Whether a YAML stream tdgen wrote to stdout (starts with its marker) is whole: `Ok(None)`

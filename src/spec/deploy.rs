@@ -254,7 +254,8 @@ pub type Tolerations = Vec<Toleration>;
 pub type RawAffinity = Affinity;
 /// Extra environment variables, appended after tdgen's own.
 pub type ExtraEnv = Vec<EnvVar>;
-/// Extra pod volumes.
-pub type ExtraVolumes = Vec<K8sVolume>;
+/// Extra pod volumes. Shared, not copied, between the spec, its validated form and every
+/// clone of either: a Kubernetes `Volume` is over 3 KB, and a spec may list thousands.
+pub type ExtraVolumes = std::sync::Arc<[K8sVolume]>;
 /// Extra container volume mounts.
 pub type ExtraVolumeMounts = Vec<VolumeMount>;

@@ -145,7 +145,7 @@ impl Validator {
     }
 
     pub(super) fn volumes(&mut self, deploy: &Deploy) {
-        let mut names: Vec<&str> = Vec::new();
+        let mut names: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
         for (i, volume) in deploy.extra_volumes.iter().enumerate() {
             let path = format!("spec.extraVolumes[{i}].name");
             if let Err(why) = dns_label(&volume.name, 63) {
@@ -164,7 +164,7 @@ impl Validator {
                     format!("tdgen uses {}; pick another name", volumes::ALL.join(", ")),
                 );
             }
-            names.push(&volume.name);
+            names.insert(&volume.name);
         }
         for (i, mount) in deploy.extra_volume_mounts.iter().enumerate() {
             if !names.contains(&mount.name.as_str()) {
