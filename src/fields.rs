@@ -14,13 +14,20 @@ static SCHEMA: LazyLock<Value> =
 
 /// One finding per key that the spec does not have (keys below an unknown key are skipped).
 pub(crate) fn unknown_fields(source: &Source, index: &SourceIndex) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for (path, segments) in index.keys_with_segments() {
-        let Some((parent, allowed)) = check(&SCHEMA, segments) else {
-            continue;
-        };
+    let mut findings = crate::capped::Capped::default();
+    // In the order they are written, so the findings kept are the first ones in the text.
+    let mut unknown: Vec<_> = index
+        .keys_with_segments()
+        .filter_map(|(path, segments)| Some((index.key(path), path, segments, check(&SCHEMA, segments)?)))
+        .collect();
+    unknown.sort_by_key(|(span, ..)| span.map(|s| (s.line, s.column)));
+    for (_, path, segments, (parent, allowed)) in unknown {
         let Some(field) = segments.last() else { continue };
-        let mut allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        if !findings.wants("unknown-field") {
+            findings.left_out(crate::error::Severity::Error, "unknown-field", path);
+            continue;
+        }
+        let mut allowed: Vec<&str> = allowed.keys().map(String::as_str).collect();
         allowed.sort_unstable();
         let place = if parent.is_empty() {
             "the top level".to_owned()
@@ -47,12 +54,13 @@ pub(crate) fn unknown_fields(source: &Source, index: &SourceIndex) -> Vec<Findin
             ..Finding::error("unknown-field", path, format!("unknown field `{field}`")).with_help(help)
         });
     }
-    findings
+    findings.finish()
 }
 
-/// Walk `segments` down the schema. `Some((parent path, allowed names))` when the last segment
-/// is a field its parent object does not have; `None` when it is known or not checkable here.
-fn check(root: &Value, segments: &[String]) -> Option<(String, Vec<String>)> {
+/// Walk `segments` down the schema. `Some((parent path, the parent's fields))` when the last
+/// segment is a field its parent object does not have; `None` when it is known or not
+/// checkable here.
+fn check<'a>(root: &'a Value, segments: &[String]) -> Option<(String, &'a serde_json::Map<String, Value>)> {
     let mut schema = root;
     let mut parent = String::new();
     for (i, segment) in segments.iter().enumerate() {
@@ -65,8 +73,7 @@ fn check(root: &Value, segments: &[String]) -> Option<(String, Vec<String>)> {
             match object.get("additionalProperties") {
                 Some(Value::Bool(false)) | None if object.get("properties").is_some() => {
                     let last = i + 1 == segments.len();
-                    let names = object["properties"].as_object()?.keys().cloned().collect();
-                    return last.then_some((parent, names));
+                    return last.then_some((parent, object["properties"].as_object()?));
                 }
                 Some(additional @ Value::Object(_)) => schema = additional,
                 _ => return None,

@@ -287,9 +287,9 @@ impl Fleet {
                     let json = serde_json::to_value(object)
                         .and_then(|value| serde_json::to_string_pretty(&value))
                         .map_err(|e| Error::Serialize {
-                        what: "the fleet".into(),
-                        message: e.to_string(),
-                    })?;
+                            what: "the fleet".into(),
+                            message: e.to_string(),
+                        })?;
                     // An item of the list's `items`, indented as the whole list would be.
                     items.push(json.lines().map(|line| format!("\n    {line}")).collect::<String>());
                 }
@@ -336,7 +336,9 @@ impl Fleet {
         let mut records = Vec::new();
         // Every cluster's files are written aside before any is renamed into place: a full
         // disk leaves the whole tree as it was.
-        let mut places = self.valid().map(|(namespace, valid)| format!("{namespace}/{}", valid.name));
+        let mut places = self
+            .valid()
+            .map(|(namespace, valid)| format!("{namespace}/{}", valid.name));
         self.in_batches(Manifests::files, |files| -> Result<(), Error> {
             let relative = places.next().unwrap_or_default();
             if let Some((_, kustomization)) = files.last() {

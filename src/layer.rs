@@ -298,6 +298,10 @@ impl Layer {
 
 /// The deepest nesting a spec can need (the Kubernetes types inside it included).
 const MAX_DEPTH: usize = 32;
+/// The most YAML values (scalars, mappings, lists) one layer may hold. The production preset
+/// holds about 100; at this bound the costliest shape (a list of Kubernetes volumes, 3 KB each
+/// once read, and again in the StatefulSet) still renders in under 200 MB.
+const MAX_NODES: usize = 75_000;
 /// The most unreadable values one layer reports before giving up on it.
 const MAX_UNREADABLE: usize = 64;
 
@@ -307,6 +311,18 @@ const MAX_UNREADABLE: usize = 64;
 /// value of the wrong type is reported and left unset, and the rest is read on, so that every
 /// other field is still checked.
 fn read_layer(source: Source, kind: LayerKind, findings: &mut Vec<Finding>) -> Option<Layer> {
+    if let (nodes, Some(at)) = crate::source::count_nodes(&source.text, MAX_NODES) {
+        findings.push(Finding {
+            location: located(&source, kind, at),
+            ..Finding::error(
+                "too-many-nodes",
+                "",
+                format!("the text holds more than {MAX_NODES} YAML values (value {nodes} is here); no cluster spec needs a tenth of that"),
+            )
+            .with_help("this is not a tdgen spec, or a generated list ran away: tdgen reads at most this many so every input is checked in bounded time and memory")
+        });
+        return None;
+    }
     if let Ok((spec, false)) = yaml::from_str_noting_unknown::<Spec>(&source.text) {
         return Some(finish_layer(source, OnceLock::new(), spec, Vec::new(), kind, findings));
     }

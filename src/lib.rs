@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! tdengine                                      (every TDengine fact, with its source)
-//! source  error  suggest  quantity  yaml  input  templates          (foundations)
+//! source  error  capped  suggest  quantity  yaml  input  templates  (foundations)
 //! spec  preset  fields  layer                   (reading the input)
 //! model  validate                               (the validated model, and the rules that make it)
 //! blueprint  emit  build  pipeline              (deriving, the manifests, the whole run)
@@ -41,6 +41,7 @@
 
 mod blueprint;
 mod build;
+mod capped;
 pub mod diff;
 mod emit;
 mod error;

@@ -28,6 +28,8 @@ pub fn check(request: &Request) -> Result<Checked, Report> {
     let reading_failed = findings.iter().any(Finding::is_error);
     let validation = validate(&loaded.spec);
     findings.extend(validation.findings.into_iter().filter(|f| !loaded.about_unreadable(f)));
+    // Before any is located or rendered: those steps cost per finding.
+    let mut findings = crate::capped::cap(findings);
     findings.sort_by_key(|f| f.severity);
     let mut report = loaded.report(findings);
     report.sources = sources;

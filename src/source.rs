@@ -289,6 +289,31 @@ impl SourceIndex {
     }
 }
 
+/// The number of YAML nodes (scalars, aliases, mappings, lists) in `text`, counting stops once
+/// past `limit`; with the place of the node that went past it. One pass of the parser, nothing
+/// kept: a text is measured before anything is built from it.
+pub(crate) fn count_nodes(text: &str, limit: usize) -> (usize, Option<Span>) {
+    let mut nodes = 0;
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { break };
+        if matches!(
+            event,
+            Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..)
+        ) {
+            nodes += 1;
+            if nodes > limit {
+                let here = Span {
+                    line: span.start.line(),
+                    column: span.start.col() + 1,
+                    len: 1,
+                };
+                return (nodes, Some(here));
+            }
+        }
+    }
+    (nodes, None)
+}
+
 /// The node that starts now, consuming the parent's pending key or list slot.
 fn next_node(stack: &mut [Frame]) -> Node {
     match stack.last_mut() {

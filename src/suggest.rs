@@ -10,10 +10,15 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         return None;
     }
     let lowered = input.to_ascii_lowercase();
+    let characters = input.chars().count();
+    let allowed = |c: &str| (c.len().max(input.len()) / 3).max(1);
     candidates
         .into_iter()
+        // The distance is at least the difference in length: most names are ruled out
+        // without computing it.
+        .filter(|c| c.chars().count().abs_diff(characters) <= allowed(c))
         .map(|c| (strsim::levenshtein(&lowered, &c.to_ascii_lowercase()), c))
-        .filter(|(distance, c)| *distance <= (c.len().max(input.len()) / 3).max(1))
+        .filter(|(distance, c)| *distance <= allowed(c))
         .min_by_key(|(distance, c)| (*distance, *c))
         .map(|(_, c)| c)
 }

@@ -9,7 +9,15 @@ use tdgen::Request;
 use crate::support::spec;
 
 /// Codes that no spec file can trigger, with the test that covers each instead.
-const COVERED_ELSEWHERE: [(&str, &str); 5] = [
+const COVERED_ELSEWHERE: [(&str, &str); 7] = [
+    (
+        "too-many-nodes",
+        "diagnostics::huge_inputs_are_refused_and_findings_counted",
+    ),
+    (
+        "more-findings",
+        "diagnostics::huge_inputs_are_refused_and_findings_counted",
+    ),
     (
         "root-password-strength",
         "production::a_password_secret_gets_the_notes_its_version_needs",
@@ -95,6 +103,43 @@ fn the_corpus_is_large_and_every_documented_code_is_exercised() {
         undocumented.is_empty(),
         "codes missing from the table of docs/src/validation.md: {undocumented:?}"
     );
+}
+
+#[test]
+fn huge_inputs_are_refused_and_findings_counted() {
+    // Over 75,000 YAML values: refused before anything is built, with the place it went over.
+    let keys: String = (0..40_000).map(|i| format!("  k{i}: 1\n")).collect();
+    let report = report_for("s.yaml", &spec(&format!("spec:\n{keys}")));
+    let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["too-many-nodes"], "{report}");
+    let span = report.findings[0]
+        .location
+        .as_ref()
+        .and_then(|l| l.span)
+        .expect("a place");
+    // Seven values up to `spec:`, two a line after it: value 75,001 is the one on line 37,500.
+    assert_eq!(span.line, 37_500, "{report}");
+    // Under the bound, each code's first 1,000 findings are kept and the rest counted exactly.
+    for (unknown, more) in [(1_000, 0), (1_001, 1), (37_000, 36_000)] {
+        let keys: String = (0..unknown).map(|i| format!("  k{i}: 1\n")).collect();
+        let report = report_for("s.yaml", &spec(&format!("spec:\n{keys}")));
+        let shown = report.findings.iter().filter(|f| f.code == "unknown-field").count();
+        assert_eq!(shown, 1_000, "{unknown} unknown keys");
+        let counted: Vec<&tdgen::Finding> = report.findings.iter().filter(|f| f.code == "more-findings").collect();
+        if more == 0 {
+            assert!(counted.is_empty(), "{counted:?}");
+        } else {
+            assert_eq!(counted.len(), 1);
+            assert!(
+                counted[0]
+                    .message
+                    .starts_with(&format!("{more} more `unknown-field` findings")),
+                "{}",
+                counted[0].message
+            );
+            assert_eq!(counted[0].path, "spec.k1000");
+        }
+    }
 }
 
 #[test]

@@ -240,7 +240,10 @@ fn a_fleet_streamed_in_batches_is_the_whole_stream_and_list_written_at_once() {
     let requests: Vec<tdgen::Request> = (0..300)
         .map(|i| {
             let preset = ["dev", "production", "seed"][i % 3];
-            let body = format!("metadata: {{name: c{i:03}, namespace: ns{}}}\nspec: {{preset: {preset}}}\n", i % 11);
+            let body = format!(
+                "metadata: {{name: c{i:03}, namespace: ns{}}}\nspec: {{preset: {preset}}}\n",
+                i % 11
+            );
             tdgen::Request::from_text(format!("c{i:03}.yaml"), spec(&body))
         })
         .collect();

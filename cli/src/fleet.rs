@@ -80,7 +80,11 @@ pub fn render(fleet: &Fleet, output_dir: Option<&Path>, json: bool) -> Result<()
     let Some(dir) = output_dir else {
         // Written as it is rendered, a batch of clusters at a time: a fleet of thousands never
         // sits in memory whole.
-        return if json { fleet.write_json(out) } else { fleet.write_yaml(out) };
+        return if json {
+            fleet.write_json(out)
+        } else {
+            fleet.write_yaml(out)
+        };
     };
     crate::interrupt::clean_up_on_interrupt();
     let written = fleet.write_dir(dir)?;

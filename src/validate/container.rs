@@ -77,7 +77,7 @@ impl Validator {
     /// Extra variables: valid names, none that tdgen or spec.config sets, none twice, and no
     /// credential as a literal.
     pub(super) fn extra_env(&mut self, env: Vec<EnvVar>, config: BTreeMap<String, String>) -> Vec<EnvVar> {
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
         for (i, var) in env.iter().enumerate() {
             let path = format!("spec.extraEnv[{i}].name");
             if !is_env_name(&var.name) {
@@ -111,7 +111,7 @@ impl Validator {
             } else {
                 self.parameter_variable(&path, var);
             }
-            seen.push(&var.name);
+            seen.insert(&var.name);
         }
         env
     }
