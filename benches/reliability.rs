@@ -81,8 +81,8 @@ fn hostile(c: &mut Criterion) {
     });
     let bomb = alias_bomb();
     group.bench_function("alias bomb (9^9 nodes)", |b| b.iter(|| check(&bomb)));
-    let volumes = extra_volumes(15_000, ", emptyDir: {}");
-    group.bench_function("15,000 extraVolumes, checked and rendered", |b| {
+    let volumes = extra_volumes(14_000, ", emptyDir: {}");
+    group.bench_function("14,000 extraVolumes, checked and rendered", |b| {
         b.iter(|| check(&volumes))
     });
     let bare = extra_volumes(24_990, "");

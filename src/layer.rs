@@ -5,7 +5,7 @@
 //! scalars and lists are replaced by the later layer. The merged spec keeps a record of which
 //! layer set each path, so later findings can point at the line that set the value.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -60,7 +60,8 @@ pub struct Loaded {
     pub spec: Spec,
     /// The preset that was applied.
     pub preset: &'static str,
-    layers: Vec<Layer>,
+    /// Shared: a preset's layer (and the index findings locate in) is read once per process.
+    layers: Vec<Arc<Layer>>,
     /// Paths whose values could not be read (left unset, so the rest is still checked).
     unreadable: Vec<String>,
 }
@@ -129,12 +130,12 @@ pub(crate) fn load_partial(request: &Request) -> (Loaded, Vec<Finding>, Vec<Sour
         findings.extend(preset_findings);
         layers.extend(layer);
     }
-    layers.extend(file);
+    layers.extend(file.map(Arc::new));
     for flag in flag_sources(request) {
         match flag {
             Flag::Text(source) => {
                 sources.push(source.clone());
-                layers.extend(read_layer(source, LayerKind::Flag, &mut findings));
+                layers.extend(read_layer(source, LayerKind::Flag, &mut findings).map(Arc::new));
             }
             Flag::Malformed(finding) => findings.push(*finding),
         }
@@ -162,13 +163,15 @@ fn preset_source(preset: Preset) -> Source {
     }
 }
 
+/// A preset's layer (or why it could not be read) and its findings.
+type PresetRead = (Option<Arc<Layer>>, Vec<Finding>);
+
 /// A preset's layer, made once per process: a preset is part of the binary, so reading it again
 /// for every spec (a fleet renders thousands on the same preset) would repeat the same work.
 /// Its values come from the JSON shipped with it (what its YAML reads as, held equal by a test),
 /// so a render runs no YAML reader for it; its text stays the source findings point into.
-fn preset_layer(preset: Preset) -> (Option<Layer>, Vec<Finding>) {
-    static READ: [OnceLock<(Option<Layer>, Vec<Finding>)>; crate::preset::COUNT] =
-        [const { OnceLock::new() }; crate::preset::COUNT];
+fn preset_layer(preset: Preset) -> PresetRead {
+    static READ: [OnceLock<PresetRead>; crate::preset::COUNT] = [const { OnceLock::new() }; crate::preset::COUNT];
     let read = || {
         if let Ok(value) = serde_json::from_str(preset.values()) {
             let layer = Layer {
@@ -177,11 +180,11 @@ fn preset_layer(preset: Preset) -> (Option<Layer>, Vec<Finding>) {
                 value,
                 unreadable: Vec::new(),
             };
-            return (Some(layer), Vec::new());
+            return (Some(Arc::new(layer)), Vec::new());
         }
         let mut findings = Vec::new();
         let layer = read_layer(preset_source(preset), LayerKind::Preset, &mut findings);
-        (layer, findings)
+        (layer.map(Arc::new), findings)
     };
     match Preset::all().iter().position(|p| p.name == preset.name) {
         Some(slot) => READ[slot].get_or_init(read).clone(),

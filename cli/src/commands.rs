@@ -35,7 +35,11 @@ pub fn main() -> ExitCode {
         }
     };
     let json = cli.command.json_findings();
-    match run(cli) {
+    let result = run(cli);
+    if result.is_err() {
+        crate::interrupt::wait_if_interrupted();
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Invalid) => ExitCode::from(1),
         Err(Failure::Blocking) => ExitCode::from(3),
