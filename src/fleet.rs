@@ -237,12 +237,7 @@ impl Fleet {
 
     /// Every cluster's objects as one YAML stream (the text [`Fleet::write_yaml`] writes).
     pub fn to_yaml(&self) -> Result<String, Error> {
-        let mut text = String::new();
-        self.write_yaml(|chunk| {
-            text.push_str(chunk);
-            Ok::<(), Error>(())
-        })?;
-        Ok(text)
+        collect_text(|sink| self.write_yaml(sink))
     }
 
     /// Every cluster's objects as one YAML stream, handed to `sink` in pieces, in order: the
@@ -266,12 +261,7 @@ impl Fleet {
 
     /// Every cluster's objects as one JSON `List`.
     pub fn to_json(&self) -> Result<String, Error> {
-        let mut text = String::new();
-        self.write_json(|chunk| {
-            text.push_str(chunk);
-            Ok::<(), Error>(())
-        })?;
-        Ok(text)
+        collect_text(|sink| self.write_json(sink))
     }
 
     /// Every cluster's objects as one JSON `List` (pretty, as `serde_json` writes the whole
@@ -404,6 +394,18 @@ impl Fleet {
         diff.removed = before.iter().filter(|c| !current.contains(c)).cloned().collect();
         Ok(diff)
     }
+}
+
+/// Everything a `write_*` method hands its sink, as one string.
+fn collect_text(
+    write: impl FnOnce(&mut dyn FnMut(&str) -> Result<(), Error>) -> Result<(), Error>,
+) -> Result<String, Error> {
+    let mut text = String::new();
+    write(&mut |chunk| {
+        text.push_str(chunk);
+        Ok(())
+    })?;
+    Ok(text)
 }
 
 /// How many clusters are rendered at once when a fleet is written: enough to keep every core

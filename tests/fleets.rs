@@ -212,17 +212,23 @@ fn a_fleet_diff_without_a_previous_tree_fails_closed() {
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stdout));
 }
 
-#[test]
-fn the_order_of_a_fleet_does_not_depend_on_threads() {
-    let requests: Vec<tdgen::Request> = (0..40)
+/// `count` specs `cNNN.yaml` in `namespaces` namespaces, on `presets` in turn.
+fn fleet_requests(count: usize, namespaces: usize, presets: &[&str]) -> Vec<tdgen::Request> {
+    (0..count)
         .map(|i| {
             let body = format!(
-                "metadata: {{name: c{i:02}, namespace: ns{}}}\nspec: {{preset: dev}}\n",
-                i % 7
+                "metadata: {{name: c{i:03}, namespace: ns{}}}\nspec: {{preset: {}}}\n",
+                i % namespaces,
+                presets[i % presets.len()]
             );
-            tdgen::Request::from_text(format!("c{i:02}.yaml"), spec(&body))
+            tdgen::Request::from_text(format!("c{i:03}.yaml"), spec(&body))
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_order_of_a_fleet_does_not_depend_on_threads() {
+    let requests = fleet_requests(40, 7, &["dev"]);
     let one = tdgen::fleet::check_fleet(&requests, 1);
     let many = tdgen::fleet::check_fleet(&requests, 8);
     assert!(!one.has_errors(), "{:?}", one.reports());
@@ -237,16 +243,7 @@ fn the_order_of_a_fleet_does_not_depend_on_threads() {
 fn a_fleet_streamed_in_batches_is_the_whole_stream_and_list_written_at_once() {
     // More clusters than one batch, and some specs that render nothing extra: the pieces must
     // join into exactly the stream and the List the objects make when written whole.
-    let requests: Vec<tdgen::Request> = (0..300)
-        .map(|i| {
-            let preset = ["dev", "production", "seed"][i % 3];
-            let body = format!(
-                "metadata: {{name: c{i:03}, namespace: ns{}}}\nspec: {{preset: {preset}}}\n",
-                i % 11
-            );
-            tdgen::Request::from_text(format!("c{i:03}.yaml"), spec(&body))
-        })
-        .collect();
+    let requests = fleet_requests(300, 11, &["dev", "production", "seed"]);
     let fleet = tdgen::fleet::check_fleet(&requests, 4);
     assert!(!fleet.has_errors(), "{:?}", fleet.reports());
     let rendered: Vec<tdgen::Manifests> = fleet.clusters().map(|(_, _, m)| m).collect();
