@@ -35,30 +35,30 @@ impl Capped {
 
     /// Keep `finding`, or count it when its code is full.
     pub(crate) fn push(&mut self, finding: Finding) {
-        let seen = self.seen.entry(finding.code).or_insert(Seen {
-            count: 0,
-            severity: finding.severity,
-            first_left_out: None,
-        });
-        seen.count += 1;
-        if seen.count <= PER_CODE {
+        if self.tally(finding.severity, finding.code, &finding.path) {
             self.kept.push(finding);
-        } else if seen.first_left_out.is_none() {
-            seen.first_left_out = Some(finding.path);
         }
     }
 
-    /// Count a finding of `code` at `path` that was not built (see [`Capped::wants`]).
+    /// Count a finding of `code` at `path` that was not built because [`Capped::wants`] said
+    /// its code is full.
     pub(crate) fn left_out(&mut self, severity: Severity, code: &'static str, path: &str) {
+        self.tally(severity, code, path);
+    }
+
+    /// Count one finding; whether it is among the first [`PER_CODE`] of its code.
+    fn tally(&mut self, severity: Severity, code: &'static str, path: &str) -> bool {
         let seen = self.seen.entry(code).or_insert(Seen {
             count: 0,
             severity,
             first_left_out: None,
         });
         seen.count += 1;
-        if seen.first_left_out.is_none() {
+        let kept = seen.count <= PER_CODE;
+        if !kept && seen.first_left_out.is_none() {
             seen.first_left_out = Some(path.to_owned());
         }
+        kept
     }
 
     /// The kept findings, then one per full code saying how many more there were.

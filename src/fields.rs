@@ -65,10 +65,10 @@ fn check<'a>(root: &'a Value, segments: &[String]) -> Option<(String, &'a serde_
     let mut parent = String::new();
     for (i, segment) in segments.iter().enumerate() {
         let object = resolve(schema)?;
-        if segment.starts_with('[') {
-            schema = object.get("items")?;
-        } else if let Some(next) = object.get("properties").and_then(|p| p.get(segment)) {
+        if let Some(next) = child(object, segment) {
             schema = next;
+        } else if segment.starts_with('[') {
+            return None;
         } else {
             match object.get("additionalProperties") {
                 Some(Value::Bool(false)) | None if object.get("properties").is_some() => {
@@ -88,6 +88,15 @@ fn check<'a>(root: &'a Value, segments: &[String]) -> Option<(String, &'a serde_
     None
 }
 
+/// The schema of `segment` under `object`: a list's items for `[N]`, else the named property.
+fn child<'a>(object: &'a Value, segment: &str) -> Option<&'a Value> {
+    if segment.starts_with('[') {
+        object.get("items")
+    } else {
+        object.get("properties").and_then(|p| p.get(segment))
+    }
+}
+
 /// What the schema wants at `path` (`spec.storage`, `spec.tolerations[0]`), in words: its kind,
 /// its fields or choices, and the first sentence of its description; `None` for a path the
 /// schema does not describe.
@@ -99,13 +108,7 @@ pub(crate) fn expected_shape(path: &str) -> Option<String> {
     for segment in &segments {
         let object = resolve(schema)?;
         let parent = schema.get("description");
-        schema = if segment.starts_with('[') {
-            object.get("items")?
-        } else if let Some(next) = object.get("properties").and_then(|p| p.get(segment)) {
-            next
-        } else {
-            object.get("additionalProperties").filter(|a| a.is_object())?
-        };
+        schema = child(object, segment).or_else(|| object.get("additionalProperties").filter(|a| a.is_object()))?;
         described = schema.get("description").or(parent);
     }
     let about = described

@@ -231,8 +231,8 @@ impl Upgrade {
 /// [`Upgrade`]).
 pub(crate) const ROLLING_UPGRADE_REPLICAS: u32 = 3;
 /// The most copies of a row a database keeps: `REPLICA` is 1, 2 (enterprise, 3.3.0.0 and
-/// later) or 3 (`CREATE DATABASE` reference, `docs/en/14-reference/03-taos-sql/02-database.md`). A taosdump backup holds each
-/// row once, as Avro (taosdump reference: a logical dump, not the data files), so one dump is at
+/// later) or 3 (`CREATE DATABASE` reference, `docs/en/14-reference/03-taos-sql/02-database.md`).
+/// A taosdump backup holds each row once, as Avro (taosdump reference: a logical dump, not the data files), so one dump is at
 /// least the data volumes' contents divided by this.
 pub(crate) const MAX_REPLICA: u32 = 3;
 /// Upgrading across 3.1.0.0 needs every stream removed first, and cannot be undone (the 3.1.0.0

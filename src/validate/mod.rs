@@ -34,7 +34,7 @@ pub struct Validation {
 pub fn validate(spec: &Spec) -> Validation {
     let mut v = Validator::default();
     let resolved = v.resolve(spec);
-    let mut findings = v.findings.finish();
+    let mut findings = v.findings;
     findings.sort_by_key(|f| f.severity);
     let valid = if findings.iter().any(Finding::is_error) {
         None
@@ -46,7 +46,7 @@ pub fn validate(spec: &Spec) -> Validation {
 
 #[derive(Default)]
 struct Validator {
-    findings: crate::capped::Capped,
+    findings: Vec<Finding>,
 }
 
 impl Validator {
