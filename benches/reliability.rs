@@ -48,18 +48,22 @@ fn at_the_cap() -> String {
 }
 
 /// `count` specs under `dir/clusters`, 50 namespaces.
-fn fleet_specs(dir: &Path, count: usize) -> PathBuf {
-    let clusters = dir.join("clusters");
+/// `count` specs under `dir`, the four presets in turn over 50 namespaces, in `timezone`.
+fn fleet_specs(dir: &Path, count: usize, timezone: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(&clusters).expect("clusters");
+    std::fs::create_dir_all(dir).expect("clusters");
     for i in 0..count {
-        let body = format!(
-            "metadata: {{name: c{i}, namespace: ns{}}}\nspec: {{preset: dev}}\n",
+        let preset = ["dev", "ha", "seed", "production"][i % 4];
+        let mut body = format!(
+            "metadata: {{name: c{i}, namespace: ns{}}}\nspec:\n  preset: {preset}\n  timezone: {timezone}\n",
             i % 50
         );
-        std::fs::write(clusters.join(format!("c{i:05}.yaml")), spec(&body)).expect("a spec");
+        if preset == "production" {
+            body.push_str("  image: {tag: \"3.3.6.13\"}\n  rootPassword: {secretName: root}\n");
+        }
+        std::fs::write(dir.join(format!("c{i:05}.yaml")), spec(&body)).expect("a spec");
     }
-    clusters
+    dir.to_owned()
 }
 
 fn check(text: &str) -> usize {
@@ -96,21 +100,29 @@ fn hostile(c: &mut Criterion) {
 
 fn fleets(c: &mut Criterion) {
     let work = std::env::temp_dir().join(format!("tdgen-reliability-bench-{}", std::process::id()));
-    let specs = fleet_specs(&work, 10_000);
-    let out = work.join("out");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let checked = || {
-        let files = tdgen::fleet::discover(&specs).expect("specs");
+    let checked = |specs: &Path| {
+        let files = tdgen::fleet::discover(specs).expect("specs");
         let requests = tdgen::fleet::read(&files, &tdgen::Request::default()).expect("read");
         tdgen::fleet::check_fleet(&requests, threads)
     };
-    checked().write_dir(&out).expect("the tree");
-    let mut group = c.benchmark_group("10,000-cluster fleet");
+    let specs = fleet_specs(&work.join("clusters"), 10_000, "UTC");
+    let out = work.join("out");
+    checked(&specs).write_dir(&out).expect("the tree");
+    // The same fleet in another time zone: every cluster's StatefulSet differs.
+    let elsewhere = work.join("out-elsewhere");
+    checked(&fleet_specs(&work.join("elsewhere"), 10_000, "Asia/Tokyo"))
+        .write_dir(&elsewhere)
+        .expect("the other tree");
+    let mut group = c.benchmark_group("10,000-cluster fleet, four presets");
     group.sample_size(10);
-    group.bench_function("read, check and render", |b| b.iter(|| checked().members.len()));
-    let fleet = checked();
+    group.bench_function("read, check and render", |b| b.iter(|| checked(&specs).members.len()));
+    let fleet = checked(&specs);
     group.bench_function("diff against its tree", |b| {
         b.iter(|| fleet.diff(&out, false).expect("diff").clusters.len())
+    });
+    group.bench_function("diff against a tree where every cluster differs", |b| {
+        b.iter(|| fleet.diff(&elsewhere, false).expect("diff").clusters.len())
     });
     group.finish();
     let _ = std::fs::remove_dir_all(&work);

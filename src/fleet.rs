@@ -379,12 +379,12 @@ impl Fleet {
         // Reading the previous directories is most of the cost: spread over the cores.
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let reports = parallel(&valid, threads, |(cluster, spec)| {
-            let previous = if listed.contains(cluster) {
-                crate::diff::read_previous(&out.join(cluster), false)?
+            let report = if listed.contains(cluster) {
+                crate::diff::diff_dir(&out.join(cluster), spec)?
             } else {
-                Previous::default()
+                crate::diff::diff(&Previous::default(), spec)
             };
-            Ok::<_, Error>((cluster.clone(), crate::diff::diff(&previous, spec)))
+            Ok::<_, Error>((cluster.clone(), report))
         });
         let mut diff = FleetDiff::default();
         for report in reports {

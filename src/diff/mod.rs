@@ -251,6 +251,81 @@ impl Previous {
 /// error. `allow_new` states that this is a cluster's first render: then a missing or empty
 /// path, or one without tdgen objects, stands for "nothing deployed yet".
 pub fn read_previous(path: &Path, allow_new: bool) -> Result<Previous, Error> {
+    read(path, allow_new, None)
+}
+
+/// A new render as `diff` compares it: its objects as JSON, in apply order, and the text of
+/// each `--output-dir` file it writes with the objects that file holds.
+struct Render {
+    current: Vec<Value>,
+    files: Vec<(String, String, Vec<usize>)>,
+}
+
+impl Render {
+    /// `files` are [`crate::Manifests::files`] of `manifests` (none when they could not be
+    /// written: then every file is parsed).
+    fn new(manifests: &crate::Manifests, files: Vec<(String, String)>) -> Self {
+        let current = manifests
+            .objects()
+            .iter()
+            .filter_map(|o| serde_json::to_value(o).ok())
+            .collect();
+        let files = manifests
+            .groups()
+            .into_iter()
+            .zip(files)
+            .map(|((_, _, members), (name, text))| (name, text, members))
+            .collect();
+        Render { current, files }
+    }
+
+    /// The objects of the file `name` of an `--output-dir`, when it holds exactly `text`.
+    fn holds(&self, name: &str, text: &str) -> Option<impl Iterator<Item = Value> + '_> {
+        let (_, _, members) = self.files.iter().find(|(n, t, _)| n == name && t == text)?;
+        Some(members.iter().filter_map(|&i| self.current.get(i).cloned()))
+    }
+}
+
+/// Whether the `--output-dir` `dir` holds exactly `files` (byte for byte,
+/// and no other manifest or kustomization): then nothing changed, and no file is parsed. A
+/// fresh render compared with itself has no change (tested), so this answers what the
+/// comparison would.
+fn holds_exactly(dir: &Path, files: &[(String, String)]) -> bool {
+    let holds = |path: &Path, text: &str| crate::input::read_regular(path).ok().as_deref() == Some(text);
+    // The kustomization records every file's digest: when it differs, so does a file (the
+    // common case of a changed cluster), and nothing else needs reading.
+    let kustomization = files.iter().find(|(name, _)| name == crate::emit::KUSTOMIZATION);
+    if !kustomization.is_some_and(|(name, text)| holds(&dir.join(name), text)) {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut seen = 0;
+    for entry in entries {
+        let Ok(entry) = entry else { return false };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let read = [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
+            || name.eq_ignore_ascii_case(crate::emit::KUSTOMIZATION);
+        if !read {
+            continue;
+        }
+        let Some((_, text)) = files.iter().find(|(n, _)| *n == name) else {
+            return false;
+        };
+        if !holds(&entry.path(), text) {
+            return false;
+        }
+        seen += 1;
+    }
+    seen == files.len()
+}
+
+/// [`read_previous`], where a file of an `--output-dir` that holds exactly what `render`
+/// writes under its name is not parsed: its objects are the render's own (a fleet's unchanged
+/// clusters cost a comparison of bytes, not a YAML parse).
+fn read(path: &Path, allow_new: bool, render: Option<&Render>) -> Result<Previous, Error> {
     let invalid = |reason: String| Error::Previous {
         path: path.to_owned(),
         reason,
@@ -266,6 +341,11 @@ pub fn read_previous(path: &Path, allow_new: bool) -> Result<Previous, Error> {
         } else {
             crate::input::read_regular(&file)?
         };
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(known) = render.filter(|_| !single).and_then(|r| r.holds(name, &text)) {
+            objects.extend(known);
+            continue;
+        }
         let documents: Vec<Value> = if text.trim_start().starts_with('{') {
             vec![serde_json::from_str(&text).map_err(|e| unreadable(&file, e.to_string()))?]
         } else {
@@ -410,13 +490,29 @@ fn current_objects(blueprint: &Blueprint) -> Vec<Value> {
 /// Compare a previous render with the render of a validated spec.
 pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
     let blueprint = Blueprint::new(spec);
-    let current = current_objects(&blueprint);
+    compare(previous, &blueprint, &current_objects(&blueprint))
+}
+
+/// [`diff`] against the `--output-dir` `dir` ([`read_previous`] of it, not allowed new).
+pub(crate) fn diff_dir(dir: &Path, spec: &ValidSpec) -> Result<DiffReport, Error> {
+    let blueprint = Blueprint::new(spec);
+    let manifests = crate::build::build(&blueprint);
+    let files = manifests.files().unwrap_or_default();
+    if !files.is_empty() && holds_exactly(dir, &files) {
+        return Ok(DiffReport::default());
+    }
+    let render = Render::new(&manifests, files);
+    let previous = read(dir, false, Some(&render))?;
+    Ok(compare(&previous, &blueprint, &render.current))
+}
+
+fn compare(previous: &Previous, blueprint: &Blueprint, current: &[Value]) -> DiffReport {
     let mut changes = Vec::new();
-    let context = context::Context::new(previous, &current, &blueprint);
+    let context = context::Context::new(previous, current, blueprint);
     if let Some(old) = previous.statefulset() {
         changes.extend(identity::renamed_after_render(old));
         let before = ClusterIdentity::from_manifest(old);
-        let after = ClusterIdentity::from_plan(&blueprint);
+        let after = ClusterIdentity::from_plan(blueprint);
         identity::compare(&before, &after, &mut changes);
     }
     let key = |v: &Value| {
@@ -433,7 +529,7 @@ pub fn diff(previous: &Previous, spec: &ValidSpec) -> DiffReport {
             None => kubernetes::removed(&context, &object, old, &mut changes),
         }
     }
-    for new in &current {
+    for new in current {
         let object = key(new);
         if !previous.objects().iter().any(|old| key(old) == object) {
             changes.push(Change::new(ChangeClass::Safe, &object, "", "new object"));
@@ -521,5 +617,64 @@ impl DiffReport {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Request;
+
+    /// Every preset and every spec fixture, each as written and with a change to one file:
+    /// the shortcuts of [`diff_dir`] answer what reading every file and comparing gives.
+    #[test]
+    fn a_directory_diff_answers_what_parsing_every_file_does() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut requests: Vec<Request> = crate::preset::Preset::names()
+            .into_iter()
+            .map(|name| Request {
+                preset: Some(name.to_owned()),
+                ..Request::default()
+            })
+            .collect();
+        for entry in std::fs::read_dir(format!("{root}/tests/fixtures/specs")).expect("fixtures") {
+            let path = entry.expect("an entry").path();
+            let text = std::fs::read_to_string(&path).expect("a fixture");
+            requests.push(Request::from_text(path.display().to_string(), text));
+        }
+        let dir = std::env::temp_dir().join(format!("tdgen-diff-dir-{}", std::process::id()));
+        for request in requests {
+            let _ = std::fs::remove_dir_all(&dir);
+            let what = format!("{:?} {:?}", request.preset, request.file.as_ref().map(|f| &f.name));
+            let checked = crate::check(&request).unwrap_or_else(|r| panic!("{what}: {r:?}"));
+            let manifests = crate::build::build(&Blueprint::new(&checked.valid));
+            manifests.write_dir(&dir).expect("written");
+            let files = manifests.files().expect("files");
+            assert!(holds_exactly(&dir, &files), "{what}");
+            let parsed = read_previous(&dir, false).expect("readable");
+            assert!(diff(&parsed, &checked.valid).changes.is_empty(), "{what}");
+            let known = read(&dir, false, Some(&Render::new(&manifests, files.clone()))).expect("readable");
+            assert_eq!(known.objects(), parsed.objects(), "{what}");
+
+            // Another time zone changes the StatefulSet's file alone.
+            let mut changed = request.clone();
+            changed.sets.push("spec.timezone=America/Lima".into());
+            let changed = crate::check(&changed).unwrap_or_else(|r| panic!("{what}: {r:?}"));
+            let report = diff_dir(&dir, &changed.valid).expect("readable");
+            assert!(!report.changes.is_empty(), "{what}");
+            assert_eq!(report, diff(&parsed, &changed.valid), "{what}");
+
+            // A manifest the render does not write is read, not overlooked.
+            std::fs::write(dir.join("extra.yaml"), "kind: ConfigMap\nmetadata: {name: extra}\n").expect("written");
+            assert!(!holds_exactly(&dir, &files), "{what}");
+            let report = diff_dir(&dir, &checked.valid).expect("readable");
+            assert_eq!(
+                report,
+                diff(&read_previous(&dir, false).expect("readable"), &checked.valid),
+                "{what}"
+            );
+            assert!(!report.changes.is_empty(), "{what}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

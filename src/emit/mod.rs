@@ -210,33 +210,13 @@ impl Manifests {
     /// Every file starts with a comment line saying tdgen generated it. Two groups that would share a file name are an
     /// error (`metadata.name: kustomization` would overwrite the kustomization).
     pub fn files(&self) -> Result<Vec<(String, String)>, Error> {
-        let instance = self.name_of("StatefulSet");
-        let service_file = format!("{}-service.yaml", self.name_of("Service"));
-        let statefulset_file = format!("{instance}.yaml");
-        let mut groups: Vec<(String, &'static str, Vec<&Manifest>)> = Vec::new();
-        for object in &self.objects {
-            let (file, group) = match object {
-                Manifest::Service(_) => (service_file.clone(), "the Services"),
-                Manifest::StatefulSet(_) => (statefulset_file.clone(), "the StatefulSet"),
-                other => (
-                    format!("{instance}-{}.yaml", other.kind().to_ascii_lowercase()),
-                    other.kind(),
-                ),
-            };
-            match groups.iter_mut().find(|(name, _, _)| *name == file) {
-                Some((_, _, members)) => members.push(object),
-                None => groups.push((file, group, vec![object])),
-            }
-        }
+        let groups = self.groups();
         let mut files: Vec<(String, String)> = Vec::new();
         let mut owners: Vec<(String, &'static str)> = Vec::new();
         for (name, group, members) in groups {
-            let text = yaml::to_stream(&members).map_err(|message| Error::Serialize {
-                what: name.clone(),
-                message,
-            })?;
-            owners.push((name.clone(), group));
-            files.push((name, format!("{}\n{text}", dir::MARKER)));
+            let members: Vec<&Manifest> = members.iter().filter_map(|&i| self.objects.get(i)).collect();
+            files.push((name.clone(), file_text(&name, &members)?));
+            owners.push((name, group));
         }
         let kustomization = Kustomization {
             api_version: "kustomize.config.k8s.io/v1beta1",
@@ -268,12 +248,45 @@ impl Manifests {
         Ok(files)
     }
 
+    /// How [`Manifests::files`] groups the objects: each file's name, what it holds (for an
+    /// error), and the indices of its objects in [`Manifests::objects`].
+    pub(crate) fn groups(&self) -> Vec<(String, &'static str, Vec<usize>)> {
+        let instance = self.name_of("StatefulSet");
+        let service_file = format!("{}-service.yaml", self.name_of("Service"));
+        let statefulset_file = format!("{instance}.yaml");
+        let mut groups: Vec<(String, &'static str, Vec<usize>)> = Vec::new();
+        for (index, object) in self.objects.iter().enumerate() {
+            let (file, group) = match object {
+                Manifest::Service(_) => (service_file.clone(), "the Services"),
+                Manifest::StatefulSet(_) => (statefulset_file.clone(), "the StatefulSet"),
+                other => (
+                    format!("{instance}-{}.yaml", other.kind().to_ascii_lowercase()),
+                    other.kind(),
+                ),
+            };
+            match groups.iter_mut().find(|(name, _, _)| *name == file) {
+                Some((_, _, members)) => members.push(index),
+                None => groups.push((file, group, vec![index])),
+            }
+        }
+        groups
+    }
+
     /// Write [`Manifests::files`] into `dir`, created if missing: every file is written aside
     /// first and renamed into place, so a failure before the renames leaves `dir` as it was;
     /// the kustomization, which records every file's SHA-256, goes last.
     pub fn write_dir(&self, dir: &Path) -> Result<dir::Written, Error> {
         dir::write(dir, &self.files()?)
     }
+}
+
+/// The text of the `--output-dir` file `name` holding `members`.
+pub(crate) fn file_text(name: &str, members: &[&Manifest]) -> Result<String, Error> {
+    let text = yaml::to_stream(members).map_err(|message| Error::Serialize {
+        what: name.to_owned(),
+        message,
+    })?;
+    Ok(format!("{}\n{text}", dir::MARKER))
 }
 
 /// The last line of a rendered stream: its object count. `tdgen diff` refuses a stream that
