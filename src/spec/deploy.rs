@@ -255,7 +255,9 @@ pub type RawAffinity = Affinity;
 /// Extra environment variables, appended after tdgen's own.
 pub type ExtraEnv = Vec<EnvVar>;
 /// Extra pod volumes. Shared, not copied, between the spec, its validated form and every
-/// clone of either: a Kubernetes `Volume` is over 3 KB, and a spec may list thousands.
-pub type ExtraVolumes = std::sync::Arc<[K8sVolume]>;
+/// clone of either: a Kubernetes `Volume` is over 3 KB, and a spec may list thousands. A
+/// `Vec` behind the `Arc`, not a slice: the list read is moved in, where an `Arc<[_]>` would
+/// copy it (two copies at once, the peak memory of a long list).
+pub type ExtraVolumes = std::sync::Arc<Vec<K8sVolume>>;
 /// Extra container volume mounts.
 pub type ExtraVolumeMounts = Vec<VolumeMount>;
