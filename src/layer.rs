@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::error::{Finding, Location, Report};
 use crate::preset::{DEFAULT_PRESET, Preset};
-use crate::source::{Source, SourceIndex, Span};
+use crate::source::{Overflow, Source, SourceIndex, Span};
 use crate::spec::Spec;
 use crate::suggest::did_you_mean;
 use crate::yaml;
@@ -302,9 +302,13 @@ impl Layer {
 /// The deepest nesting a spec can need (the Kubernetes types inside it included).
 const MAX_DEPTH: usize = 32;
 /// The most YAML values (scalars, mappings, lists) one layer may hold. The production preset
-/// holds about 100; at this bound the costliest shape (a list of Kubernetes volumes, 3 KB each
-/// once read, and again in the StatefulSet) still renders in under 200 MB.
-const MAX_NODES: usize = 75_000;
+/// holds about 100.
+const MAX_NODES: usize = 100_000;
+/// The most list items one layer may hold, in all its lists. The costliest shapes are lists of
+/// Kubernetes objects (a volume is over 3 KB once read, and again in the StatefulSet): at this
+/// bound they still render in under 200 MB, where the values' bound alone would let a list of
+/// 33,000 volumes through.
+const MAX_ITEMS: usize = 16_384;
 /// The most unreadable values one layer reports before giving up on it.
 const MAX_UNREADABLE: usize = 64;
 
@@ -314,14 +318,26 @@ const MAX_UNREADABLE: usize = 64;
 /// value of the wrong type is reported and left unset, and the rest is read on, so that every
 /// other field is still checked.
 fn read_layer(source: Source, kind: LayerKind, findings: &mut Vec<Finding>) -> Option<Layer> {
-    if let (nodes, Some(at)) = crate::source::count_nodes(&source.text, MAX_NODES) {
+    if let Err(overflow) = crate::source::within_bounds(&source.text, MAX_NODES, MAX_ITEMS) {
+        let (at, message) = match overflow {
+            Overflow::Nodes(at) => (
+                at,
+                format!(
+                    "the text holds more than {MAX_NODES} YAML values (value {} is here); no cluster spec needs a tenth of that",
+                    MAX_NODES + 1
+                ),
+            ),
+            Overflow::Items(at) => (
+                at,
+                format!(
+                    "the text's lists hold more than {MAX_ITEMS} items in all (item {} is here); no cluster spec needs a tenth of that",
+                    MAX_ITEMS + 1
+                ),
+            ),
+        };
         findings.push(Finding {
             location: located(&source, kind, at),
-            ..Finding::error(
-                "too-many-nodes",
-                "",
-                format!("the text holds more than {MAX_NODES} YAML values (value {nodes} is here); no cluster spec needs a tenth of that"),
-            )
+            ..Finding::error("too-many-nodes", "", message)
             .with_help("this is not a tdgen spec, or a generated list ran away: tdgen reads at most this many so every input is checked in bounded time and memory")
         });
         return None;

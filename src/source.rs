@@ -289,29 +289,55 @@ impl SourceIndex {
     }
 }
 
-/// The number of YAML nodes (scalars, aliases, mappings, lists) in `text`, counting stops once
-/// past `limit`; with the place of the node that went past it. One pass of the parser, nothing
-/// kept: a text is measured before anything is built from it.
-pub(crate) fn count_nodes(text: &str, limit: usize) -> (usize, Option<Span>) {
-    let mut nodes = 0;
+/// The bound a text went past, and the place of the node that went past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Overflow {
+    /// More YAML nodes (scalars, aliases, mappings, lists) than the bound.
+    Nodes(Span),
+    /// More list items, in all its lists, than the bound.
+    Items(Span),
+}
+
+/// Check that `text` holds at most `max_nodes` YAML nodes (scalars, aliases, mappings,
+/// lists), and at most `max_items` of them as list items; counting stops at the first node past
+/// either bound. One pass of the parser, nothing kept but the kinds of the open collections: a
+/// text is measured before anything is built from it.
+pub(crate) fn within_bounds(text: &str, max_nodes: usize, max_items: usize) -> Result<(), Overflow> {
+    let (mut nodes, mut items) = (0, 0);
+    // Whether each open collection is a list.
+    let mut lists: Vec<bool> = Vec::new();
     for item in Parser::new_from_str(text) {
         let Ok((event, span)) = item else { break };
+        let here = || Span {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+            len: 1,
+        };
         if matches!(
             event,
             Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..)
         ) {
             nodes += 1;
-            if nodes > limit {
-                let here = Span {
-                    line: span.start.line(),
-                    column: span.start.col() + 1,
-                    len: 1,
-                };
-                return (nodes, Some(here));
+            if nodes > max_nodes {
+                return Err(Overflow::Nodes(here()));
+            }
+            if lists.last() == Some(&true) {
+                items += 1;
+                if items > max_items {
+                    return Err(Overflow::Items(here()));
+                }
             }
         }
+        match event {
+            Event::SequenceStart(..) => lists.push(true),
+            Event::MappingStart(..) => lists.push(false),
+            Event::SequenceEnd | Event::MappingEnd => {
+                lists.pop();
+            }
+            _ => {}
+        }
     }
-    (nodes, None)
+    Ok(())
 }
 
 /// The node that starts now, consuming the parent's pending key or list slot.

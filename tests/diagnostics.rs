@@ -107,20 +107,17 @@ fn the_corpus_is_large_and_every_documented_code_is_exercised() {
 
 #[test]
 fn huge_inputs_are_refused_and_findings_counted() {
-    // Over 75,000 YAML values: refused before anything is built, with the place it went over.
-    let keys: String = (0..40_000).map(|i| format!("  k{i}: 1\n")).collect();
-    let report = report_for("s.yaml", &spec(&format!("spec:\n{keys}")));
-    let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
-    assert_eq!(codes, ["too-many-nodes"], "{report}");
-    let span = report.findings[0]
-        .location
-        .as_ref()
-        .and_then(|l| l.span)
-        .expect("a place");
-    // Seven values up to `spec:`, two a line after it: value 75,001 is the one on line 37,500.
-    assert_eq!(span.line, 37_500, "{report}");
+    // Over 100,000 YAML values: refused before anything is built, with the place it went over.
+    let keys: String = (0..60_000).map(|i| format!("  k{i}: 1\n")).collect();
+    assert_refused_at(&spec(&format!("spec:\n{keys}")), "100000 YAML values", 50_000);
+    // Over 16,384 list items in all (here in two lists): refused the same way.
+    let volumes: String = (0..10_000).map(|i| format!("  - {{name: v{i}}}\n")).collect();
+    let text = spec(&format!("spec:\n  extraVolumes:\n{volumes}  tolerations:\n{volumes}"));
+    // Lines 1-4 lead to the first list, whose 10,000 items end on line 10,004; line 10,005
+    // opens the second, whose item 6,385 is item 16,385 of the text.
+    assert_refused_at(&text, "16384 items", 10_005 + 6_385);
     // Under the bound, each code's first 1,000 findings are kept and the rest counted exactly.
-    for (unknown, more) in [(1_000, 0), (1_001, 1), (37_000, 36_000)] {
+    for (unknown, more) in [(1_000, 0), (1_001, 1), (40_000, 39_000)] {
         let keys: String = (0..unknown).map(|i| format!("  k{i}: 1\n")).collect();
         let report = report_for("s.yaml", &spec(&format!("spec:\n{keys}")));
         let shown = report.findings.iter().filter(|f| f.code == "unknown-field").count();
@@ -140,6 +137,20 @@ fn huge_inputs_are_refused_and_findings_counted() {
             assert_eq!(counted[0].path, "spec.k1000");
         }
     }
+}
+
+/// `text` is refused as `too-many-nodes` alone, saying `bound`, at `line`.
+fn assert_refused_at(text: &str, bound: &str, line: usize) {
+    let report = report_for("s.yaml", text);
+    let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["too-many-nodes"], "{report}");
+    assert!(report.findings[0].message.contains(bound), "{report}");
+    let span = report.findings[0]
+        .location
+        .as_ref()
+        .and_then(|l| l.span)
+        .expect("a place");
+    assert_eq!(span.line, line, "{report}");
 }
 
 #[test]
