@@ -270,6 +270,8 @@ impl Render {
             .iter()
             .filter_map(|o| serde_json::to_value(o).ok())
             .collect();
+        // `files` are the groups' files in the groups' order, the kustomization after them
+        // (left out by the zip: it holds no object).
         let files = manifests
             .groups()
             .into_iter()
@@ -306,9 +308,11 @@ fn holds_exactly(dir: &Path, files: &[(String, String)]) -> bool {
         let Ok(entry) = entry else { return false };
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let read = [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
-            || name.eq_ignore_ascii_case(crate::emit::KUSTOMIZATION);
-        if !read {
+        if name == crate::emit::KUSTOMIZATION {
+            seen += 1; // compared above
+            continue;
+        }
+        if !is_manifest_name(&name) && !name.eq_ignore_ascii_case(crate::emit::KUSTOMIZATION) {
             continue;
         }
         let Some((_, text)) = files.iter().find(|(n, _)| *n == name) else {
@@ -396,12 +400,17 @@ fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
         .map(|e| e.path())
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext)) && !name.starts_with("kustomization.")
+            is_manifest_name(name) && !name.starts_with("kustomization.")
         })
         .collect();
     files.sort();
     listed_files_exist(path)?;
     Ok(files)
+}
+
+/// Whether a file of a directory is read as manifests by its name (kustomizations aside).
+fn is_manifest_name(name: &str) -> bool {
+    [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
 }
 
 /// An `--output-dir` whose kustomization lists a file that is gone was cut short: refused.
@@ -498,7 +507,7 @@ pub(crate) fn diff_dir(dir: &Path, spec: &ValidSpec) -> Result<DiffReport, Error
     let blueprint = Blueprint::new(spec);
     let manifests = crate::build::build(&blueprint);
     let files = manifests.files().unwrap_or_default();
-    if !files.is_empty() && holds_exactly(dir, &files) {
+    if holds_exactly(dir, &files) {
         return Ok(DiffReport::default());
     }
     let render = Render::new(&manifests, files);
