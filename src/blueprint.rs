@@ -10,6 +10,7 @@ use crate::spec::ConfigMode;
 use crate::tdengine::{
     self,
     env::{self as td_env, config_env_name},
+    keeper,
 };
 
 /// Name of the TDengine container (the doc's, kept so adopting a doc cluster changes nothing).
@@ -368,6 +369,7 @@ fn env(spec: &ValidSpec) -> Vec<EnvVar> {
         }
     }
     env.extend(password_env(spec));
+    env.extend(keeper_env(spec));
     if spec.deploy.config_mode == ConfigMode::Env {
         let config = spec.config.iter();
         env.extend(config.map(|(key, value)| var(&config_env_name(key), EnvSource::Value(escape_references(value)))));
@@ -425,6 +427,23 @@ pub fn password_env(spec: &ValidSpec) -> Vec<EnvVar> {
         ),
     };
     vec![env]
+}
+
+/// taosKeeper's settings when tdgen monitors the cluster: the metric prefix the alerts use, and
+/// the root password from its Secret (the entrypoints that hand it over themselves,
+/// [`keeper::KEEPER_PASSWORD_FROM_ROOT`], set the same value over it).
+fn keeper_env(spec: &ValidSpec) -> Vec<EnvVar> {
+    if spec.deploy.monitoring.is_none() {
+        return Vec::new();
+    }
+    let mut env = vec![var(keeper::PREFIX_ENV, EnvSource::Value(keeper::METRICS_PREFIX.into()))];
+    if let Some(password) = &spec.deploy.root_password {
+        env.push(var(
+            keeper::PASSWORD_ENV,
+            EnvSource::SecretKey(password.secret_name.clone(), password.key.clone()),
+        ));
+    }
+    env
 }
 
 /// A config value is data, not a template: every `$` is doubled, so that the kubelet's

@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! tdengine                                      (every TDengine fact, with its source)
-//! source  error  capped  suggest  quantity  yaml  input  templates  (foundations)
+//! source  error  capped  suggest  quantity  cron  yaml  input  templates  prometheus  (foundations)
 //! spec  preset  fields  layer                   (reading the input)
 //! model  validate                               (the validated model, and the rules that make it)
 //! blueprint  emit  build  pipeline              (deriving, the manifests, the whole run)
@@ -42,6 +42,7 @@
 mod blueprint;
 mod build;
 mod capped;
+mod cron;
 pub mod diff;
 mod emit;
 mod error;
@@ -55,6 +56,7 @@ mod layer;
 mod model;
 mod pipeline;
 mod preset;
+pub mod prometheus;
 mod quantity;
 pub mod runbook;
 mod source;

@@ -169,7 +169,7 @@ pub mod helper_env {
 
 /// Environment variable names tdgen sets itself: its helpers for `$(VAR)` references, and
 /// the TDengine variables it derives.
-pub const OWNED_ENV: [&str; 13] = [
+pub const OWNED_ENV: [&str; 15] = [
     helper_env::POD_NAME,
     helper_env::SERVICE_NAME,
     helper_env::STS_NAME,
@@ -183,6 +183,8 @@ pub const OWNED_ENV: [&str; 13] = [
     tdengine::EXPLORER.disable_env,
     env::ROOT_PASSWORD,
     env::ROOT_PASSWORD_FILE,
+    tdengine::keeper::PREFIX_ENV,
+    tdengine::keeper::PASSWORD_ENV,
 ];
 
 /// A validated spec: every value checked, every default applied.
@@ -287,6 +289,40 @@ pub struct BackupSettings {
     pub active_deadline_seconds: i64,
 }
 
+/// The resolved monitoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoringSettings {
+    /// Labels of the PodMonitor and the PrometheusRule.
+    pub labels: BTreeMap<String, String>,
+    /// Where they and the dashboard go, when not the cluster's own namespace.
+    pub namespace: Option<String>,
+    /// The scrape interval (a Prometheus duration).
+    pub interval: String,
+    /// Who may scrape, when the NetworkPolicy is on.
+    pub scrapers: Vec<NetworkPolicyPeer>,
+    /// Render the PodMonitor.
+    pub pod_monitor: bool,
+    /// The alerts, when rendered.
+    pub alerts: Option<AlertSettings>,
+    /// The dashboard's labels and annotations, when rendered.
+    pub dashboard: Option<(BTreeMap<String, String>, BTreeMap<String, String>)>,
+}
+
+/// The thresholds of the alerts, every one from the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    /// Labels on every alert.
+    pub labels: BTreeMap<String, String>,
+    /// `minimalDataDirGB`, in bytes: taosd stops writing below it.
+    pub reserve_bytes: u64,
+    /// The data volume, in bytes.
+    pub data_bytes: u64,
+    /// `supportVnodes`, when the spec sets it.
+    pub support_vnodes: Option<u32>,
+    /// The longest gap between two backup runs, in seconds, when there are backups.
+    pub backup_gap_seconds: Option<u64>,
+}
+
 /// A reference to the root password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordRef {
@@ -386,6 +422,8 @@ pub struct Deploy {
     pub mnode_bootstrap: Option<i64>,
     /// Scheduled backups, when configured.
     pub backup: Option<BackupSettings>,
+    /// Monitoring, when on.
+    pub monitoring: Option<MonitoringSettings>,
     /// Extra env.
     pub extra_env: Vec<EnvVar>,
     /// Extra volumes.

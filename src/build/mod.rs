@@ -5,6 +5,7 @@
 //! versions (labels with the version, the config checksum) goes into the StatefulSet's
 //! immutable fields (`selector`, `serviceName`, `volumeClaimTemplates`).
 
+mod monitoring;
 mod pod;
 
 use std::collections::BTreeMap;
@@ -86,6 +87,7 @@ pub fn build(blueprint: &Blueprint) -> Manifests {
     if blueprint.backup.is_some() {
         objects.push(Manifest::CronJob(backup_cron_job(blueprint)));
     }
+    objects.extend(monitoring::objects(blueprint));
     Manifests::new(objects)
 }
 
@@ -209,6 +211,15 @@ pub fn network_policy(blueprint: &Blueprint) -> NetworkPolicy {
         ingress.push(NetworkPolicyIngressRule {
             from: Some(client_peers),
             ports: Some(blueprint.ports.iter().map(|p| policy_port(p.number, "TCP")).collect()),
+        });
+    }
+    // Prometheus reaches taosKeeper's port, and nothing else.
+    if let Some(monitoring) = &blueprint.spec.deploy.monitoring
+        && !monitoring.scrapers.is_empty()
+    {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(monitoring.scrapers.clone()),
+            ports: Some(vec![policy_port(crate::tdengine::KEEPER.port, "TCP")]),
         });
     }
     NetworkPolicy {

@@ -531,17 +531,26 @@ fn compare(previous: &Previous, blueprint: &Blueprint, current: &[Value]) -> Dif
             v["metadata"]["name"].as_str().unwrap_or("?")
         )
     };
+    // The same object: kind, name, and namespace (an object moved to another namespace is a new
+    // one there, and the old one stays behind until deleted or pruned).
+    let same = |a: &Value, b: &Value| key(a) == key(b) && a["metadata"]["namespace"] == b["metadata"]["namespace"];
     for old in previous.objects() {
         let object = key(old);
-        match current.iter().find(|new| key(new) == object) {
+        match current.iter().find(|new| same(new, old)) {
             Some(new) => kubernetes::compare(&context, &object, old, new, &mut changes),
             None => kubernetes::removed(&context, &object, old, &mut changes),
         }
     }
     for new in current {
-        let object = key(new);
-        if !previous.objects().iter().any(|old| key(old) == object) {
-            changes.push(Change::new(ChangeClass::Safe, &object, "", "new object"));
+        if !previous.objects().iter().any(|old| same(old, new)) {
+            let moved = previous.objects().iter().any(|old| key(old) == key(new));
+            let message = match new["metadata"]["namespace"].as_str() {
+                Some(namespace) if moved => {
+                    format!("new object in namespace {namespace} (the one in the old namespace is no longer rendered)")
+                }
+                _ => "new object".to_owned(),
+            };
+            changes.push(Change::new(ChangeClass::Safe, &key(new), "", &message));
         }
     }
     changes.sort_by(|a, b| (a.class, &a.object, &a.field).cmp(&(b.class, &b.object, &b.field)));

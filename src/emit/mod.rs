@@ -13,6 +13,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::prometheus::{PodMonitor, PrometheusRule};
 use crate::yaml;
 
 /// The kustomization's file name in an `--output-dir` (and at the top of a fleet tree). Not
@@ -49,6 +50,10 @@ pub enum Manifest {
     Job(Job),
     /// The backup CronJob.
     CronJob(CronJob),
+    /// What Prometheus scrapes (Prometheus Operator).
+    PodMonitor(PodMonitor),
+    /// The alerts (Prometheus Operator).
+    PrometheusRule(PrometheusRule),
 }
 
 /// Apply each arm to the object inside, whatever its kind.
@@ -64,6 +69,8 @@ macro_rules! each {
             Manifest::StatefulSet($object) => $body,
             Manifest::Job($object) => $body,
             Manifest::CronJob($object) => $body,
+            Manifest::PodMonitor($object) => $body,
+            Manifest::PrometheusRule($object) => $body,
         }
     };
 }
@@ -100,6 +107,9 @@ impl Manifest {
             Manifest::StatefulSet(_) => 6,
             Manifest::Job(_) => 7,
             Manifest::CronJob(_) => 8,
+            // Custom resources last: without their CRDs only they fail to apply.
+            Manifest::PodMonitor(_) => 9,
+            Manifest::PrometheusRule(_) => 10,
         }
     }
 }

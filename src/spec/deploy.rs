@@ -248,6 +248,66 @@ layer_struct! {
     }
 }
 
+layer_struct! {
+    /// Monitoring: taosKeeper in every pod (taosd reporting to it), a Prometheus Operator
+    /// `PodMonitor` that scrapes it, a `PrometheusRule` whose thresholds come from this spec, and
+    /// a Grafana dashboard. Presence turns it on.
+    pub struct Monitoring {
+        /// Default true (`false` turns off what a preset turned on).
+        pub enabled: bool,
+        /// Labels on the PodMonitor and the PrometheusRule, to match your Prometheus'
+        /// `podMonitorSelector` and `ruleSelector` (kube-prometheus-stack:
+        /// `{release: <its release name>}`).
+        pub labels: BTreeMap<String, String>,
+        /// Namespace of the PodMonitor, the PrometheusRule and the dashboard, for a Prometheus
+        /// that reads only its own; default the cluster's. Needs `metadata.namespace`.
+        pub namespace: String,
+        /// How often Prometheus scrapes taosKeeper; default `30s`.
+        pub interval: String,
+        /// Who may scrape taosKeeper when the NetworkPolicy is on, as NetworkPolicy peers;
+        /// default pods labelled `app.kubernetes.io/name: prometheus` in any namespace (the
+        /// Prometheus Operator's).
+        pub scrapers: Vec<NetworkPolicyPeer>,
+        /// The PodMonitor.
+        pub pod_monitor: MonitoringPart,
+        /// The PrometheusRule.
+        pub alerts: Alerts,
+        /// The Grafana dashboard ConfigMap.
+        pub dashboard: Dashboard,
+    }
+}
+
+layer_struct! {
+    /// A part of the monitoring that can be left out.
+    pub struct MonitoringPart {
+        /// Default true. Off when the cluster has no Prometheus Operator (its CRDs).
+        pub enabled: bool,
+    }
+}
+
+layer_struct! {
+    /// The alerts (a `PrometheusRule`).
+    pub struct Alerts {
+        /// Default true. Off when the cluster has no Prometheus Operator (its CRDs).
+        pub enabled: bool,
+        /// Labels added to every alert, for Alertmanager routing (e.g. `{team: database}`).
+        pub labels: BTreeMap<String, String>,
+    }
+}
+
+layer_struct! {
+    /// The Grafana dashboard, a ConfigMap the Grafana sidecar picks up by label.
+    pub struct Dashboard {
+        /// Default true.
+        pub enabled: bool,
+        /// Labels the Grafana sidecar looks for; default `{grafana_dashboard: "1"}`
+        /// (kube-prometheus-stack's).
+        pub labels: BTreeMap<String, String>,
+        /// Annotations, e.g. the sidecar's folder annotation.
+        pub annotations: BTreeMap<String, String>,
+    }
+}
+
 /// Raw Kubernetes pieces the spec accepts as they are.
 pub type Tolerations = Vec<Toleration>;
 /// Raw affinity (merged with the anti-affinity preset).

@@ -187,6 +187,9 @@ pub struct ClusterSpec {
     /// Scheduled taosdump backups into a PVC of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<Backup>,
+    /// Metrics, alerts and a dashboard (opt-in; the `production` preset turns it on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<Monitoring>,
     /// Extra environment variables (after tdgen's own; `$(VAR)` may use them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_env: Option<ExtraEnv>,

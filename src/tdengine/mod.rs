@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod env;
+pub mod keeper;
 pub mod live;
 pub mod sql;
 pub mod version;

@@ -203,11 +203,7 @@ impl Validator {
 
     /// The data volume must hold more than taosd's reserve, or taosd refuses to write.
     pub(super) fn data_size_vs_reserve(&mut self, size_bytes: i128, config: &BTreeMap<String, String>) {
-        let reserve_gb = config
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("minimalDataDirGB"))
-            .and_then(|(_, v)| v.trim().parse::<f64>().ok())
-            .unwrap_or(tdengine::DEFAULT_MINIMAL_DATA_DIR_GB);
+        let reserve_gb = reserve_gb(config);
         let reserve_bytes = reserve_gb * f64::from(1u32 << 30);
         let size = size_bytes as f64;
         let path = "spec.storage.data.size";
@@ -224,6 +220,16 @@ impl Validator {
             );
         }
     }
+}
+
+/// taosd's free-space reserve on the data directory, `minimalDataDirGB`, in GB of 1024³ bytes
+/// (taosd multiplies it so: `taosSetServerCfg`, source/common/src/tglobal.c).
+pub(super) fn reserve_gb(config: &BTreeMap<String, String>) -> f64 {
+    config
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("minimalDataDirGB"))
+        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        .unwrap_or(tdengine::DEFAULT_MINIMAL_DATA_DIR_GB)
 }
 
 /// How to pass a credential parameter: as its variable, from a Secret.

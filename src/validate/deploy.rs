@@ -86,6 +86,7 @@ impl Validator {
             root_password: self.root_password(c.root_password.clone(), version),
             mnode_bootstrap: self.mnode_bootstrap(c.mnode_bootstrap.clone().unwrap_or_default(), mnodes),
             backup: c.backup.clone().and_then(|backup| self.backup(backup, c, name, dnodes)),
+            monitoring: None,
             extra_env: self.extra_env(
                 c.extra_env.clone().unwrap_or_default(),
                 super::container::config_variables(c),
@@ -303,6 +304,13 @@ impl Validator {
                 "spec.backup.schedule",
                 format!("`{schedule}` is not a cron schedule: five fields (minute hour day month weekday), or `@daily` and the like"),
                 "for example `0 3 * * *` (every day at 03:00)",
+            );
+        } else if let Err(why) = crate::cron::longest_gap_minutes(&schedule) {
+            self.error(
+                "invalid-schedule",
+                "spec.backup.schedule",
+                format!("`{schedule}` is not a schedule the CronJob controller takes: {why}"),
+                "minute 0-59, hour 0-23, day 1-31, month 1-12 or JAN-DEC, weekday 0-6 or SUN-SAT; each `*`, a value, a range `a-b`, a step `/n`, or a list",
             );
         }
         let mut databases: Vec<String> = Vec::new();

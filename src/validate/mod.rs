@@ -9,6 +9,7 @@ mod container;
 mod deploy;
 mod image;
 mod metadata;
+mod monitoring;
 pub mod names;
 mod network;
 mod probes;
@@ -78,13 +79,26 @@ impl Validator {
         let version = self.image(&repository, &tag, image.digest.as_deref());
         let data_size = data.size.as_deref().unwrap_or(defaults::DATA_SIZE);
         let (data_size, data_bytes) = self.size("spec.storage.data.size", data_size);
-        let config = self.config(cluster.config.clone().unwrap_or_default(), version);
+        let mut config = self.config(cluster.config.clone().unwrap_or_default(), version);
         if let Some(bytes) = data_bytes {
             self.data_size_vs_reserve(bytes, &config);
         }
         let name = meta.name.unwrap_or_else(|| defaults::NAME.into());
         let mnodes = self.mnodes(cluster.mnodes, dnodes);
-        let deploy = self.deploy(&cluster, &name, dnodes, mnodes, version);
+        let mut deploy = self.deploy(&cluster, &name, dnodes, mnodes, version);
+        deploy.monitoring = self.monitoring(&monitoring::Context {
+            cluster: &cluster,
+            namespace: meta.namespace.as_deref(),
+            version,
+            config: &config,
+            data_bytes,
+            backup_schedule: deploy.backup.as_ref().map(|b| b.schedule.as_str()),
+        });
+        if deploy.monitoring.is_some() {
+            // taosKeeper runs, and taosd reports to it.
+            deploy.keeper = true;
+            self.monitor_parameters(&mut config);
+        }
         let service = cluster.service.clone().and_then(|s| s.name);
         let service_name = service.unwrap_or_else(|| defaults::service_name(&name));
         let labels = self.labels(meta.labels.unwrap_or_default());

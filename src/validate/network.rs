@@ -51,7 +51,7 @@ impl Validator {
         })
     }
 
-    fn peers(&mut self, base: &str, peers: &[NetworkPolicyPeer]) {
+    pub(super) fn peers(&mut self, base: &str, peers: &[NetworkPolicyPeer]) {
         for (i, peer) in peers.iter().enumerate() {
             self.peer(&format!("{base}[{i}]"), peer);
         }
