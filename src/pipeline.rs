@@ -117,7 +117,8 @@ pub fn starter_spec(preset: &str) -> Result<String, Error> {
         "startup": v.startup_probe,
         "readiness": v.readiness_probe,
         "liveness": v.liveness_probe,
-        "config": v.config,
+        // The preset's own parameters, not those tdgen derives from other fields (monitoring).
+        "config": v.config.iter().filter(|(key, _)| preset_spec.pointer(&format!("/config/{key}")).is_some()).collect::<std::collections::BTreeMap<_, _>>(),
         "namespace": v.namespace,
         "logs_size": preset_spec.pointer("/storage/logs/size"),
         "preset_extras": preset_extras(&preset_spec),

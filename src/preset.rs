@@ -75,7 +75,7 @@ mod tests {
     use super::*;
 
     /// The JSON shipped for each preset is exactly what its YAML reads as. After changing a
-    /// preset, `UPDATE_PRESETS=1 cargo test -p tdgen --lib preset` writes the JSON anew.
+    /// preset, `UPDATE_PRESETS=1 cargo test --lib preset` writes the JSON anew.
     #[test]
     fn every_preset_json_is_its_yaml() {
         let update = std::env::var_os("UPDATE_PRESETS").is_some();
@@ -89,7 +89,7 @@ mod tests {
             } else {
                 assert_eq!(
                     preset.values, expected,
-                    "presets/{}.json is out of date: run `UPDATE_PRESETS=1 cargo test -p tdgen --lib preset`",
+                    "presets/{}.json is out of date: run `UPDATE_PRESETS=1 cargo test --lib preset`",
                     preset.name
                 );
             }

@@ -427,7 +427,15 @@ fn teardown_context(blueprint: &Blueprint) -> Value {
         .objects()
         .iter()
         .filter(|o| !matches!(o.kind(), "StatefulSet" | "Job" | "CronJob" | "PersistentVolumeClaim"))
-        .map(|o| json!({ "kind": o.kind(), "name": o.name() }))
+        .map(|o| {
+            // The monitoring objects may live in a namespace of their own.
+            let elsewhere = o
+                .metadata()
+                .namespace
+                .clone()
+                .filter(|ns| Some(ns) != blueprint.namespace.as_ref());
+            json!({ "kind": o.kind(), "name": o.name(), "namespace": elsewhere })
+        })
         .collect();
     let others: Vec<String> = objects
         .iter()
@@ -483,9 +491,17 @@ fn adopt_context(blueprint: &Blueprint) -> Result<Value, Box<Finding>> {
     }))
 }
 
-/// The plan's manifests as a heredoc in a script ([`heredoc`]).
+/// The plan's manifests as a heredoc in a script ([`heredoc`]): the objects of the cluster's
+/// namespace, which the scripts apply with `-n "$NAMESPACE"` (kubectl refuses an object of
+/// another namespace there: monitoring objects in `spec.monitoring.namespace` are applied with
+/// the render, not by the runbooks).
 fn embedded_manifests(blueprint: &Blueprint) -> Result<String, Box<Finding>> {
-    heredoc(crate::build::build(blueprint).to_yaml())
+    let objects = crate::build::build(blueprint)
+        .into_objects()
+        .into_iter()
+        .filter(|o| o.metadata().namespace == blueprint.namespace)
+        .collect();
+    heredoc(crate::emit::Manifests::new(objects).to_yaml())
 }
 
 /// `cat <<'DELIMITER'`, the YAML, and the delimiter: `TDGEN_MANIFESTS_` and a digest of the

@@ -116,13 +116,16 @@ fn the_production_preset_is_guaranteed_spread_and_budgeted() {
             "ServiceAccount",
             "ConfigMap",
             "ConfigMap",
+            "ConfigMap",
             "PodDisruptionBudget",
             "NetworkPolicy",
             "NetworkPolicy",
             "Service",
             "Service",
             "StatefulSet",
-            "Job"
+            "Job",
+            "PodMonitor",
+            "PrometheusRule"
         ]
     );
     let sts = manifests.statefulset().expect("sts").spec.clone().expect("spec");

@@ -305,10 +305,26 @@ fn a_pinned_namespace_is_on_every_object_and_absent_otherwise() {
         } else {
             free += 1
         }
+        // spec.monitoring.namespace: the monitoring objects go where the Prometheus reads.
+        let monitoring = serde_saphyr::from_str::<serde_json::Value>(
+            request.file.as_ref().map(|f| f.text.as_ref()).unwrap_or_default(),
+        )
+        .ok()
+        .and_then(|spec| spec["spec"]["monitoring"]["namespace"].as_str().map(str::to_owned));
         for document in yaml_documents(&tdgen::render(&checked.valid).to_yaml().unwrap()) {
+            let kind = document["kind"].as_str().unwrap_or_default();
+            let in_monitoring = matches!(kind, "PodMonitor" | "PrometheusRule")
+                || document["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-dashboard"));
+            let expected = if in_monitoring && monitoring.is_some() {
+                monitoring.as_deref()
+            } else {
+                expected.as_deref()
+            };
             assert_eq!(
                 document["metadata"]["namespace"].as_str(),
-                expected.as_deref(),
+                expected,
                 "{name}: {} {}",
                 document["kind"],
                 document["metadata"]["name"]

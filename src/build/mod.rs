@@ -91,6 +91,28 @@ pub fn build(blueprint: &Blueprint) -> Manifests {
     Manifests::new(objects)
 }
 
+/// The alerts of the blueprint: (severity, name, summary), in the PrometheusRule's order; none
+/// when it renders no alerts.
+pub fn alert_names(blueprint: &Blueprint) -> Vec<(String, String, String)> {
+    let Some(monitoring) = &blueprint.spec.deploy.monitoring else {
+        return Vec::new();
+    };
+    let Some(settings) = &monitoring.alerts else {
+        return Vec::new();
+    };
+    let rule = monitoring::prometheus_rule(blueprint, monitoring, settings);
+    rule.spec
+        .groups
+        .into_iter()
+        .flat_map(|g| g.rules)
+        .map(|r| {
+            let severity = r.labels.get("severity").cloned().unwrap_or_default();
+            let summary = r.annotations.get("summary").cloned().unwrap_or_default();
+            (severity, r.alert, summary)
+        })
+        .collect()
+}
+
 /// Metadata every object carries: name, pinned namespace, labels, annotations.
 fn metadata(blueprint: &Blueprint, name: &str) -> ObjectMeta {
     ObjectMeta {

@@ -141,7 +141,9 @@ fn duration(seconds: u64) -> String {
     }
 }
 
-/// One alert.
+/// One alert. Its summary and description name labels (`{{ $labels.dnode_ep }}`), never the
+/// value, so they read the same whenever it fires (and a `promtool test rules` case can state
+/// them).
 struct Alert<'a> {
     name: &'a str,
     expr: String,
@@ -230,7 +232,7 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
             severity: "critical",
             summary: format!("fewer than {} dnodes are alive", spec.dnodes),
             description: format!(
-                "{{{{ $value }}}} of the {} dnodes of spec.dnodes are alive: 3-replica vgroups lose their majority when a second one goes.",
+                "Fewer of the {} dnodes of spec.dnodes are alive: 3-replica vgroups lose their majority when a second one goes.",
                 spec.dnodes
             ),
             runbook: format!("{}; a dnode whose disk or node is lost: tdgen plan replace-dnode --ordinal <n> -f <this spec>", plan("verify")),
@@ -241,7 +243,7 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
             for_: "30m",
             severity: "warning",
             summary: format!("the cluster has more dnodes than the {} of spec.dnodes", spec.dnodes),
-            description: "{{ $value }} dnodes are registered: a pod came back with a new data volume and registered a new dnode, and the old one was never dropped (it stays offline and holds its vnodes).".into(),
+            description: format!("More than the {} dnodes of spec.dnodes are registered: a pod came back with a new data volume and registered a new dnode, and the old one was never dropped (it stays offline and holds its vnodes).", spec.dnodes),
             runbook: "tdgen plan replace-dnode --ordinal <n> -f <this spec>".into(),
         },
         Alert {
@@ -251,7 +253,7 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
             severity: "critical",
             summary: format!("fewer than {} mnodes are alive", spec.mnodes),
             description: format!(
-                "{{{{ $value }}}} of the {} mnodes of spec.mnodes are alive: with 3 mnodes a second loss stops every DDL and every new connection.",
+                "Fewer of the {} mnodes of spec.mnodes are alive: with 3 mnodes a second loss stops every DDL and every new connection.",
                 spec.mnodes
             ),
             runbook: plan("mnodes"),
@@ -287,9 +289,12 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
             expr: format!("{free} < {}", number(threshold)),
             for_,
             severity,
-            summary: "dnode {{ $labels.dnode_ep }} is running out of data space".into(),
+            summary: format!(
+                "dnode {{{{ $labels.dnode_ep }}}} has less than {} free on its data volume",
+                bytes(threshold)
+            ),
             description: format!(
-                "{{{{ $value | humanize1024 }}}}B free on the data volume; below {} (minimalDataDirGB) taosd stops writing. The threshold is that reserve plus {}% of the {} volume: {}.",
+                "Below {} free (minimalDataDirGB) taosd stops writing to its data volume. This alert fires at that reserve plus {}% of the {} volume: {}.",
                 bytes(reserve),
                 number(share * 100.0),
                 bytes(volume),
@@ -309,9 +314,12 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
             ),
             for_: "15m",
             severity: "warning",
-            summary: "dnode {{ $labels.dnode_ep }} holds nearly supportVnodes vnodes".into(),
+            summary: format!(
+                "dnode {{{{ $labels.dnode_ep }}}} holds {} or more vnodes of supportVnodes {support}",
+                number(threshold)
+            ),
             description: format!(
-                "{{{{ $value }}}} vnodes of supportVnodes {support}: a CREATE DATABASE that needs more fails. The threshold is {}% of it: {}.",
+                "A dnode holds at most supportVnodes ({support}) vnodes, and a CREATE DATABASE that needs more fails. This alert fires at {}% of it: {}.",
                 number(VNODES_WARNING_SHARE * 100.0),
                 number(threshold)
             ),

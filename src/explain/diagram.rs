@@ -142,6 +142,38 @@ fn graph(spec: &ValidSpec) -> Graph {
         edges.push(edge("backup", "dnode0".into(), "dumps (native)", false));
         edges.push(edge("backup", "backups".into(), crate::blueprint::BACKUP_DIR, false));
     }
+    if let Some(monitoring) = &spec.deploy.monitoring {
+        // Objects in spec.monitoring.namespace are drawn outside the cluster's namespace.
+        let (group, place) = match &monitoring.namespace {
+            Some(other) => (None, format!("\nnamespace {other}")),
+            None => (Some(0), String::new()),
+        };
+        nodes.push(node(
+            "prometheus",
+            "Prometheus\n(Prometheus Operator)".into(),
+            Shape::Client,
+            None,
+        ));
+        let scrape = format!("{} {}", tdengine::KEEPER.port, tdengine::keeper::METRICS_PATH);
+        for ordinal in 0..spec.dnodes {
+            edges.push(edge("prometheus", format!("dnode{ordinal}"), &scrape, true));
+        }
+        if monitoring.pod_monitor {
+            let label = format!("PodMonitor {}\nevery {}{place}", spec.name, monitoring.interval);
+            nodes.push(node("podmonitor", label, Shape::Rounded, group));
+            edges.push(edge("prometheus", "podmonitor".into(), "finds the targets", false));
+        }
+        if monitoring.alerts.is_some() {
+            let rules = crate::build::alert_names(&blueprint).len();
+            let label = format!("PrometheusRule {}\n{rules} alerts{place}", spec.name);
+            nodes.push(node("rules", label, Shape::Rounded, group));
+            edges.push(edge("prometheus", "rules".into(), "evaluates", false));
+        }
+        if monitoring.dashboard.is_some() {
+            let label = format!("ConfigMap {}-dashboard\nGrafana dashboard{place}", spec.name);
+            nodes.push(node("dashboard", label, Shape::Rounded, group));
+        }
+    }
     let port = spec.server_port.to_string();
     nodes.push(node(
         "native",

@@ -185,6 +185,10 @@ fn applies_clean(env: &Env, scenario: &str, input: &Input) -> Outcome {
     let namespace = namespace_for(scenario);
     env.namespace(&namespace, &[])?;
     render(env, &dir, input, &namespace)?;
+    // Objects a spec puts in a namespace of their own (spec.monitoring.namespace) need it.
+    for other in namespaces_in(&dir.join("stream.yaml"))? {
+        env.namespace(&other, &[])?;
+    }
     let (stream, out) = (dir.join("stream.yaml"), dir.join("out"));
     let (stream, out) = (stream.display().to_string(), out.display().to_string());
     apply_quietly(env, &["-f", &stream])?;
@@ -195,6 +199,16 @@ fn applies_clean(env: &Env, scenario: &str, input: &Input) -> Outcome {
     apply_quietly(env, &["-f", &out])?;
     apply_quietly(env, &["-k", &out])?;
     no_drift(env, &["-f", &stream])
+}
+
+/// Every namespace the objects of a rendered stream name.
+fn namespaces_in(stream: &Path) -> Result<BTreeSet<String>, String> {
+    let text = std::fs::read_to_string(stream).map_err(|e| e.to_string())?;
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| e.to_string())?;
+    Ok(documents
+        .iter()
+        .filter_map(|d| d["metadata"]["namespace"].as_str().map(str::to_owned))
+        .collect())
 }
 
 /// The fleet of the manual's example (`docs/src/fleets.md`): two clusters in their namespaces,

@@ -146,6 +146,9 @@ fn kind(resource: &str) -> Option<(&'static str, &'static str)> {
         "serviceaccount" | "serviceaccounts" | "sa" => ("ServiceAccount", "serviceaccount"),
         "poddisruptionbudget" | "poddisruptionbudgets" | "pdb" => ("PodDisruptionBudget", "poddisruptionbudget.policy"),
         "networkpolicy" | "networkpolicies" | "netpol" => ("NetworkPolicy", "networkpolicy.networking.k8s.io"),
+        // The Prometheus Operator's kinds, as kubectl prints them once their CRDs are installed.
+        "podmonitor" | "podmonitors" => ("PodMonitor", "podmonitor.monitoring.coreos.com"),
+        "prometheusrule" | "prometheusrules" => ("PrometheusRule", "prometheusrule.monitoring.coreos.com"),
         _ => return None,
     })
 }
@@ -162,6 +165,8 @@ fn kind_of(object_kind: &str) -> &'static str {
         "Secret" => "secret",
         "ServiceAccount" => "serviceaccount",
         "PersistentVolumeClaim" => "persistentvolumeclaim",
+        "PodMonitor" => "podmonitor.monitoring.coreos.com",
+        "PrometheusRule" => "prometheusrule.monitoring.coreos.com",
         _ => "object",
     }
 }

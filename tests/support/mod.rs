@@ -120,6 +120,8 @@ pub fn reparse(document: &Value) -> Value {
         Some("Job") => serde_json::to_value(strict_parse::<Job>(document)),
         Some("CronJob") => serde_json::to_value(strict_parse::<CronJob>(document)),
         Some("PersistentVolumeClaim") => serde_json::to_value(strict_parse::<PersistentVolumeClaim>(document)),
+        Some("PodMonitor") => serde_json::to_value(strict_parse::<tdgen::prometheus::PodMonitor>(document)),
+        Some("PrometheusRule") => serde_json::to_value(strict_parse::<tdgen::prometheus::PrometheusRule>(document)),
         other => panic!("unexpected kind {other:?}"),
     }
     .expect("reserialises")
