@@ -36,6 +36,7 @@ mod fleets;
 mod integrations;
 mod krm;
 mod library;
+mod monitoring;
 mod operations;
 mod production;
 mod properties;

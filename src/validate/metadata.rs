@@ -48,8 +48,10 @@ impl Validator {
                 let mut help =
                     "values are at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit"
                         .to_owned();
-                if onto_objects {
-                    help.push_str(&format!("; put free text in {}", base.replace("labels", "annotations")));
+                // Where the same object takes annotations, free text belongs there.
+                let annotations = base.replace("labels", "annotations");
+                if onto_objects && base != "spec.monitoring.labels" {
+                    help.push_str(&format!("; put free text in {annotations}"));
                 }
                 self.error(
                     "invalid-label-value",
