@@ -464,6 +464,17 @@ pub(crate) fn dashboard(blueprint: &Blueprint) -> Value {
             &format!("sum by (pod) (up{{{m}}})"),
             "short",
         ),
+        graph(
+            10,
+            12,
+            "taosAdapter requests and failures per second",
+            &format!(
+                "max by (endpoint) (rate({}[5m])) or label_replace(max by (endpoint) (rate({}[5m])), \"endpoint\", \"$1 failed\", \"endpoint\", \"(.*)\")",
+                series(keeper::ADAPTER_REQUESTS, &m),
+                series(keeper::ADAPTER_FAILURES, &m)
+            ),
+            "reqps",
+        ),
     ];
     json!({
         "title": format!("TDengine {}", blueprint.name),
@@ -525,7 +536,7 @@ fn graph(id: u32, x: u32, title: &str, expr: &str, unit: &str) -> Value {
         "id": id, "type": "timeseries", "title": title,
         "gridPos": {"h": 8, "w": 12, "x": x, "y": 4 + (id - 5) / 2 * 8},
         "datasource": {"type": "prometheus", "uid": "${datasource}"},
-        "targets": [target(expr, "{{dnode_ep}}{{pod}}")],
+        "targets": [target(expr, "{{dnode_ep}}{{pod}}{{endpoint}}")],
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
     })
 }

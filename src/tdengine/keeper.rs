@@ -148,8 +148,21 @@ pub const MEM_ENGINE: Metric = Metric {
     meaning: "memory taosd uses, KB; labels dnode_id, dnode_ep, cluster_id",
 };
 
+/// taosAdapter's requests, a counter per taosAdapter (`endpoint`) and protocol (`req_type`: 0
+/// REST, 1 WebSocket). taosAdapter reports to taosKeeper, which serves them (the taosKeeper
+/// reference lists them; how taosAdapter reports was not read).
+pub const ADAPTER_REQUESTS: Metric = Metric {
+    suffix: "adapter_requests_total",
+    meaning: "requests taosAdapter served (counter); labels endpoint, req_type",
+};
+/// taosAdapter's failed requests.
+pub const ADAPTER_FAILURES: Metric = Metric {
+    suffix: "adapter_requests_fail",
+    meaning: "requests taosAdapter failed (counter); labels endpoint, req_type",
+};
+
 /// Every metric tdgen's alerts and dashboard use.
-pub const METRICS: [Metric; 13] = [
+pub const METRICS: [Metric; 15] = [
     DNODES_TOTAL,
     DNODES_ALIVE,
     MNODES_TOTAL,
@@ -163,6 +176,8 @@ pub const METRICS: [Metric; 13] = [
     DISK_TOTAL,
     CPU_ENGINE,
     MEM_ENGINE,
+    ADAPTER_REQUESTS,
+    ADAPTER_FAILURES,
 ];
 
 /// The `value` of [`MNODE_ROLE`] for the leader (`getRoleStr(102)`).
