@@ -176,9 +176,15 @@ fn alerts_take_their_thresholds_from_the_spec() {
     for (alert, threshold) in expectations {
         let expr = expr(rules, alert);
         assert!(expr.contains(&threshold), "{alert}: `{threshold}` in `{expr}`");
+        let own = if alert == "TDengineBackupTooOld" {
+            "cronjob=\"tsdb-backup\""
+        } else {
+            "tdengine_cluster=\"tsdb\""
+        };
+        assert!(expr.contains(own), "{alert}: only this cluster's series: {expr}");
         assert!(
-            expr.contains("namespace=\"data\""),
-            "{alert}: only this cluster's series: {expr}"
+            expr.contains("by (namespace"),
+            "{alert}: one alert per namespace: {expr}"
         );
     }
     // Without supportVnodes and without backups, those alerts are not rendered.

@@ -103,13 +103,11 @@ pub fn pod_monitor(blueprint: &Blueprint, monitoring: &MonitoringSettings) -> Po
     )
 }
 
-/// The PromQL label matchers of this cluster's series: its name, and its namespace when pinned.
+/// The PromQL label matchers of this cluster's series: its name. Not its namespace, even when
+/// pinned: the alerts group by namespace, so a kustomize `namespace:` overlay stays safe, and
+/// two clusters of one name raise alerts with the same labels, which Alertmanager merges.
 fn matchers(blueprint: &Blueprint) -> String {
-    let mut matchers = format!("{CLUSTER_LABEL}=\"{}\"", blueprint.name);
-    if let Some(namespace) = &blueprint.namespace {
-        matchers.push_str(&format!(",namespace=\"{namespace}\""));
-    }
-    matchers
+    format!("{CLUSTER_LABEL}=\"{}\"", blueprint.name)
 }
 
 /// `name{matchers}`.
@@ -328,10 +326,7 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
     }
     if let (Some(gap), Some(backup)) = (settings.backup_gap_seconds, &blueprint.backup) {
         let limit = 2 * gap;
-        let mut cron = format!("cronjob=\"{}\"", backup.name);
-        if let Some(namespace) = &blueprint.namespace {
-            cron.push_str(&format!(",namespace=\"{namespace}\""));
-        }
+        let cron = format!("cronjob=\"{}\"", backup.name);
         alerts.push(Alert {
             name: "TDengineBackupTooOld",
             expr: format!(
@@ -379,7 +374,7 @@ fn dashboard_config_map(
 
 /// The dashboard's JSON model: the cluster's shape against the spec, then per-dnode resources.
 pub(crate) fn dashboard(blueprint: &Blueprint) -> Value {
-    let m = format!("{},namespace=~\"$namespace\"", matchers_without_namespace(blueprint));
+    let m = format!("{},namespace=~\"$namespace\"", matchers(blueprint));
     let spec = &blueprint.spec;
     let support = spec
         .config
@@ -490,18 +485,13 @@ pub(crate) fn dashboard(blueprint: &Blueprint) -> Value {
                 "name": "namespace",
                 "type": "query",
                 "datasource": {"type": "prometheus", "uid": "${datasource}"},
-                "query": format!("label_values({}, namespace)", series(keeper::DNODES_TOTAL, &matchers_without_namespace(blueprint))),
+                "query": format!("label_values({}, namespace)", series(keeper::DNODES_TOTAL, &matchers(blueprint))),
                 "refresh": 2,
                 "label": "Namespace",
             },
         ]},
         "panels": panels,
     })
-}
-
-/// The cluster label alone: the dashboard picks the namespace with a variable.
-fn matchers_without_namespace(blueprint: &Blueprint) -> String {
-    format!("{CLUSTER_LABEL}=\"{}\"", blueprint.name)
 }
 
 /// Grafana's uid holds at most 40 characters.
