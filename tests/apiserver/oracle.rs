@@ -54,10 +54,14 @@ fn file_stem(row: &Row) -> String {
 
 /// The spec text with `metadata.namespace` replaced by `<prefix>-<old value or "unset">`, so
 /// that each case has namespaces of its own and a namespace change stays a change.
+/// `spec.monitoring.namespace`, when set, gets the prefix too.
 fn pinned(spec: &str, prefix: &str) -> Result<String, String> {
     let mut value: Value = serde_saphyr::from_str(spec).map_err(|e| e.to_string())?;
     let old = value["metadata"]["namespace"].as_str().unwrap_or("unset").to_owned();
     value["metadata"]["namespace"] = Value::from(format!("{prefix}-{old}"));
+    if let Some(monitoring) = value["spec"]["monitoring"]["namespace"].as_str().map(str::to_owned) {
+        value["spec"]["monitoring"]["namespace"] = Value::from(format!("{prefix}-{monitoring}"));
+    }
     serde_json::to_string(&value).map_err(|e| e.to_string())
 }
 
@@ -65,6 +69,22 @@ fn pinned(spec: &str, prefix: &str) -> Result<String, String> {
 fn namespace_of(spec: &str) -> String {
     let value: Value = serde_saphyr::from_str(spec).unwrap_or_default();
     value["metadata"]["namespace"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Every namespace a pinned spec puts objects in: the cluster's, and the monitoring's.
+fn namespaces_of(spec: &str) -> Vec<String> {
+    let value: Value = serde_saphyr::from_str(spec).unwrap_or_default();
+    let monitoring = value["spec"]["monitoring"]["namespace"].as_str().map(str::to_owned);
+    std::iter::once(namespace_of(spec)).chain(monitoring).collect()
+}
+
+/// The live objects of `kinds` in every namespace of `spec`.
+fn live_objects(env: &Env, spec: &str, kinds: &[String]) -> Result<Vec<Value>, String> {
+    let mut all = Vec::new();
+    for namespace in namespaces_of(spec) {
+        all.extend(env.objects(&namespace, kinds)?);
+    }
+    Ok(all)
 }
 
 /// Render a spec file as a JSON list's items.
@@ -196,7 +216,9 @@ fn oracle(env: &Env, name: &str, index: usize, row: &Row, reverse: bool) -> Outc
     write("fresh.yaml", pinned(&to, &fresh)?)?;
     let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap_or_default();
     for file in ["from.yaml", "to.yaml", "fresh.yaml"] {
-        env.namespace(&namespace_of(&read(file)), &[])?;
+        for namespace in namespaces_of(&read(file)) {
+            env.namespace(&namespace, &[])?;
+        }
     }
     let old = render(env, &dir, "from.yaml")?;
     let new = render(env, &dir, "to.yaml")?;
@@ -275,8 +297,9 @@ fn oracle(env: &Env, name: &str, index: usize, row: &Row, reverse: bool) -> Outc
     if !refused.is_empty() {
         return Ok(());
     }
-    // The prune: what the old render had and the new one has not.
-    for object in old.iter().filter(|o| !new.iter().any(|n| key(n) == key(o))) {
+    // The prune: what the old render had and the new one has not (in that namespace).
+    let same = |a: &Value, b: &Value| key(a) == key(b) && a["metadata"]["namespace"] == b["metadata"]["namespace"];
+    for object in old.iter().filter(|o| !new.iter().any(|n| same(n, o))) {
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
         let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
         env.kubectl(
@@ -292,10 +315,8 @@ fn oracle(env: &Env, name: &str, index: usize, row: &Row, reverse: bool) -> Outc
         kinds.dedup();
         kinds
     };
-    let upgraded_namespace = namespace_of(&read("to.yaml"));
-    let fresh_namespace = namespace_of(&read("fresh.yaml"));
-    let upgraded = env.objects(&upgraded_namespace, &kinds)?;
-    let installed = env.objects(&fresh_namespace, &kinds)?;
+    let upgraded = live_objects(env, &read("to.yaml"), &kinds)?;
+    let installed = live_objects(env, &read("fresh.yaml"), &kinds)?;
     let mut differ = Vec::new();
     for object in &new {
         let find = |live: &[Value]| live.iter().find(|l| key(l) == key(object)).cloned();
