@@ -82,6 +82,10 @@ pub fn all() -> Vec<Scenario> {
             run: verify_backup_teardown,
         },
         Scenario {
+            name: "teardown-monitored-production-3.3.6.13",
+            run: teardown_monitored,
+        },
+        Scenario {
             name: "alter-catalog-3.3.6.13",
             run: |env, slot| alter_catalog(env, slot, "3.3.6.13"),
         },
@@ -707,6 +711,53 @@ fn verify_backup_teardown(env: &Env, slot: usize) -> Outcome {
         left == ["tdengine-backup"],
         "claims after teardown with CONFIRM: {left:?} (only the backups stay)"
     );
+    Ok(())
+}
+
+/// `tdgen plan teardown` of the production preset, which monitors: the PodMonitor, the
+/// PrometheusRule and the dashboard go with every other object it rendered, the claims stay
+/// without CONFIRM, and the render applied again brings back the same dnodes with every row
+/// written before.
+fn teardown_monitored(env: &Env, slot: usize) -> Outcome {
+    let scenario = "teardown-monitored-production-3.3.6.13";
+    let mut cluster = running(env, slot, scenario, PRODUCTION, &[], Some(PASSWORD))?;
+    let monitoring = [
+        "PodMonitor/tdengine",
+        "PrometheusRule/tdengine",
+        "ConfigMap/tdengine-dashboard",
+    ];
+    let objects: Vec<String> = cluster.state().objects.keys().cloned().collect();
+    ensure!(
+        monitoring.iter().all(|m| objects.iter().any(|o| o == m)),
+        "the production render's monitoring objects are not applied: {objects:?}"
+    );
+    let before = cluster.counts()?;
+    let ids: Vec<String> = (0..3).map(|o| dnode_id(&cluster, o)).collect::<Result<_, _>>()?;
+    let claims = cluster.claims();
+    let teardown = cluster.plan(&["teardown"], &[])?;
+    cluster.run(&teardown, &[])?.said("PVCs kept")?;
+    ensure!(cluster.claims() == claims, "claims deleted without CONFIRM");
+    ensure!(
+        cluster.running().is_empty(),
+        "pods still run after teardown: {:?}",
+        cluster.running()
+    );
+    let left: Vec<String> = cluster
+        .state()
+        .objects
+        .keys()
+        .filter(|k| !k.starts_with("PersistentVolumeClaim/") && !k.starts_with("Secret/"))
+        .cloned()
+        .collect();
+    ensure!(left.is_empty(), "objects remain after teardown: {left:?}");
+    // The same render on the kept claims: the same cluster, every row.
+    let yaml = cluster.render(&[])?;
+    cluster.apply(&yaml)?;
+    cluster.wait_dnodes(3, 300)?;
+    let after_ids: Vec<String> = (0..3).map(|o| dnode_id(&cluster, o)).collect::<Result<_, _>>()?;
+    ensure!(after_ids == ids, "dnode ids {ids:?} became {after_ids:?}");
+    let after = cluster.counts()?;
+    ensure!(after == before, "rows {before:?} became {after:?}");
     Ok(())
 }
 
