@@ -61,18 +61,30 @@ pub mod defaults {
     /// matchLabels: kustomize's `commonLabels` adds its labels to every matchLabels of a
     /// NetworkPolicy, which would select no DNS pod at all.
     pub fn dns_peers() -> Vec<NetworkPolicyPeer> {
-        vec![NetworkPolicyPeer {
+        vec![pods_in_any_namespace("k8s-app", "kube-dns")]
+    }
+
+    /// `spec.monitoring.scrapers`: the pods of every Prometheus the Prometheus Operator runs
+    /// (`app.kubernetes.io/name: prometheus`), in any namespace; a match expression for the
+    /// reason [`dns_peers`] gives.
+    pub fn scrapers() -> Vec<NetworkPolicyPeer> {
+        vec![pods_in_any_namespace("app.kubernetes.io/name", "prometheus")]
+    }
+
+    /// The pods labelled `key: value` in any namespace, selected with a match expression.
+    fn pods_in_any_namespace(key: &str, value: &str) -> NetworkPolicyPeer {
+        NetworkPolicyPeer {
             namespace_selector: Some(LabelSelector::default()),
             pod_selector: Some(LabelSelector {
                 match_expressions: Some(vec![LabelSelectorRequirement {
-                    key: "k8s-app".into(),
+                    key: key.into(),
                     operator: "In".into(),
-                    values: Some(vec!["kube-dns".into()]),
+                    values: Some(vec![value.into()]),
                 }]),
                 ..LabelSelector::default()
             }),
             ..NetworkPolicyPeer::default()
-        }]
+        }
     }
 
     /// `spec.networkPolicy.dns.ports`: 53, over UDP and TCP.
@@ -322,6 +334,12 @@ pub struct AlertSettings {
     /// The longest gap between two backup runs, in seconds, when there are backups.
     pub backup_gap_seconds: Option<u64>,
 }
+
+/// The label the PodMonitor puts on every series of a cluster (its `metadata.name`), by which
+/// the alerts and the dashboard select it; every alert carries it too.
+pub const CLUSTER_LABEL: &str = "tdengine_cluster";
+/// The alert label tdgen sets to `critical` or `warning`.
+pub const SEVERITY_LABEL: &str = "severity";
 
 /// A reference to the root password.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -106,7 +106,7 @@ pub fn alert_names(blueprint: &Blueprint) -> Vec<(String, String, String)> {
         .into_iter()
         .flat_map(|g| g.rules)
         .map(|r| {
-            let severity = r.labels.get("severity").cloned().unwrap_or_default();
+            let severity = r.labels.get(crate::model::SEVERITY_LABEL).cloned().unwrap_or_default();
             let summary = r.annotations.get("summary").cloned().unwrap_or_default();
             (severity, r.alert, summary)
         })

@@ -17,15 +17,13 @@ use serde_json::{Value, json};
 use super::{metadata, selector};
 use crate::blueprint::Blueprint;
 use crate::emit::Manifest;
-use crate::model::{AlertSettings, MonitoringSettings};
+use crate::model::{AlertSettings, CLUSTER_LABEL, MonitoringSettings, SEVERITY_LABEL};
 use crate::prometheus::{
     AlertRule, NamespaceSelector, PodMetricsEndpoint, PodMonitor, PodMonitorSpec, PrometheusRule, PrometheusRuleSpec,
     Relabeling, RuleGroup,
 };
 use crate::tdengine::{self, keeper};
 
-/// The label the PodMonitor puts on every series of this cluster.
-pub(crate) const CLUSTER_LABEL: &str = "tdengine_cluster";
 /// kube-state-metrics' time of a CronJob's last successful run, in Unix seconds, and its
 /// creation time (`docs/metrics/workload/cronjob-metrics.md` in kubernetes/kube-state-metrics).
 const CRONJOB_LAST_SUCCESS: &str = "kube_cronjob_status_last_successful_time";
@@ -166,7 +164,7 @@ pub fn prometheus_rule(
         .into_iter()
         .map(|alert| {
             let mut labels = settings.labels.clone();
-            labels.insert("severity".into(), alert.severity.into());
+            labels.insert(SEVERITY_LABEL.into(), alert.severity.into());
             labels.insert(CLUSTER_LABEL.into(), blueprint.name.clone());
             AlertRule {
                 alert: alert.name.into(),

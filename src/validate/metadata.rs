@@ -48,9 +48,9 @@ impl Validator {
                 let mut help =
                     "values are at most 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit"
                         .to_owned();
-                // Where the same object takes annotations, free text belongs there.
+                // Where the spec has annotations beside these labels, free text belongs there.
                 let annotations = base.replace("labels", "annotations");
-                if onto_objects && base != "spec.monitoring.labels" {
+                if onto_objects && crate::fields::expected_shape(&annotations).is_some() {
                     help.push_str(&format!("; put free text in {annotations}"));
                 }
                 self.error(

@@ -4,12 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::networking::v1::NetworkPolicyPeer;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
-
 use super::Validator;
 use super::names::dns_label;
-use crate::model::{AlertSettings, MonitoringSettings};
+use crate::model::{AlertSettings, CLUSTER_LABEL, MonitoringSettings, SEVERITY_LABEL, defaults};
 use crate::source::join_path;
 use crate::spec::{self, ClusterSpec};
 use crate::tdengine::{self, keeper, version::Version};
@@ -18,10 +15,8 @@ use crate::tdengine::{self, keeper, version::Version};
 const DEFAULT_INTERVAL: &str = "30s";
 /// The label the Grafana sidecar of kube-prometheus-stack looks for, and its value.
 const DASHBOARD_LABEL: (&str, &str) = ("grafana_dashboard", "1");
-/// The pod label of every Prometheus the Prometheus Operator runs.
-const PROMETHEUS_POD_LABEL: (&str, &str) = ("app.kubernetes.io/name", "prometheus");
 /// Alert labels tdgen sets on every alert itself.
-pub(crate) const OWNED_ALERT_LABELS: [&str; 2] = ["severity", "tdengine_cluster"];
+const OWNED_ALERT_LABELS: [&str; 2] = [SEVERITY_LABEL, CLUSTER_LABEL];
 
 /// What the monitoring needs from the rest of the resolved spec.
 pub(super) struct Context<'a> {
@@ -69,7 +64,7 @@ impl Validator {
                 "write a number and a unit, largest first, e.g. `30s`, `1m`, `1m30s` (units y, w, d, h, m, s, ms); the Prometheus Operator's schema refuses anything else",
             );
         }
-        let scrapers = monitoring.scrapers.unwrap_or_else(default_scrapers);
+        let scrapers = monitoring.scrapers.unwrap_or_else(defaults::scrapers);
         self.peers("spec.monitoring.scrapers", &scrapers);
         if scrapers.is_empty() && context.cluster.network_policy.as_ref().and_then(|p| p.enabled) == Some(true) {
             self.warn(
@@ -232,23 +227,6 @@ impl Validator {
             }
         }
     }
-}
-
-/// The Prometheus Operator's pods in any namespace. A match expression, not matchLabels, for
-/// the reason the DNS peer gives ([`crate::model::defaults::dns_peers`]).
-fn default_scrapers() -> Vec<NetworkPolicyPeer> {
-    vec![NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector::default()),
-        pod_selector: Some(LabelSelector {
-            match_expressions: Some(vec![LabelSelectorRequirement {
-                key: PROMETHEUS_POD_LABEL.0.into(),
-                operator: "In".into(),
-                values: Some(vec![PROMETHEUS_POD_LABEL.1.into()]),
-            }]),
-            ..LabelSelector::default()
-        }),
-        ..NetworkPolicyPeer::default()
-    }]
 }
 
 /// The Prometheus Operator's `Duration` pattern: units largest first, each at most once.
