@@ -687,7 +687,21 @@ fn verify_backup_teardown(env: &Env, slot: usize) -> Outcome {
     cluster.run(&verify, &[])?.stopped_with("2 of 3 dnodes are ready")?;
     cluster.td(None, &["up", "2"])?;
     cluster.wait_dnodes(3, 120)?;
-    let teardown = cluster.plan(&["teardown"], &sets)?;
+    let teardown = teardown_keeps_claims(&mut cluster, &sets)?;
+    cluster.run(&teardown, &[("CONFIRM", "tdengine")])?.ok()?;
+    let left = cluster.claims();
+    ensure!(
+        left == ["tdengine-backup"],
+        "claims after teardown with CONFIRM: {left:?} (only the backups stay)"
+    );
+    Ok(())
+}
+
+/// `tdgen plan teardown` without CONFIRM: it says the claims are kept and keeps them, every pod
+/// stops, and no object tdgen rendered is left (the claims and the user's Secrets stay). The
+/// teardown script, for a run with CONFIRM.
+fn teardown_keeps_claims(cluster: &mut Cluster, sets: &[&str]) -> Result<std::path::PathBuf, String> {
+    let teardown = cluster.plan(&["teardown"], sets)?;
     let claims = cluster.claims();
     cluster.run(&teardown, &[])?.said("PVCs kept")?;
     ensure!(cluster.claims() == claims, "claims deleted without CONFIRM");
@@ -696,22 +710,15 @@ fn verify_backup_teardown(env: &Env, slot: usize) -> Outcome {
         "pods still run after teardown: {:?}",
         cluster.running()
     );
-    ensure!(
-        cluster
-            .state()
-            .objects
-            .keys()
-            .all(|k| k.starts_with("PersistentVolumeClaim/")),
-        "objects remain: {:?}",
-        cluster.state().objects.keys()
-    );
-    cluster.run(&teardown, &[("CONFIRM", "tdengine")])?.ok()?;
-    let left = cluster.claims();
-    ensure!(
-        left == ["tdengine-backup"],
-        "claims after teardown with CONFIRM: {left:?} (only the backups stay)"
-    );
-    Ok(())
+    let left: Vec<String> = cluster
+        .state()
+        .objects
+        .keys()
+        .filter(|k| !k.starts_with("PersistentVolumeClaim/") && !k.starts_with("Secret/"))
+        .cloned()
+        .collect();
+    ensure!(left.is_empty(), "objects remain after teardown: {left:?}");
+    Ok(teardown)
 }
 
 /// `tdgen plan teardown` of the production preset, which monitors: the PodMonitor, the
@@ -733,23 +740,7 @@ fn teardown_monitored(env: &Env, slot: usize) -> Outcome {
     );
     let before = cluster.counts()?;
     let ids: Vec<String> = (0..3).map(|o| dnode_id(&cluster, o)).collect::<Result<_, _>>()?;
-    let claims = cluster.claims();
-    let teardown = cluster.plan(&["teardown"], &[])?;
-    cluster.run(&teardown, &[])?.said("PVCs kept")?;
-    ensure!(cluster.claims() == claims, "claims deleted without CONFIRM");
-    ensure!(
-        cluster.running().is_empty(),
-        "pods still run after teardown: {:?}",
-        cluster.running()
-    );
-    let left: Vec<String> = cluster
-        .state()
-        .objects
-        .keys()
-        .filter(|k| !k.starts_with("PersistentVolumeClaim/") && !k.starts_with("Secret/"))
-        .cloned()
-        .collect();
-    ensure!(left.is_empty(), "objects remain after teardown: {left:?}");
+    teardown_keeps_claims(&mut cluster, &[])?;
     // The same render on the kept claims: the same cluster, every row.
     let yaml = cluster.render(&[])?;
     cluster.apply(&yaml)?;
