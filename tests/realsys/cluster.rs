@@ -592,6 +592,23 @@ impl Cluster {
     pub fn claims(&self) -> Vec<String> {
         self.state().claims.keys().cloned().collect()
     }
+
+    /// Wait until no claim of the pods `ordinals` is left. `kubectl delete pvc --wait=false`
+    /// returns once the claim is marked for deletion; the claim goes later, when the
+    /// pvc-protection controller sees no pod using it.
+    pub fn claims_gone(&mut self, ordinals: &[u32], secs: u64) -> Outcome {
+        let suffixes: Vec<String> = ordinals.iter().map(|o| format!("-{o}")).collect();
+        let left = |c: &Cluster| {
+            c.claims()
+                .into_iter()
+                .filter(|claim| suffixes.iter().any(|s| claim.ends_with(s.as_str())))
+                .collect::<Vec<_>>()
+        };
+        let result = self.until(&format!("the claims of pods {ordinals:?} to go"), secs, |c| {
+            left(c).is_empty()
+        });
+        result.map_err(|e| format!("{e}\nclaims left: {:?}", left(self)))
+    }
 }
 
 impl Drop for Cluster {

@@ -203,11 +203,7 @@ fn scale(env: &Env, slot: usize, scenario: &str, spec: &str, password: Option<&s
         "rows before {before:?}, after {:?}",
         cluster.counts()?
     );
-    let claims = cluster.claims();
-    ensure!(
-        claims.iter().all(|c| !c.ends_with("-3") && !c.ends_with("-4")),
-        "the leaving pods' claims remain: {claims:?}"
-    );
+    cluster.claims_gone(&[3, 4], 60)?;
     let events = cluster.state().events;
     for ordinal in 0..3 {
         let made = events
@@ -377,10 +373,7 @@ fn replace_dnode(env: &Env, slot: usize, scenario: &str, dnodes: u32) -> Outcome
                 && events.iter().any(|e| e.contains("pod tdengine-3 deleted")),
             "no spare dnode came and went: {events:#?}"
         );
-        ensure!(
-            !cluster.claims().iter().any(|c| c.ends_with("-3")),
-            "the spare's claims remain"
-        );
+        cluster.claims_gone(&[3], 60)?;
     }
     Ok(())
 }
