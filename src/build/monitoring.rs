@@ -231,7 +231,7 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
                 "Fewer of the {} dnodes of spec.dnodes are alive: 3-replica vgroups lose their majority when a second one goes.",
                 spec.dnodes
             ),
-            runbook: format!("{}; a dnode whose disk or node is lost: tdgen plan replace-dnode --ordinal <n> -f <this spec>", plan("verify")),
+            runbook: format!("{}; a dnode whose disk or node is lost: {}", plan("verify"), plan("replace-dnode --ordinal <n>")),
         },
         Alert {
             name: "TDengineUnexpectedDnodes",
@@ -240,7 +240,7 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
             severity: "warning",
             summary: format!("the cluster has more dnodes than the {} of spec.dnodes", spec.dnodes),
             description: format!("More than the {} dnodes of spec.dnodes are registered: a pod came back with a new data volume and registered a new dnode, and the old one was never dropped (it stays offline and holds its vnodes).", spec.dnodes),
-            runbook: "tdgen plan replace-dnode --ordinal <n> -f <this spec>".into(),
+            runbook: plan("replace-dnode --ordinal <n>"),
         },
         Alert {
             name: "TDengineMnodesMissing",
@@ -319,7 +319,7 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
                 number(VNODES_WARNING_SHARE * 100.0),
                 number(threshold)
             ),
-            runbook: "raise spec.config.supportVnodes, or add dnodes: tdgen plan scale --to <n> -f <this spec>".into(),
+            runbook: format!("raise spec.config.supportVnodes, or add dnodes: {}", plan("scale --to <n>")),
         });
     }
     if let (Some(gap), Some(backup)) = (settings.backup_gap_seconds, &blueprint.backup) {
@@ -339,7 +339,10 @@ fn alerts<'a>(blueprint: &Blueprint, settings: &AlertSettings) -> Vec<Alert<'a>>
                 duration(limit),
                 spec.deploy.backup.as_ref().map(|b| b.schedule.as_str()).unwrap_or_default()
             ),
-            runbook: format!("kubectl get jobs -l app.kubernetes.io/component=backup; kubectl logs job/<the failed run>; {}", "tdgen plan restore --from <a complete backup> -f <this spec> restores the newest good one".to_owned()),
+            runbook: format!(
+                "kubectl get jobs -l app.kubernetes.io/component=backup; kubectl logs job/<the failed run>; {} restores the newest good one",
+                plan("restore --from <a complete backup>")
+            ),
         });
     }
     alerts
