@@ -431,7 +431,7 @@ pub fn password_env(spec: &ValidSpec) -> Vec<EnvVar> {
 
 /// taosKeeper's settings when tdgen monitors the cluster: the metric prefix the alerts use, and
 /// the root password from its Secret (the entrypoints that hand it over themselves,
-/// [`keeper::KEEPER_PASSWORD_FROM_ROOT`], set the same value over it).
+/// [`tdengine::PASSWORD_FROM_ENV`], set the same value over it).
 fn keeper_env(spec: &ValidSpec) -> Vec<EnvVar> {
     if spec.deploy.monitoring.is_none() {
         return Vec::new();

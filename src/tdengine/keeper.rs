@@ -54,13 +54,6 @@ pub const KEEPER_IN_ENTRYPOINT: Capability = Capability {
     since: Version([3, 3, 6, 6]),
     source: "entrypoint.sh of the 3.0.7.1 and 3.3.6.13 images (shared/realsys); between them not read",
 };
-/// The entrypoint hands taosKeeper the root password itself (`TAOS_KEEPER_TDENGINE_PASSWORD`
-/// from `TAOS_ROOT_PASSWORD`, overriding any value the pod sets).
-pub const KEEPER_PASSWORD_FROM_ROOT: Capability = Capability {
-    what: "gives taosKeeper the root password from TAOS_ROOT_PASSWORD",
-    since: Version([3, 3, 6, 6]),
-    source: "entrypoint.sh of the 3.3.6.13 image (shared/realsys)",
-};
 
 /// The oldest 3.x whose entrypoint is known not to start taosKeeper: the whole 3.0 line (read
 /// at 3.0.7.1; the 3.0 entrypoint @ `884ae5c2` starts taosAdapter only).

@@ -130,11 +130,12 @@ impl Capability {
 }
 
 /// The entrypoint, `taos-check` and taosKeeper read the root password from
-/// `TAOS_ROOT_PASSWORD`.
+/// `TAOS_ROOT_PASSWORD`; the entrypoint hands it to taosKeeper itself (`export
+/// TAOS_KEEPER_TDENGINE_PASSWORD=${TAOS_ROOT_PASSWORD}`, over any value the pod sets).
 pub(crate) const PASSWORD_FROM_ENV: Capability = Capability {
     what: "reads the root password from TAOS_ROOT_PASSWORD",
     since: Version([3, 3, 6, 6]),
-    source: "TDengine Kubernetes doc @ 8f00ad13, version notes (§C)",
+    source: "TDengine Kubernetes doc @ 8f00ad13, version notes (§C); the 3.3.6.13 image's entrypoint.sh (shared/realsys)",
 };
 /// … and from a file named by `TAOS_ROOT_PASSWORD_FILE`.
 pub const PASSWORD_FROM_FILE: Capability = Capability {
